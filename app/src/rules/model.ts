@@ -1,9 +1,10 @@
 /**
  * A rule as the app holds it: the proto3 JSON mapping of `trapperkeeper.sensor.v1.Rule`
  * (lowerCamelCase fields, enums by name), plus `description`, which the wire lacks.
- * The same shape is what @grpc/proto-loader produces with
- * `{ keepCase: false, enums: String, oneofs: true }`, what rules-as-code files hold,
- * and what the database's JSON columns store.
+ * Rules-as-code files hold this shape and the database's JSON columns store it. On the wire
+ * (@grpc/proto-loader with `enums: String`) it differs in two ways, handled by
+ * grpc/wire-rule.ts: `createdAt` is a `{ seconds, nanos }` Timestamp, and decoded oneofs
+ * carry an extra discriminator key (`valueType`, `segmentType`).
  */
 export type Operator =
   | 'OPERATOR_UNSPECIFIED' | 'OPERATOR_EQ' | 'OPERATOR_NEQ' | 'OPERATOR_LT' | 'OPERATOR_LTE'
