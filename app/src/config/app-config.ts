@@ -1,0 +1,33 @@
+import type { HmacSecret } from '../auth/hmac-secrets.js';
+import type { PoolOptions } from '../db/types.js';
+import type { LogLevel } from './defaults.js';
+
+/** The fully resolved configuration every command receives. */
+export interface AppConfig {
+  /** Absolute. */
+  dataDir: string;
+  logLevel: LogLevel;
+  shutdownTimeoutMs: number;
+  sensorApi: {
+    host: string;
+    port: number;
+    httpPort: number;
+    maxConnections: number;
+    maxBatchSize: number;
+    maxMessageBytes: number;
+  };
+  webUi: {
+    host: string;
+    port: number;
+    sessionTtlMinutes: number;
+    trustProxy: boolean;
+  };
+  /** `url` may hold a password: print it only through describeConfig. */
+  database: { url: string } & PoolOptions;
+  /** Primary (TK_HMAC_SECRET) first, then TK_HMAC_SECRET_1, _2, ... in number order. May be empty. */
+  hmacSecrets: HmacSecret[];
+  /** The configuration files that were read, in the order they were applied. */
+  sources: string[];
+  /** Where each setting's value came from, by dotted TOML key: `default`, `file <path>`, `env TK_X`, `flag --x`. */
+  origins: Record<string, string>;
+}

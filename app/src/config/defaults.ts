@@ -1,0 +1,56 @@
+/**
+ * Every built-in default, named so the CLI help and the docs print the same numbers
+ * the loader uses. TOML keys and environment names are derived in schema.ts.
+ */
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const DEFAULT_DATA_DIR = './data';
+export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
+/** How long a service drains in-flight work after SIGTERM before it exits anyway. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+
+export const DEFAULT_SENSOR_API_HOST = '0.0.0.0';
+export const DEFAULT_SENSOR_API_PORT = 50051;
+/** Serves /healthz, /readyz and /metrics beside the gRPC port. */
+export const DEFAULT_SENSOR_API_HTTP_PORT = 9090;
+export const DEFAULT_SENSOR_API_MAX_CONNECTIONS = 1000;
+export const DEFAULT_SENSOR_API_MAX_BATCH_SIZE = 1000;
+export const DEFAULT_SENSOR_API_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+export const DEFAULT_WEB_UI_HOST = '0.0.0.0';
+export const DEFAULT_WEB_UI_PORT = 8080;
+/** Sliding expiry: each request pushes the session's end this far into the future. */
+export const DEFAULT_WEB_UI_SESSION_TTL_MINUTES = 480;
+/** Whether X-Forwarded-Proto from a reverse proxy decides if the request was HTTPS. */
+export const DEFAULT_WEB_UI_TRUST_PROXY = true;
+
+/** The SQLite file created in the data directory when no database URL is configured. */
+export const DEFAULT_DATABASE_FILE_NAME = 'trapperkeeper.db';
+export const DEFAULT_DATABASE_MAX_CONNECTIONS = 16;
+export const DEFAULT_DATABASE_MIN_IDLE = 4;
+export const DEFAULT_DATABASE_IDLE_TIMEOUT_MS = 300_000;
+export const DEFAULT_DATABASE_MAX_LIFETIME_MS = 1_800_000;
+export const DEFAULT_DATABASE_CONNECTION_TIMEOUT_MS = 5_000;
+
+/** `sqlite://<data_dir>/trapperkeeper.db`; `dataDir` is absolute by the time this is called. */
+export function defaultDatabaseUrl(dataDir: string): string {
+  const dir = dataDir.endsWith('/') ? dataDir.slice(0, -1) : dataDir;
+  return `sqlite://${dir}/${DEFAULT_DATABASE_FILE_NAME}`;
+}
+
+export const DATABASE_URL_SCHEMES = ['sqlite', 'postgres', 'postgresql', 'mysql'] as const;
+
+export const CONFIG_FILE_NAME = 'trapperkeeper.toml';
+/** Read in this order, later files overriding earlier ones, unless --config names one file. */
+export const DEFAULT_CONFIG_LOCATIONS = [
+  '/etc/trapperkeeper/trapperkeeper.toml',
+  '~/.config/trapperkeeper/trapperkeeper.toml',
+  './trapperkeeper.toml',
+] as const;
+
+/** Environment variables that are not settings of a section. */
+export const CONFIG_FILE_ENV = 'TK_CONFIG_FILE';
+export const HMAC_SECRET_ENV = 'TK_HMAC_SECRET';
+export const DATABASE_PASSWORD_ENV = 'TK_DATABASE_PASSWORD';

@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeConfig } from './describe.js';
+import { loadConfig } from './load.js';
+
+test('the summary masks the database password, lists HMAC secrets by id only, and keeps the rest', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tk-describe-'));
+  try {
+    const primary = Buffer.alloc(32, 0xab).toString('base64');
+    const older = Buffer.alloc(40, 0xcd).toString('base64');
+    const config = loadConfig({
+      env: {
+        TK_HMAC_SECRET: `${'1'.repeat(32)}:${primary}`,
+        TK_HMAC_SECRET_1: `${'2'.repeat(32)}:${older}`,
+        TK_DATABASE_PASSWORD: 'db-pass-XYZ',
+        TK_DATABASE_URL: 'postgres://tk@db.internal:5432/tk',
+      },
+      cwd: dir,
+      homeDir: dir,
+      etcDir: dir,
+    });
+    const summary = describeConfig(config);
+    assert.equal(summary.database.location, 'postgres://tk:***@db.internal:5432/tk');
+    assert.deepEqual(summary.hmacSecretIds, ['1'.repeat(32), '2'.repeat(32)]);
+    assert.equal(summary.sensorApi.port, config.sensorApi.port);
+    assert.equal(summary.database.maxConnections, config.database.maxConnections);
+    assert.equal(summary.origins['database.url'], 'env TK_DATABASE_URL + env TK_DATABASE_PASSWORD');
+    const printed = JSON.stringify(summary);
+    for (const secret of ['db-pass-XYZ', primary, older, Buffer.alloc(32, 0xab).toString('hex')]) {
+      assert.ok(!printed.includes(secret), 'a secret reached the summary');
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
