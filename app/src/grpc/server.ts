@@ -1,0 +1,168 @@
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import type { HmacSecret } from '../auth/hmac-secrets.js';
+import { DEFAULT_TENANT_ID, type Database } from '../db/types.js';
+import { UserError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/registry.js';
+import { callMetricsInterceptor } from './call-metrics.js';
+import { loadSensorApiDefinition, SENSOR_API_SERVICE } from './proto.js';
+import { reportEvents, type ReportEventsDeps } from './report-events.js';
+import { syncRules, type SyncRulesDeps } from './sync-rules.js';
+import { unaryHandler } from './unary-handler.js';
+
+export interface SensorApiDeps {
+  host: string;
+  /** 0 picks a free port (see SensorApiServer.port). */
+  port: number;
+  maxBatchSize: number;
+  /** Largest request accepted; a bigger one is answered RESOURCE_EXHAUSTED. */
+  maxMessageBytes: number;
+  /** Concurrent TCP connections; further ones are closed on arrival. @default 1000 */
+  maxConnections?: number;
+  db: Database;
+  logger: Logger;
+  metrics: Metrics;
+  /** Every configured secret: keys issued under any of them verify. */
+  hmacSecrets: HmacSecret[];
+  /** @default DEFAULT_TENANT_ID */
+  tenantId?: string;
+}
+
+export interface SensorApiServer {
+  port: number;
+  /** Health status of the server and the SensorAPI service (grpc.health.v1). */
+  setServing(serving: boolean): void;
+  /**
+   * Stops accepting connections and calls, lets in-flight calls finish for up to
+   * `timeoutMs`, then cuts whatever is left. Safe to call more than once.
+   */
+  drain(timeoutMs: number): Promise<void>;
+}
+
+const DEFAULT_MAX_CONNECTIONS = 1000;
+/** Concurrent calls per connection; a sensor needs few, so a flood on one connection is capped. */
+const MAX_CONCURRENT_STREAMS = 100;
+
+function listen(server: NetServer, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : port);
+    });
+  });
+}
+
+function listenFailure(error: unknown, host: string, port: number): unknown {
+  const code = (error as { code?: unknown }).code;
+  if (code === 'EADDRINUSE') {
+    return new UserError(
+      `The sensor API cannot listen on ${host}:${port}: the port is already in use`,
+      'stop the process using it, or set sensor_api.port to a free port',
+    );
+  }
+  if (code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+    return new UserError(
+      `The sensor API cannot listen on ${host}:${port} (${String(code)})`,
+      'use a port above 1023 and a host address of this machine (0.0.0.0 for all)',
+    );
+  }
+  return error;
+}
+
+/**
+ * Starts the sensor API: `trapperkeeper.sensor.v1.SensorAPI` (API key required) and the
+ * standard `grpc.health.v1.Health` (no key) on one port.
+ *
+ * The TCP listener is ours and hands connections to grpc-js, because grpc-js has no
+ * connection limit of its own: `net.Server.maxConnections` provides it.
+ */
+export async function startSensorApi(deps: SensorApiDeps): Promise<SensorApiServer> {
+  const { service } = loadSensorApiDefinition();
+  const tenantId = deps.tenantId ?? DEFAULT_TENANT_ID;
+  const logger = deps.logger.child({ service: 'sensor-api' });
+  const secrets = new Map(deps.hmacSecrets.map((secret) => [secret.id, secret]));
+  const handlerDeps: SyncRulesDeps & ReportEventsDeps = {
+    db: deps.db,
+    secrets,
+    tenantId,
+    logger,
+    metrics: deps.metrics,
+    maxBatchSize: deps.maxBatchSize,
+  };
+
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': deps.maxMessageBytes,
+    'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
+    // Room for a few maximal messages in flight per connection (the default is 10 MB).
+    'grpc-node.max_session_memory': Math.max(10, Math.ceil((deps.maxMessageBytes * 4) / (1024 * 1024))),
+    interceptors: [callMetricsInterceptor(deps.metrics)],
+  });
+  server.addService(service, {
+    SyncRules: unaryHandler('SyncRules', logger, (call) => syncRules(call, handlerDeps)),
+    ReportEvents: unaryHandler('ReportEvents', logger, (call) => reportEvents(call, handlerDeps)),
+  });
+  const health = new HealthImplementation({ '': 'SERVING', [SENSOR_API_SERVICE]: 'SERVING' });
+  health.addToServer(server);
+  const setServing = (serving: boolean) => {
+    const state = serving ? 'SERVING' : 'NOT_SERVING';
+    health.setStatus('', state);
+    health.setStatus(SENSOR_API_SERVICE, state);
+  };
+
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const sockets = new Set<Socket>();
+  const listener = createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', (error) => logger.debug({ err: error }, 'sensor API connection error'));
+    injector.injectConnection(socket);
+  });
+  listener.maxConnections = deps.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  listener.on('drop', (dropped) => logger.warn({ peer: dropped?.remoteAddress }, 'sensor API connection limit reached'));
+  let port: number;
+  try {
+    port = await listen(listener, deps.host, deps.port);
+  } catch (error) {
+    server.forceShutdown();
+    throw listenFailure(error, deps.host, deps.port);
+  }
+  logger.info({ host: deps.host, port }, 'sensor API listening');
+
+  let drained: Promise<void> | undefined;
+  const drain = (timeoutMs: number): Promise<void> => {
+    drained ??= new Promise<void>((resolve) => {
+      setServing(false);
+      const listenerClosed = new Promise<void>((closed) => listener.close(() => closed()));
+      // A connection that never sent a byte (a bare TCP probe) carries no call, but would keep
+      // grpc-js waiting for its HTTP/2 session to close until the timeout.
+      for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy();
+      const callsDone = new Promise<void>((done) => {
+        const timer = setTimeout(() => {
+          logger.warn({ timeoutMs }, 'sensor API drain timed out; cancelling the calls still running');
+          server.forceShutdown();
+          done();
+        }, timeoutMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          done();
+        });
+      });
+      void callsDone
+        .then(() => {
+          for (const socket of sockets) socket.destroy();
+          return listenerClosed;
+        })
+        .then(() => {
+          logger.info('sensor API stopped');
+          resolve();
+        });
+    });
+    return drained;
+  };
+
+  return { port, setServing, drain };
+}

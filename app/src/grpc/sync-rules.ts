@@ -1,0 +1,62 @@
+import { Metadata, type ServerUnaryCall } from '@grpc/grpc-js';
+import { activeRulesForTags } from '../db/rules.js';
+import type { Database } from '../db/types.js';
+import type { Metrics } from '../metrics/registry.js';
+import { authenticateSensor, type SensorAuthDeps } from './auth.js';
+import { databaseFailure } from './database-failure.js';
+import type { UnaryReply } from './unary-handler.js';
+import { toWireRule, type WireRule } from './wire-rule.js';
+
+export interface SyncRulesRequest {
+  tags?: string[] | null;
+}
+
+export interface SyncRulesResponse {
+  rules: WireRule[];
+  etag: string;
+}
+
+export const ETAG_METADATA = 'etag';
+export const IF_NONE_MATCH_METADATA = 'if-none-match';
+
+export interface SyncRulesDeps extends SensorAuthDeps {
+  db: Database;
+  metrics: Metrics;
+}
+
+/** Tolerates an HTTP-style quoted or weak ETag (`"abc"`, `W/"abc"`) as well as the bare value. */
+function bareEtag(value: string): string {
+  const unweak = value.startsWith('W/') ? value.slice(2) : value;
+  return unweak.length >= 2 && unweak.startsWith('"') && unweak.endsWith('"') ? unweak.slice(1, -1) : unweak;
+}
+
+/**
+ * SyncRules: the active rules in scope for the sensor's tags, with their ETag in the body
+ * and in the `etag` response header. When the sensor's `if-none-match` is the current ETag
+ * the rules are left out (nothing changed), the ETag is still sent.
+ */
+export async function syncRules(
+  call: ServerUnaryCall<SyncRulesRequest, SyncRulesResponse>,
+  deps: SyncRulesDeps,
+): Promise<UnaryReply<SyncRulesResponse>> {
+  const principal = await authenticateSensor(call.metadata, call.getPeer(), deps);
+  const tags = (call.request.tags ?? []).filter((tag) => tag.length > 0);
+  let served: Awaited<ReturnType<typeof activeRulesForTags>>;
+  try {
+    served = await activeRulesForTags(deps.db, principal.tenantId, tags);
+  } catch (error) {
+    const failure = await databaseFailure(deps.db, error);
+    deps.logger.warn({ err: error }, 'SyncRules could not load rules');
+    throw failure;
+  }
+
+  const headers = new Metadata();
+  headers.set(ETAG_METADATA, served.etag);
+  deps.metrics.ruleSyncs.inc();
+  const ifNoneMatch = call.metadata.get(IF_NONE_MATCH_METADATA)[0];
+  if (typeof ifNoneMatch === 'string' && bareEtag(ifNoneMatch) === served.etag) {
+    deps.metrics.ruleSyncEtagHits.inc();
+    return { response: { rules: [], etag: served.etag }, headers };
+  }
+  return { response: { rules: served.rules.map(toWireRule), etag: served.etag }, headers };
+}

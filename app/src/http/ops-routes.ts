@@ -1,0 +1,63 @@
+import type { FastifyInstance } from 'fastify';
+import type { Database } from '../db/types.js';
+import type { BuildInfo, Metrics } from '../metrics/registry.js';
+
+/** /readyz fails when the database does not answer within this long. */
+export const READINESS_DB_TIMEOUT_MS = 1000;
+
+export interface OpsDeps {
+  db: Database;
+  metrics: Metrics;
+  build: BuildInfo;
+  /** Id of the last applied migration. */
+  schemaVersion: () => Promise<string | null>;
+  /** True once shutdown began: /readyz turns 503 so load balancers stop sending traffic. */
+  draining: () => boolean;
+}
+
+/**
+ * The operational endpoints every service exposes: liveness, readiness (database ping within
+ * 1 s, version and schema version in the body) and Prometheus metrics.
+ */
+export function registerOpsRoutes(app: FastifyInstance, deps: OpsDeps): void {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    const identity = { version: deps.build.version, commit: deps.build.commit, buildDate: deps.build.buildDate };
+    if (deps.draining()) {
+      return reply.code(503).send({ status: 'draining', ...identity });
+    }
+    try {
+      await deps.db.ping(READINESS_DB_TIMEOUT_MS);
+      const schemaVersion = await deps.schemaVersion();
+      return { status: 'ready', ...identity, schemaVersion, database: deps.db.dialect };
+    } catch (error) {
+      return reply.code(503).send({
+        status: 'unavailable',
+        ...identity,
+        reason: `database did not answer within ${READINESS_DB_TIMEOUT_MS} ms: ${(error as Error).message}`,
+      });
+    }
+  });
+
+  const metricsHandler = async (_request: unknown, reply: { type(t: string): unknown }) => {
+    reply.type(deps.metrics.registry.contentType);
+    return deps.metrics.registry.metrics();
+  };
+  app.get('/metrics', metricsHandler);
+  app.get('/api/v1/stats/prometheus', metricsHandler);
+}
+
+/** Counts every HTTP request by route template (never the raw path, which is unbounded). */
+export function instrumentHttp(app: FastifyInstance, metrics: Metrics, service: string): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const labels = {
+      service,
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      code: String(reply.statusCode),
+    };
+    metrics.httpRequests.inc(labels);
+    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+  });
+}
