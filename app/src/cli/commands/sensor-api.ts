@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { DEFAULT_SENSOR_API_HTTP_PORT, DEFAULT_SENSOR_API_PORT } from '../../config/defaults.js';
+import { startSensorApi } from '../../grpc/server.js';
+import { startOpsServer } from '../../http/ops-server.js';
+import { runService } from '../service-runtime.js';
+
+interface SensorApiOptions {
+  host?: string;
+  port?: string;
+  httpPort?: string;
+}
+
+export function registerSensorApiCommand(program: Command): void {
+  program
+    .command('sensor-api')
+    .description('Serve the gRPC sensor API (SyncRules, ReportEvents, grpc.health.v1) and /healthz, /readyz, /metrics over HTTP')
+    .option('--host <address>', 'address to listen on (env TK_SENSOR_API_HOST)')
+    .option('--port <port>', `gRPC port (env TK_SENSOR_API_PORT, default ${DEFAULT_SENSOR_API_PORT})`)
+    .option('--http-port <port>', `HTTP port for health and metrics (env TK_SENSOR_API_HTTP_PORT, default ${DEFAULT_SENSOR_API_HTTP_PORT})`)
+    .action(async (options: SensorApiOptions, command: Command) => {
+      await runService(command, 'sensor-api', { sensorApi: options }, async ({ config, logger, db, metrics, hmacSecrets, ops }) => {
+        const { host, port, httpPort, maxBatchSize, maxMessageBytes, maxConnections } = config.sensorApi;
+        const grpcServer = await startSensorApi({
+          host, port, maxBatchSize, maxMessageBytes, maxConnections, db, logger, metrics, hmacSecrets,
+        });
+        const opsServer = await startOpsServer({ host, port: httpPort, deps: ops });
+        return {
+          listening: { grpc: `${host}:${grpcServer.port}`, http: `http://${host}:${opsServer.port}` },
+          shutdown: [
+            { name: 'drain gRPC calls', run: () => grpcServer.drain(config.shutdownTimeoutMs) },
+            { name: 'close HTTP', run: () => opsServer.close() },
+          ],
+        };
+      });
+    });
+}
