@@ -58,6 +58,7 @@ export async function runService(
       build: BUILD_INFO,
       schemaVersion: () => currentSchemaVersion(db),
       draining: shutdown.shuttingDown,
+      releaseId: process.env.TK_RELEASE_ID,
     };
     logger.info({ config: describeConfig(config), build: BUILD_INFO }, `starting ${name}`);
     started = await start({ config, logger, db, metrics, hmacSecrets, ops });

@@ -13,6 +13,11 @@ export interface OpsDeps {
   schemaVersion: () => Promise<string | null>;
   /** True once shutdown began: /readyz turns 503 so load balancers stop sending traffic. */
   draining: () => boolean;
+  /**
+   * The deployment's release id (TK_RELEASE_ID, set by the deploy toolkit), reported by /readyz
+   * so a deploy can verify which release a public endpoint serves.
+   */
+  releaseId?: string;
 }
 
 /**
@@ -23,7 +28,12 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsDeps): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
-    const identity = { version: deps.build.version, commit: deps.build.commit, buildDate: deps.build.buildDate };
+    const identity = {
+      version: deps.build.version,
+      commit: deps.build.commit,
+      buildDate: deps.build.buildDate,
+      release: deps.releaseId ?? null,
+    };
     if (deps.draining()) {
       return reply.code(503).send({ status: 'draining', ...identity });
     }

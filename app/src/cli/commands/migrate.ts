@@ -4,6 +4,7 @@ import { commandLogger, loadCommandConfig, withDatabase } from '../context.js';
 
 interface MigrateOptions {
   status?: boolean;
+  json?: boolean;
   resolve?: string;
 }
 
@@ -12,6 +13,7 @@ export function registerMigrateCommand(program: Command): void {
     .command('migrate')
     .description('Apply pending database migrations (one process at a time, on every backend)')
     .option('--status', 'list applied, pending and failed migrations; change nothing')
+    .option('--json', 'with --status: print the list as JSON (for tools such as the deploy toolkit)')
     .option('--resolve <id>', 'clear the record of a failed or interrupted migration so the next run retries it')
     .action(async (options: MigrateOptions, command: Command) => {
       const config = loadCommandConfig(command);
@@ -21,6 +23,10 @@ export function registerMigrateCommand(program: Command): void {
         async (db) => {
           if (options.status) {
             const rows = await migrationStatus(db);
+            if (options.json) {
+              process.stdout.write(`${JSON.stringify(rows)}\n`);
+              return;
+            }
             const width = Math.max(2, ...rows.map((row) => row.id.length));
             process.stdout.write(`${'ID'.padEnd(width)}  STATUS             APPLIED AT                 MS\n`);
             for (const row of rows) {
