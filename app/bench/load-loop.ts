@@ -1,0 +1,51 @@
+import { performance } from 'node:perf_hooks';
+
+/** How long a closed-loop run lasts: a fixed number of operations, or a wall-clock budget. */
+export type LoadPlan = { kind: 'operations'; operations: number } | { kind: 'duration'; durationMs: number };
+
+export interface LoadResult {
+  operations: number;
+  elapsedMs: number;
+  latenciesMs: number[];
+}
+
+/**
+ * Runs `workers` loops side by side, each issuing one operation at a time (a closed loop, as
+ * a sensor sends its next batch once the last one is acknowledged), until the plan is used
+ * up. Operations get consecutive sequence numbers across workers. In duration mode the
+ * operations in flight at the deadline finish and are counted, and so is their time.
+ */
+export async function runClosedLoop(
+  workers: number,
+  plan: LoadPlan,
+  operation: (sequence: number, worker: number) => Promise<void>,
+): Promise<LoadResult> {
+  const latenciesMs: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  const more = (): boolean =>
+    plan.kind === 'operations' ? next < plan.operations : performance.now() - started < plan.durationMs;
+
+  const loop = async (worker: number): Promise<void> => {
+    while (more()) {
+      const sequence = next++;
+      const begun = performance.now();
+      await operation(sequence, worker);
+      latenciesMs.push(performance.now() - begun);
+    }
+  };
+  await Promise.all(Array.from({ length: workers }, (_, worker) => loop(worker)));
+  return { operations: latenciesMs.length, elapsedMs: performance.now() - started, latenciesMs };
+}
+
+/** Sequential timing of `count` calls after `warmup` untimed ones. */
+export async function timeSequential(warmup: number, count: number, call: () => Promise<void>): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await call();
+  const samples: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const begun = performance.now();
+    await call();
+    samples.push(performance.now() - begun);
+  }
+  return samples;
+}

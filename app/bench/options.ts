@@ -1,0 +1,106 @@
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
+import type { Dialect } from '../src/db/types.js';
+import { UserError } from '../src/errors.js';
+import type { ClientThread } from './ingestion.js';
+
+export interface BenchOptions {
+  dialects: Dialect[];
+  /** Timed ingestion per run (gRPC, and the baseline), unless `batches` is set. */
+  seconds: number;
+  batches: number | undefined;
+  /** Where the gRPC sensors run; one ingestion run per entry. */
+  clientThreads: ClientThread[];
+  streams: number;
+  batchSize: number;
+  rules: number;
+  syncRules: number;
+  syncCalls: number;
+  readyzRequests: number;
+  outDir: string;
+}
+
+const ALL_DIALECTS: readonly Dialect[] = ['sqlite', 'postgres', 'mysql'];
+const DEFAULT_OUT_DIR = join(dirname(fileURLToPath(import.meta.url)), 'results');
+
+const CLIENT_THREADS: readonly ClientThread[] = ['worker', 'main'];
+
+function clientThreadList(value: string): ClientThread[] {
+  const names = value.split(',').map((name) => name.trim()).filter(Boolean);
+  if (names.length === 0 || names.some((name) => !CLIENT_THREADS.includes(name as ClientThread))) {
+    throw new InvalidArgumentError(`expected a comma-separated list of ${CLIENT_THREADS.join(', ')}`);
+  }
+  return [...new Set(names)] as ClientThread[];
+}
+
+function positiveInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return number;
+}
+
+function positiveNumber(value: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) throw new InvalidArgumentError('expected a number above 0');
+  return number;
+}
+
+function dialectList(value: string): Dialect[] {
+  const names = value.split(',').map((name) => name.trim()).filter(Boolean);
+  const unknown = names.filter((name) => !ALL_DIALECTS.includes(name as Dialect));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new InvalidArgumentError(`expected a comma-separated list of ${ALL_DIALECTS.join(', ')}`);
+  }
+  return [...new Set(names)] as Dialect[];
+}
+
+export function parseBenchOptions(argv: readonly string[]): BenchOptions {
+  const program = new Command('npm run bench --')
+    .description('Benchmarks the sensor API in-process on 127.0.0.1: ReportEvents ingestion against a direct-insert baseline, SyncRules and /readyz latency.')
+    .option('--dialects <list>', 'databases to run on: sqlite, postgres, mysql', dialectList, ['sqlite', 'postgres'] as Dialect[])
+    .option('--seconds <n>', 'timed seconds per ingestion run (gRPC and baseline)', positiveNumber, 10)
+    .option('--batches <n>', 'a fixed number of batches per ingestion run instead of --seconds', positiveInteger)
+    .option(
+      '--client-thread <list>',
+      'where the gRPC sensors run: worker (a worker thread, like separate sensors), main (the server\'s thread, so their CPU counts against it)',
+      clientThreadList,
+      ['worker', 'main'] as ClientThread[],
+    )
+    .option('--streams <n>', 'concurrent sensors (gRPC connections), and baseline workers', positiveInteger, 4)
+    .option('--batch-size <n>', 'events per ReportEvents call', positiveInteger, 100)
+    .option('--rules <n>', 'active rules during ingestion (at most 20)', positiveInteger, 20)
+    .option('--sync-rules <n>', 'active rules served by SyncRules', positiveInteger, 1000)
+    .option('--sync-calls <n>', 'timed SyncRules calls of each kind', positiveInteger, 500)
+    .option('--readyz-requests <n>', 'timed GET /readyz requests', positiveInteger, 1000)
+    .option('--out <dir>', 'folder for latest.json and a timestamped copy', DEFAULT_OUT_DIR)
+    .exitOverride((error) => process.exit(error.exitCode))
+    .parse([...argv], { from: 'user' });
+  const options = program.opts<{
+    dialects: Dialect[];
+    seconds: number;
+    batches?: number;
+    clientThread: ClientThread[];
+    streams: number;
+    batchSize: number;
+    rules: number;
+    syncRules: number;
+    syncCalls: number;
+    readyzRequests: number;
+    out: string;
+  }>();
+  if (options.rules > 20) throw new UserError(`--rules ${options.rules}: the ingestion workload has 20 rules`, 'pick 1-20');
+  return {
+    dialects: options.dialects,
+    seconds: options.seconds,
+    batches: options.batches,
+    clientThreads: options.clientThread,
+    streams: options.streams,
+    batchSize: options.batchSize,
+    rules: options.rules,
+    syncRules: options.syncRules,
+    syncCalls: options.syncCalls,
+    readyzRequests: options.readyzRequests,
+    outDir: resolve(options.out),
+  };
+}

@@ -1,0 +1,98 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Dialect } from '../src/db/types.js';
+import type { ClientThread, ThroughputResult } from './ingestion.js';
+import type { MachineFacts } from './machine.js';
+import type { BenchOptions } from './options.js';
+import type { StageCosts } from './stage-costs.js';
+import type { LatencySummary } from './stats.js';
+import type { SyncLatencyResult } from './sync-latency.js';
+
+/** ReportEvents must reach at least this share of the direct-insert rate. Reported, not asserted. */
+export const INGESTION_TARGET_RATIO = 0.5;
+
+export interface GrpcIngestion extends ThroughputResult {
+  /** eventsPerSecond / the baseline's eventsPerSecond. */
+  ratio: number;
+  meetsTarget: boolean;
+}
+
+export interface IngestionComparison {
+  baseline: ThroughputResult;
+  /** ReportEvents, by where the sensors ran (see --client-thread). */
+  grpc: Partial<Record<ClientThread, GrpcIngestion>>;
+  target: number;
+}
+
+export interface DialectResults {
+  serverVersion: string;
+  ingestion: IngestionComparison;
+  /** Where a ReportEvents batch's time goes, stage by stage, outside the server. */
+  stageCosts: StageCosts;
+  syncRules: SyncLatencyResult;
+  readyz: LatencySummary;
+  /** Warnings the server logged during this dialect's runs (none in a healthy run). */
+  serverWarnings: string[];
+}
+
+export interface BenchResults {
+  benchmark: 'trapperkeeper sensor-api';
+  machine: MachineFacts;
+  loadAverageAtEnd: number;
+  settings: Omit<BenchOptions, 'outDir' | 'batches'> & { batches: number | null };
+  dialects: Partial<Record<Dialect, DialectResults>>;
+  durationMs: number;
+}
+
+export function compareToBaseline(grpc: ThroughputResult, baseline: ThroughputResult): GrpcIngestion {
+  const ratio = Math.round((grpc.eventsPerSecond / baseline.eventsPerSecond) * 1000) / 1000;
+  return { ...grpc, ratio, meetsTarget: ratio >= INGESTION_TARGET_RATIO };
+}
+
+/** Writes latest.json and a timestamped copy; returns the paths written. */
+export function writeResults(outDir: string, results: BenchResults): string[] {
+  mkdirSync(outDir, { recursive: true });
+  const text = `${JSON.stringify(results, null, 2)}\n`;
+  const stamped = join(outDir, `bench-${results.machine.date.replace(/[:.]/g, '-')}.json`);
+  const latest = join(outDir, 'latest.json');
+  writeFileSync(stamped, text);
+  writeFileSync(latest, text);
+  return [latest, stamped];
+}
+
+const latency = (summary: LatencySummary): string => `p50 ${summary.p50Ms.toFixed(2)} ms, p99 ${summary.p99Ms.toFixed(2)} ms`;
+const label = (text: string): string => `  ${text.padEnd(32)}`;
+const throughput = (result: ThroughputResult): string =>
+  `${result.eventsPerSecond.toLocaleString('en-US').padStart(7)} events/s  batch ${latency(result.batchLatency)}  ${result.matchesPerEvent} matches/event`;
+
+export function formatSummary(results: BenchResults): string {
+  const { machine, settings } = results;
+  const lines = [
+    `TrapperKeeper sensor-api benchmark, ${machine.date}`,
+    `  ${machine.cpus} x ${machine.cpuModel}, node ${machine.nodeVersion}, load ${machine.loadAverageAtStart} -> ${results.loadAverageAtEnd}`,
+    `  ingestion: ${settings.streams} streams x batches of ${settings.batchSize}, ${settings.rules} active rules, `
+      + (settings.batches === null ? `${settings.seconds} s per run` : `${settings.batches} batches per run`),
+    `  (sensors on worker: the gRPC clients run on a worker thread, like separate sensors; on main: on the server's thread)`,
+  ];
+  for (const [dialect, result] of Object.entries(results.dialects)) {
+    const { ingestion, stageCosts } = result;
+    lines.push(
+      '',
+      `${dialect} (${result.serverVersion.split(' on ')[0] ?? result.serverVersion})`,
+      `${label('baseline (insertEvents)')}${throughput(ingestion.baseline)}`,
+    );
+    for (const [thread, grpc] of Object.entries(ingestion.grpc)) {
+      lines.push(
+        `${label(`ReportEvents, sensors on ${thread}`)}${throughput(grpc)}`,
+        `${label('')}= ${grpc.ratio.toFixed(2)} x baseline (target >= ${ingestion.target}: ${grpc.meetsTarget ? 'met' : 'NOT met'})`,
+      );
+    }
+    lines.push(
+      `${label('one batch, by stage (ms)')}${Object.entries(stageCosts.perBatchMs).map(([stage, ms]) => `${stage} ${ms.toFixed(2)}`).join(', ')}`,
+      `${label(`SyncRules, ${result.syncRules.rulesServed} rules`)}full ${latency(result.syncRules.fullSync)}; ETag hit ${latency(result.syncRules.etagHit)}`,
+      `${label('/readyz')}${latency(result.readyz)}`,
+    );
+    if (result.serverWarnings.length > 0) lines.push(`  server warnings: ${result.serverWarnings.length} (see the JSON)`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,173 @@
+/**
+ * `npm run bench [-- --seconds 10 --dialects sqlite,postgres --out bench/results]`
+ *
+ * Benchmarks the real sensor API in this process on 127.0.0.1, per database dialect, each
+ * measurement on a fresh database: ReportEvents ingestion over gRPC against a direct-insert
+ * baseline, a stage-by-stage cost of one batch, SyncRules latency with and without an ETag
+ * hit, and /readyz latency. Writes <out>/latest.json and prints a summary. Databases, temp
+ * files and servers are removed at the end, also on failure or Ctrl-C.
+ */
+import { performance } from 'node:perf_hooks';
+import { createApiKey } from '../src/db/api-keys.js';
+import { createRule } from '../src/db/rules.js';
+import { DEFAULT_TENANT_ID, type Database, type Dialect } from '../src/db/types.js';
+import { describeUserError, UserError } from '../src/errors.js';
+import type { Rule } from '../src/rules/model.js';
+import type { NewRule } from '../src/rules/validate.js';
+import { createBenchDatabase } from './bench-database.js';
+import { startBenchServices } from './bench-services.js';
+import { CleanupStack } from './cleanup.js';
+import { buildEventPool, matchesFor } from './event-batches.js';
+import type { GrpcLoadSpec } from './grpc-load.js';
+import { measureDirectInserts, measureGrpcIngestion, type IngestionSettings } from './ingestion.js';
+import { currentLoadAverage, machineFacts } from './machine.js';
+import { parseBenchOptions, type BenchOptions } from './options.js';
+import { measureReadyzLatency } from './readyz-latency.js';
+import {
+  compareToBaseline, formatSummary, INGESTION_TARGET_RATIO, writeResults,
+  type BenchResults, type DialectResults, type IngestionComparison,
+} from './report.js';
+import { measureStageCosts, type StageCosts } from './stage-costs.js';
+import { measureSyncLatency } from './sync-latency.js';
+import { ingestionRules, syncRuleSet } from './workload-rules.js';
+
+const PAYLOAD_POOL_SIZE = 1000;
+const PAYLOAD_SEED = 20240601;
+const WARMUP_BATCHES_PER_STREAM = 3;
+const STAGE_COST_ITERATIONS = 30;
+const SYNC_WARMUP_CALLS = 20;
+const READYZ_WARMUP_REQUESTS = 50;
+
+function progress(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+async function createRules(db: Database, rules: readonly NewRule[]): Promise<Rule[]> {
+  const created: Rule[] = [];
+  for (const rule of rules) created.push(await createRule(db, DEFAULT_TENANT_ID, rule));
+  return created;
+}
+
+async function benchDialect(dialect: Dialect, options: BenchOptions, cleanup: CleanupStack): Promise<DialectResults> {
+  const pool = buildEventPool(PAYLOAD_POOL_SIZE, PAYLOAD_SEED);
+  const rules = ingestionRules().slice(0, options.rules);
+  const settings: IngestionSettings = {
+    streams: options.streams,
+    batchSize: options.batchSize,
+    plan: options.batches === undefined
+      ? { kind: 'duration', durationMs: options.seconds * 1000 }
+      : { kind: 'operations', operations: options.batches },
+    warmupBatchesPerStream: WARMUP_BATCHES_PER_STREAM,
+  };
+  const serverWarnings: string[] = [];
+
+  progress(`${dialect}: baseline (direct inserts)`);
+  const baselineDb = await createBenchDatabase(dialect, cleanup);
+  const baselineRules = await createRules(baselineDb.db, rules);
+  // A real key row, so the stored api_key_id is what ReportEvents would store; never used to call.
+  const { record } = await createApiKey(baselineDb.db, DEFAULT_TENANT_ID, 'benchmark baseline', {
+    id: '0'.repeat(32),
+    secret: Buffer.alloc(32, 7),
+  });
+  const matches = pool.payloads.map((payload) => matchesFor(baselineRules, payload));
+  const baseline = await measureDirectInserts(baselineDb.db, record.id, pool, matches, settings);
+  await baselineDb.drop();
+
+  const grpc: IngestionComparison['grpc'] = {};
+  let stageCosts: StageCosts | undefined;
+  for (const clientThread of options.clientThreads) {
+    progress(`${dialect}: ReportEvents over gRPC, sensors on the ${clientThread} thread`);
+    const ingestDb = await createBenchDatabase(dialect, cleanup);
+    await createRules(ingestDb.db, rules);
+    const services = await startBenchServices(ingestDb.db, cleanup);
+    const spec: GrpcLoadSpec = {
+      ...settings,
+      port: services.grpcPort,
+      apiKey: services.apiKey,
+      payloadPoolSize: PAYLOAD_POOL_SIZE,
+      payloadSeed: PAYLOAD_SEED,
+    };
+    grpc[clientThread] = compareToBaseline(await measureGrpcIngestion(ingestDb.db, spec, clientThread, cleanup), baseline);
+    if (!stageCosts) {
+      progress(`${dialect}: stage costs of one batch`);
+      stageCosts = await measureStageCosts({
+        db: ingestDb.db,
+        pool,
+        batchSize: options.batchSize,
+        apiKey: services.apiKey,
+        secret: services.secret,
+        logger: services.logger,
+        iterations: STAGE_COST_ITERATIONS,
+      });
+    }
+    serverWarnings.push(...services.warnings.lines);
+    await services.stop();
+    await ingestDb.drop();
+  }
+  if (!stageCosts) throw new Error('no ingestion run took place');
+
+  progress(`${dialect}: creating ${options.syncRules} rules for SyncRules`);
+  const syncDb = await createBenchDatabase(dialect, cleanup);
+  await createRules(syncDb.db, syncRuleSet(options.syncRules));
+  const syncServices = await startBenchServices(syncDb.db, cleanup);
+  progress(`${dialect}: SyncRules latency`);
+  const syncRules = await measureSyncLatency(
+    syncServices.grpcPort, syncServices.apiKey, options.syncRules, options.syncCalls, SYNC_WARMUP_CALLS, cleanup,
+  );
+  progress(`${dialect}: /readyz latency`);
+  const readyz = await measureReadyzLatency(syncServices.opsPort, options.readyzRequests, READYZ_WARMUP_REQUESTS, cleanup);
+  serverWarnings.push(...syncServices.warnings.lines);
+  await syncServices.stop();
+  await syncDb.drop();
+
+  return {
+    serverVersion: baselineDb.serverVersion,
+    ingestion: { baseline, grpc, target: INGESTION_TARGET_RATIO },
+    stageCosts,
+    syncRules,
+    readyz,
+    serverWarnings,
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parseBenchOptions(process.argv.slice(2));
+  const cleanup = new CleanupStack();
+  const interrupted = (signal: NodeJS.Signals): void => {
+    progress(`${signal}: cleaning up`);
+    void cleanup.runAll().then(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+
+  const started = performance.now();
+  const machine = machineFacts();
+  const { outDir, batches, ...rest } = options;
+  const settings: BenchResults['settings'] = { ...rest, batches: batches ?? null };
+  try {
+    const dialects: BenchResults['dialects'] = {};
+    for (const dialect of options.dialects) dialects[dialect] = await benchDialect(dialect, options, cleanup);
+    const results: BenchResults = {
+      benchmark: 'trapperkeeper sensor-api',
+      machine,
+      loadAverageAtEnd: currentLoadAverage(),
+      settings,
+      dialects,
+      durationMs: Math.round(performance.now() - started),
+    };
+    const written = writeResults(outDir, results);
+    process.stdout.write(`${formatSummary(results)}\n\nresults: ${written.join(', ')}\n`);
+  } finally {
+    const failures = await cleanup.runAll();
+    for (const failure of failures) progress(`cleanup failed: ${failure}`);
+    if (failures.length > 0) process.exitCode = 1;
+  }
+}
+
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (error: unknown) => {
+    process.stderr.write(`benchmark failed: ${error instanceof UserError ? describeUserError(error) : String((error as Error).stack ?? error)}\n`);
+    process.exit(1);
+  },
+);
