@@ -4,9 +4,14 @@ import { pino, type Logger } from 'pino';
 export type DeployEventName =
   | 'release.started'
   | 'lock.acquired'
+  | 'lock.waiting'
   | 'lock.released'
+  | 'lock.broken'
   | 'snapshot.taken'
+  | 'snapshot.failed'
   | 'snapshot.pruned'
+  | 'snapshot.retention-held-back'
+  | 'snapshot.restored'
   | 'migrated'
   | 'slot.started'
   | 'gate.passed'
@@ -24,8 +29,10 @@ export const DEPLOY_REDACTED_PATHS = [
   'env', '*.env', 'hmacSecret', '*.hmacSecret', 'token', '*.token', 'apiKey', '*.apiKey',
 ];
 
+export type DeployEventLevel = 'info' | 'warn' | 'error';
+
 export interface DeployEvents {
-  emit(event: DeployEventName, fields?: Record<string, unknown>): void;
+  emit(event: DeployEventName, fields?: Record<string, unknown>, level?: DeployEventLevel): void;
   logger: Logger;
 }
 
@@ -43,8 +50,8 @@ export function createDeployEvents(options: { level?: string; destination?: Node
     : pino(settings, (options.destination ?? process.stderr) as pino.DestinationStream);
   return {
     logger,
-    emit(event, fields = {}) {
-      logger.info({ event, ...fields }, event);
+    emit(event, fields = {}, level = 'info') {
+      logger[level]({ event, ...fields }, event);
     },
   };
 }
