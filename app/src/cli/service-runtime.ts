@@ -12,6 +12,7 @@ import type { Logger } from '../log/logger.js';
 import { createMetrics, type Metrics } from '../metrics/registry.js';
 import { BUILD_INFO } from '../version.js';
 import { commandLogger, loadCommandConfig, openMigratedDatabase } from './context.js';
+import { explainListenError } from './listen-error.js';
 
 /** What a long-running service gets: validated config, a migrated database, metrics. */
 export interface ServiceRuntime {
@@ -65,6 +66,6 @@ export async function runService(
     logger.info(started.listening, `${name} listening`);
   } catch (error) {
     await db.close();
-    throw error;
+    throw explainListenError(error, name);
   }
 }

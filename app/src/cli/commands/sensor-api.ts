@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
 import { DEFAULT_SENSOR_API_HTTP_PORT, DEFAULT_SENSOR_API_PORT } from '../../config/defaults.js';
-import { startSensorApi } from '../../grpc/server.js';
-import { startOpsServer } from '../../http/ops-server.js';
-import { runService } from '../service-runtime.js';
 
 interface SensorApiOptions {
   host?: string;
@@ -18,6 +15,12 @@ export function registerSensorApiCommand(program: Command): void {
     .option('--port <port>', `gRPC port (env TK_SENSOR_API_PORT, default ${DEFAULT_SENSOR_API_PORT})`)
     .option('--http-port <port>', `HTTP port for health and metrics (env TK_SENSOR_API_HTTP_PORT, default ${DEFAULT_SENSOR_API_HTTP_PORT})`)
     .action(async (options: SensorApiOptions, command: Command) => {
+      // Loaded on use: gRPC, fastify and prom-client would slow down every other command's start.
+      const [{ runService }, { startSensorApi }, { startOpsServer }] = await Promise.all([
+        import('../service-runtime.js'),
+        import('../../grpc/server.js'),
+        import('../../http/ops-server.js'),
+      ]);
       await runService(command, 'sensor-api', { sensorApi: options }, async ({ config, logger, db, metrics, hmacSecrets, ops }) => {
         const { host, port, httpPort, maxBatchSize, maxMessageBytes, maxConnections } = config.sensorApi;
         const grpcServer = await startSensorApi({

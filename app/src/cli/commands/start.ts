@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { HMAC_SECRET_ENV } from '../../config/defaults.js';
+import { DEFAULT_SOURCE } from '../../config/problems.js';
 import { runMigrations } from '../../db/migrator.js';
 import { countUsers } from '../../db/users.js';
 import { UserError } from '../../errors.js';
@@ -31,12 +32,22 @@ function localHmacSecret(dataDir: string): { value: string; generated: boolean }
   return { value, generated: true };
 }
 
-async function waitUntilReady(url: string, child: ChildProcess): Promise<void> {
+/** The first service that exited, as reported by its 'exit' event. */
+interface ServiceExit {
+  service: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+async function waitUntilReady(url: string, firstExit: () => ServiceExit | undefined): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new UserError(`A service exited with code ${child.exitCode} while starting`, 'read its log lines above');
+    const exit = firstExit();
+    if (exit) {
+      throw new UserError(`${exit.service} exited (${exit.code ?? exit.signal}) while starting`, 'read its log lines above');
+    }
     try {
-      if ((await fetch(url)).ok) return;
+      if ((await fetch(url, { signal: AbortSignal.timeout(2_000) })).ok) return;
     } catch {
       // not listening yet
     }
@@ -73,18 +84,29 @@ export function registerStartCommand(program: Command): void {
       const script = process.argv[1]!;
       const passthrough = process.argv.slice(2).filter((arg) => arg !== 'start');
       const env = { ...process.env, [HMAC_SECRET_ENV]: secret.value, TK_DATA_DIR: config.dataDir };
-      const children = ['sensor-api', 'web-ui'].map((service) =>
-        spawn(process.execPath, [script, ...passthrough, service], { env, stdio: 'inherit' }),
+      // execArgv carries node's own flags (e.g. `--import tsx` when run from source) to the children.
+      const services = ['sensor-api', 'web-ui'];
+      const children = services.map((service) =>
+        spawn(process.execPath, [...process.execArgv, script, ...passthrough, service], { env, stdio: 'inherit' }),
       );
       let stopping = false;
       const stopAll = (signal: NodeJS.Signals) => {
         stopping = true;
         for (const child of children) if (child.exitCode === null) child.kill(signal);
       };
-      process.on('SIGINT', () => stopAll('SIGTERM'));
-      process.on('SIGTERM', () => stopAll('SIGTERM'));
+      let signalled = false;
+      const onSignal = () => {
+        signalled = true;
+        stopAll('SIGTERM');
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      let firstExit: ServiceExit | undefined;
       const exited = children.map(
-        (child) => new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1))),
+        (child, i) => new Promise<number>((resolve) => child.on('exit', (code, signal) => {
+          firstExit ??= { service: services[i]!, code, signal };
+          resolve(code ?? 1);
+        })),
       );
       void Promise.race(exited).then(() => {
         if (!stopping) stopAll('SIGTERM');
@@ -94,8 +116,8 @@ export function registerStartCommand(program: Command): void {
       const grpc = localUrl(config.sensorApi.host, config.sensorApi.port, 'grpc').replace('grpc://', '');
       const ops = localUrl(config.sensorApi.host, config.sensorApi.httpPort);
       try {
-        await waitUntilReady(`${ops}/readyz`, children[0]!);
-        await waitUntilReady(`${web}/readyz`, children[1]!);
+        await waitUntilReady(`${ops}/readyz`, () => firstExit);
+        await waitUntilReady(`${web}/readyz`, () => firstExit);
         const lines = [
           '',
           'TrapperKeeper is running (Ctrl-C stops it):',
@@ -105,17 +127,25 @@ export function registerStartCommand(program: Command): void {
           `  database     ${config.database.url.startsWith('sqlite') ? config.database.url : '(configured URL)'}`,
         ];
         if (users === 0) {
+          // The admin must land in the database start uses: the data dir's SQLite file by default.
+          const database = config.origins['database.url'] === DEFAULT_SOURCE
+            ? `--data-dir ${config.dataDir}`
+            : '<the database options you gave start>';
           lines.push(
             '',
             'First login: create an administrator (the password is read from stdin, never argv):',
-            `  read -rs PASSWORD && printf '%s' "$PASSWORD" | npx trapperkeeper users create-admin --username admin --data-dir ${config.dataDir}`,
+            `  read -rs PASSWORD && printf '%s' "$PASSWORD" | npx trapperkeeper users create-admin --username admin ${database}`,
             `  (or set ${ADMIN_PASSWORD_ENV}); then sign in at ${web}/login`,
           );
         }
         process.stdout.write(`${lines.join('\n')}\n\n`);
       } catch (error) {
-        stopAll('SIGTERM');
-        throw error;
+        // Ctrl-C while starting is not a failure: the children are draining, wait for them below.
+        if (!signalled) {
+          stopAll('SIGTERM');
+          await Promise.all(exited);
+          throw error;
+        }
       }
       const codes = await Promise.all(exited);
       process.exitCode = stopping && codes.every((code) => code === 0) ? 0 : 1;

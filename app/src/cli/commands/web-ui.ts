@@ -1,9 +1,6 @@
 import type { Command } from 'commander';
 import { DEFAULT_WEB_UI_PORT } from '../../config/defaults.js';
-import { registerOpsRoutes } from '../../http/ops-routes.js';
-import { startWebUi } from '../../web/server.js';
 import { BUILD_INFO } from '../../version.js';
-import { runService } from '../service-runtime.js';
 
 interface WebUiOptions {
   host?: string;
@@ -17,6 +14,12 @@ export function registerWebUiCommand(program: Command): void {
     .option('--host <address>', 'address to listen on (env TK_WEB_UI_HOST)')
     .option('--port <port>', `HTTP port (env TK_WEB_UI_PORT, default ${DEFAULT_WEB_UI_PORT})`)
     .action(async (options: WebUiOptions, command: Command) => {
+      // Loaded on use: fastify, the pages and prom-client would slow down every other command's start.
+      const [{ runService }, { registerOpsRoutes }, { startWebUi }] = await Promise.all([
+        import('../service-runtime.js'),
+        import('../../http/ops-routes.js'),
+        import('../../web/server.js'),
+      ]);
       await runService(command, 'web-ui', { webUi: options }, async ({ config, logger, db, metrics, hmacSecrets, ops }) => {
         const server = await startWebUi({
           host: config.webUi.host,
