@@ -75,4 +75,6 @@ export interface ReleaseSpec {
     /** Wait this long for another release's lock; 0 refuses at once. */
     waitMs: number;
   };
+  /** `pulumi destroy` deletes the data volumes too (`destroy` takes a final snapshot first). @default false */
+  ephemeral?: boolean;
 }

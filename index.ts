@@ -1,0 +1,51 @@
+import * as pulumi from '@pulumi/pulumi';
+import { DeployError } from './components/errors.js';
+import { loadStackConfig } from './providers/config.js';
+import { DockerTarget } from './providers/docker/index.js';
+import type { GitFacts } from './providers/docker/image-tag.js';
+import { planImageTag, readAppVersion, readGitFacts } from './providers/docker/image-tag.js';
+
+/** Seams for the mocks tests; `pulumi up` passes none. */
+export interface ProgramOptions {
+  /** The project folder: Pulumi.yaml, .env.<stack>, app/. @default the working directory */
+  dir?: string;
+  processEnv?: Readonly<Record<string, string | undefined>>;
+  git?: GitFacts;
+  now?: Date;
+}
+
+/**
+ * The Pulumi program. Everything a person can get wrong is checked first (the whole config at
+ * once, then the git state of the image's sources): a stack that cannot deploy declares nothing.
+ */
+function deployStack(options: ProgramOptions) {
+  const dir = options.dir ?? process.cwd();
+  const config = loadStackConfig({ dir, ...(options.processEnv ? { processEnv: options.processEnv } : {}) });
+  const imageTag = planImageTag(
+    { version: readAppVersion(dir), git: options.git ?? readGitFacts(dir), now: options.now ?? new Date() },
+    { allowDirty: config.release.allowDirty, ...(config.app.version !== undefined ? { pinnedVersion: config.app.version } : {}) },
+  );
+
+  const target = new DockerTarget('tk', { config, imageTag, buildContext: dir === process.cwd() ? '.' : dir });
+  return {
+    publicHttpUrl: target.endpoints.publicHttpUrl,
+    publicGrpcAddress: target.endpoints.publicGrpcAddress,
+    liveSlot: target.status.liveSlot,
+    liveVersion: target.status.liveRelease,
+    previousVersion: target.status.previousRelease,
+    latestSnapshot: target.status.latestSnapshot,
+    image: target.image.ref,
+    releaseSpec: target.releaseSpec,
+    rollbackCommand: target.rollbackCommand,
+  };
+}
+
+/** Pulumi prints a RunError's message alone: the problems and their fixes, no stack trace. */
+export default function program(options: ProgramOptions = {}) {
+  try {
+    return deployStack(options);
+  } catch (error) {
+    if (error instanceof DeployError) throw Object.assign(new pulumi.RunError(error.message), { cause: error });
+    throw error;
+  }
+}

@@ -1,0 +1,325 @@
+import * as pulumi from '@pulumi/pulumi';
+import { z } from 'zod';
+import type { ConfigExamples, ConfigProblem } from './config-errors.js';
+import { CONFIG_NAMESPACE, ConfigError, configSetCommand, describeGenericIssue, problemsFromIssues, validFields } from './config-errors.js';
+import { DOCKER_CONFIG_EXAMPLES, checkDockerSection, dockerSectionSchema } from './docker/config.js';
+import type { SecretName, SecretSources, StackSecrets } from './stack-secrets.js';
+import { STACK_SECRETS, asPulumiSecrets, loadStackEnvFile, resolveSecretValues } from './stack-secrets.js';
+
+export { CONFIG_NAMESPACE, ConfigError, formatConfigProblem } from './config-errors.js';
+export type { ConfigProblem } from './config-errors.js';
+
+/** Deployment targets; aws and gcp join this list (and the union below) with their sections. */
+export const PROVIDERS = ['docker'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+
+/** Provider-agnostic defaults, named so the schema, the docs and the tests agree. */
+export const DEFAULT_LOG_LEVEL = 'info';
+export const DEFAULT_GATE = { successes: 3, intervalMs: 1_000, timeoutMs: 60_000 } as const;
+export const DEFAULT_DRAIN_TIMEOUT_MS = 15_000;
+export const DEFAULT_KEEP_RELEASES = 5;
+/** Rollback needs the live and the previous release's images. */
+export const MIN_KEEP_RELEASES = 2;
+export const DEFAULT_LOCK_WAIT_MS = 0;
+export const DEFAULT_SNAPSHOT_RETENTION_DAYS = 7;
+export const DEFAULT_SNAPSHOT_LOCK_WAIT_TIMEOUT_MS = 30_000;
+export const DEFAULT_DATABASE = { name: 'trapperkeeper', user: 'trapperkeeper' } as const;
+
+// semver.org's grammar; build metadata ("+...") cannot appear in a Docker tag, so it is refused.
+const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?$/;
+export function isReleaseSemver(value: string): boolean {
+  return SEMVER.test(value);
+}
+
+const count = (min: number, unit: string) =>
+  z.int({ error: (issue) => (issue.input === undefined ? undefined : `must be a whole number of ${unit}`) }).min(min, { error: `must be at least ${min}` });
+
+const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: 'must be a PostgreSQL identifier: lowercase letters, digits and _, starting with a letter or _, at most 63 characters' });
+
+const httpUrl = z.string().refine(
+  (value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && url.username === '' && url.password === '';
+    } catch {
+      return false;
+    }
+  },
+  { error: 'must be an http:// or https:// URL without credentials, e.g. https://tk.example.com' },
+);
+
+const gateSchema = z.strictObject({
+  successes: count(1, 'checks').default(DEFAULT_GATE.successes),
+  intervalMs: count(100, 'milliseconds').default(DEFAULT_GATE.intervalMs),
+  timeoutMs: count(1_000, 'milliseconds').default(DEFAULT_GATE.timeoutMs),
+});
+
+/** The provider-agnostic keys (documented on stackConfigSchema). */
+const commonShape = {
+  app: z
+    .strictObject({
+      logLevel: z.enum(LOG_LEVELS, { error: (issue) => (issue.input === undefined ? undefined : `must be one of ${LOG_LEVELS.join(', ')}`) }).default(DEFAULT_LOG_LEVEL),
+      version: z.string().regex(SEMVER, { error: 'must be a semantic version like 1.4.0 or 1.4.0-rc.1 (no +build metadata)' }).optional(),
+      publicUrl: httpUrl.optional(),
+    })
+    .prefault({}),
+  release: z
+    .strictObject({
+      gate: gateSchema.prefault({}),
+      drainTimeoutMs: count(0, 'milliseconds').default(DEFAULT_DRAIN_TIMEOUT_MS),
+      keepReleases: count(MIN_KEEP_RELEASES, 'releases').default(DEFAULT_KEEP_RELEASES),
+      lockWaitMs: count(0, 'milliseconds').default(DEFAULT_LOCK_WAIT_MS),
+      allowDirty: z.boolean().default(false),
+    })
+    .prefault({}),
+  snapshots: z
+    .strictObject({
+      retentionDays: count(1, 'days').default(DEFAULT_SNAPSHOT_RETENTION_DAYS),
+      lockWaitTimeoutMs: count(1, 'milliseconds').default(DEFAULT_SNAPSHOT_LOCK_WAIT_TIMEOUT_MS),
+    })
+    .prefault({}),
+  database: z
+    .strictObject({
+      name: identifier.default(DEFAULT_DATABASE.name),
+      user: identifier.default(DEFAULT_DATABASE.user),
+    })
+    .prefault({}),
+  ephemeral: z.boolean().default(false),
+  postgresPassword: z.string().optional(),
+  hmacSecret: z.string().optional(),
+};
+
+const providerSchema = z.enum(PROVIDERS, {
+  error: (issue) => (issue.input === undefined ? 'is required' : `must be one of ${PROVIDERS.join(', ')}`),
+});
+
+/**
+ * The provider-agnostic stack config, keys under trapperkeeper: (set nested ones with
+ * pulumi config set --path). Secrets are listed here only so their keys are known; their
+ * values are resolved by providers/stack-secrets.ts (config, environment or .env.<stack>).
+ *
+ * provider: the deployment target, docker (aws and gcp later). Required.
+ * app.logLevel: TK_LOG_LEVEL of the app: trace, debug, info, warn, error or fatal. @default info
+ * app.version: when set, app/package.json's version must equal it, so a stack cannot be upgraded by accident. @default unset
+ * app.publicUrl: the URL people use when something in front (DNS, TLS) differs from the published port; shown in the outputs. @default http://<host>:<docker.ports.http>
+ * release.gate.successes: consecutive passing checks of every service of the new slot before it takes traffic. @default 3
+ * release.gate.intervalMs: pause between two checks. @default 1000
+ * release.gate.timeoutMs: how long the gate may take before the release fails, traffic untouched. @default 60000
+ * release.drainTimeoutMs: how long in-flight requests of the old slot may finish before it stops. @default 15000
+ * release.keepReleases: release images kept for rollback (at least 2: live and previous). @default 5
+ * release.lockWaitMs: wait this long for another release's lock; 0 refuses at once. @default 0
+ * release.allowDirty: build uncommitted changes, tagged ...-dirty-<now>; off, a dirty tree is refused. @default false
+ * snapshots.retentionDays: snapshots older than this are deleted (never the newest good one). @default 7
+ * snapshots.lockWaitTimeoutMs: pg_dump --lock-wait-timeout. @default 30000
+ * database.name: the app's PostgreSQL database. @default trapperkeeper
+ * database.user: the app's PostgreSQL user. @default trapperkeeper
+ * ephemeral: true for throwaway stacks: pulumi destroy also deletes the data volumes (after a final snapshot). @default false
+ * postgresPassword: secret, or TK_POSTGRES_PASSWORD. Required.
+ * hmacSecret: secret TK_HMAC_SECRET of the app, or TK_HMAC_SECRET. Required.
+ *
+ * The provider's own section follows (docker: see dockerSectionSchema); aws and gcp join the
+ * union with theirs.
+ */
+export const stackConfigSchema = z.discriminatedUnion('provider', [
+  z.strictObject({ ...commonShape, provider: z.literal('docker'), docker: dockerSectionSchema.prefault({}) }),
+]);
+
+/** Example values of every key, for the fixes in problems (and "did you mean" for unknown keys). */
+export const CONFIG_EXAMPLES: ConfigExamples = {
+  provider: 'docker',
+  'app.logLevel': DEFAULT_LOG_LEVEL,
+  'app.version': '1.4.0',
+  'app.publicUrl': 'https://tk.example.com',
+  'release.gate.successes': String(DEFAULT_GATE.successes),
+  'release.gate.intervalMs': String(DEFAULT_GATE.intervalMs),
+  'release.gate.timeoutMs': String(DEFAULT_GATE.timeoutMs),
+  'release.drainTimeoutMs': String(DEFAULT_DRAIN_TIMEOUT_MS),
+  'release.keepReleases': String(DEFAULT_KEEP_RELEASES),
+  'release.lockWaitMs': String(DEFAULT_LOCK_WAIT_MS),
+  'release.allowDirty': 'false',
+  'snapshots.retentionDays': String(DEFAULT_SNAPSHOT_RETENTION_DAYS),
+  'snapshots.lockWaitTimeoutMs': String(DEFAULT_SNAPSHOT_LOCK_WAIT_TIMEOUT_MS),
+  'database.name': DEFAULT_DATABASE.name,
+  'database.user': DEFAULT_DATABASE.user,
+  ephemeral: 'false',
+  postgresPassword: STACK_SECRETS.postgresPassword.example,
+  hmacSecret: STACK_SECRETS.hmacSecret.example,
+  ...DOCKER_CONFIG_EXAMPLES,
+};
+
+type ParsedStackConfig = z.output<typeof stackConfigSchema>;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** The validated stack config: what every provider and release step is built from. */
+export type StackConfig = DistributiveOmit<ParsedStackConfig, SecretName> & { stack: string; secrets: StackSecrets };
+export type DockerStackConfig = Extract<StackConfig, { provider: 'docker' }>;
+
+/** The gate must be able to pass: N successes `intervalMs` apart need (N-1) intervals. */
+export function ensureGateCanPass(gate: ParsedStackConfig['release']['gate']): ConfigProblem[] {
+  const { successes, intervalMs, timeoutMs } = gate;
+  const needed = (successes - 1) * intervalMs;
+  if (needed < timeoutMs) return [];
+  return [
+    {
+      path: 'release.gate.timeoutMs',
+      problem: `is ${timeoutMs} ms, but ${successes} successes ${intervalMs} ms apart take at least ${needed} ms, so the gate can never pass`,
+      fix: configSetCommand('release.gate.timeoutMs', String(Math.max(DEFAULT_GATE.timeoutMs, successes * intervalMs * 3))),
+    },
+  ];
+}
+
+/**
+ * The named cross-field checks. Each runs on the fields it reads that are valid on their own, even
+ * when others are not, so one run reports everything.
+ */
+export function checkStackConfig(values: Readonly<Record<string, unknown>>, stack: string): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const gate = validFields(gateSchema, rawField(values.release, 'gate'));
+  if (gate.successes !== undefined && gate.intervalMs !== undefined && gate.timeoutMs !== undefined) {
+    problems.push(...ensureGateCanPass({ successes: gate.successes, intervalMs: gate.intervalMs, timeoutMs: gate.timeoutMs }));
+  }
+  // The docker section is checked when docker is the provider, or when none is named yet.
+  if (values.provider === 'docker' || values.provider === undefined) problems.push(...checkDockerSection(values.docker, stack));
+  return problems;
+}
+
+function rawField(raw: unknown, key: string): unknown {
+  return raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>)[key] : undefined;
+}
+
+export interface StackConfigInput {
+  stack: string;
+  /** Pulumi's config map (`pulumi.runtime.allConfig()`): `trapperkeeper:<key>` -> string or JSON text. */
+  config: Readonly<Record<string, string>>;
+  /** Full keys (`trapperkeeper:hmacSecret`) whose values Pulumi holds encrypted; undefined when unknown. */
+  secretConfigKeys?: ReadonlySet<string>;
+  processEnv: Readonly<Record<string, string | undefined>>;
+  envFile: SecretSources['envFile'];
+}
+
+/**
+ * Validates the whole stack config at once: the schema, the cross-field checks and the secrets.
+ * Throws one ConfigError listing every problem; returns only a config that can be deployed.
+ */
+export function parseStackConfig(input: StackConfigInput): StackConfig {
+  const decoded = decodeConfigValues(input.config);
+  const problems: ConfigProblem[] = [...decoded.problems];
+
+  const parsed = stackConfigSchema.safeParse(decoded.values, { error: describeGenericIssue });
+  const config = parsed.success ? parsed.data : undefined;
+  if (!parsed.success) problems.push(...problemsFromIssues(providerAware(parsed.error.issues, decoded.values), CONFIG_EXAMPLES));
+  problems.push(...checkStackConfig(decoded.values, input.stack));
+
+  const secretValues = Object.fromEntries(
+    Object.entries(STACK_SECRETS).flatMap(([name, source]) => {
+      const value = decoded.values[source.configKey];
+      return typeof value === 'string' ? [[name, value]] : [];
+    }),
+  ) as Partial<Record<SecretName, string>>;
+  const plaintextConfigKeys = new Set(
+    input.secretConfigKeys === undefined
+      ? []
+      : Object.values(STACK_SECRETS)
+          .map((source) => source.configKey)
+          .filter((key) => `${CONFIG_NAMESPACE}:${key}` in input.config && !input.secretConfigKeys?.has(`${CONFIG_NAMESPACE}:${key}`)),
+  );
+  const secrets = resolveSecretValues(
+    { config: secretValues, plaintextConfigKeys, processEnv: input.processEnv, envFile: input.envFile },
+    input.stack,
+  );
+  problems.push(...secrets.problems);
+
+  if (problems.length > 0 || !config || !secrets.values) throw new ConfigError(input.stack, dedupe(problems));
+  const { postgresPassword: _password, hmacSecret: _hmac, ...settings } = config;
+  return { ...settings, stack: input.stack, secrets: asPulumiSecrets(secrets.values) };
+}
+
+/**
+ * When `provider` is missing or unknown, zod cannot pick a section and stops there; the common
+ * keys are still checked (loosely: the unknown section is not reported twice) so every problem
+ * shows at once.
+ */
+function providerAware(issues: readonly z.core.$ZodIssue[], values: Record<string, unknown>): z.core.$ZodIssue[] {
+  const providerIssue = issues.find((issue) => issue.code === 'invalid_union' && issue.path.join('.') === 'provider');
+  if (!providerIssue) return [...issues];
+  const provider = providerSchema.safeParse(values.provider);
+  const providerMessage = provider.success ? 'is not valid' : (provider.error.issues[0]?.message ?? 'is not valid');
+  const common = z.looseObject(commonShape).safeParse(values, { error: describeGenericIssue });
+  return [
+    { ...providerIssue, message: providerMessage },
+    ...(common.success ? [] : common.error.issues),
+    ...issues.filter((issue) => issue !== providerIssue),
+  ];
+}
+
+/**
+ * Pulumi hands config values over as strings: nested maps as JSON text, top-level scalars as
+ * typed (`ephemeral` is "true"). Secret keys stay strings whatever they look like.
+ */
+export function decodeConfigValues(config: Readonly<Record<string, string>>): { values: Record<string, unknown>; problems: ConfigProblem[] } {
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  const secretKeys = new Set<string>(Object.values(STACK_SECRETS).map((source) => source.configKey));
+  const values: Record<string, unknown> = {};
+  const problems: ConfigProblem[] = [];
+  for (const [fullKey, text] of Object.entries(config)) {
+    if (!fullKey.startsWith(prefix)) continue;
+    const key = fullKey.slice(prefix.length);
+    if (key.includes('.') && key in CONFIG_EXAMPLES) {
+      problems.push({
+        path: key,
+        problem: 'was set as one flat key (without --path), so it is not read',
+        fix: `pulumi config rm '${key}' && ${configSetCommand(key, CONFIG_EXAMPLES[key] ?? '<value>')}`,
+      });
+      continue;
+    }
+    if (secretKeys.has(key)) {
+      values[key] = text;
+      continue;
+    }
+    values[key] = decodeScalarOrJson(text);
+  }
+  return { values, problems };
+}
+
+function decodeScalarOrJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((problem) => {
+    const key = `${problem.path}\0${problem.problem}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Keys of this namespace Pulumi holds as secrets. `isConfigSecret` is internal to the SDK, hence the guard. */
+function runtimeSecretConfigKeys(config: Readonly<Record<string, string>>): ReadonlySet<string> | undefined {
+  const isConfigSecret = (pulumi.runtime as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
+  if (typeof isConfigSecret !== 'function') return undefined;
+  return new Set(Object.keys(config).filter((key) => isConfigSecret(key)));
+}
+
+/**
+ * The edge: reads this stack's config, environment and `.env.<stack>`, and validates them once,
+ * before any resource is declared.
+ */
+export function loadStackConfig(options: { stack?: string; dir?: string; processEnv?: Readonly<Record<string, string | undefined>> } = {}): StackConfig {
+  const stack = options.stack ?? pulumi.getStack();
+  const config = pulumi.runtime.allConfig();
+  return parseStackConfig({
+    stack,
+    config,
+    secretConfigKeys: runtimeSecretConfigKeys(config),
+    processEnv: options.processEnv ?? process.env,
+    envFile: loadStackEnvFile(stack, options.dir),
+  });
+}

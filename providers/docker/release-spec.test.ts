@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { canonicalJson, parseReleaseSummary, secretsDigest, specHash } from './release-command.js';
+import { planReleaseSpec } from './release-spec.js';
+import { CANARY, dockerConfig } from './testing.js';
+
+const IMAGE = {
+  ref: 'tk-prod/trapperkeeper:1.4.0-0123abcd-20261123T101500Z',
+  releaseId: '1.4.0-0123abcd-20261123T101500Z',
+  version: '1.4.0',
+  commit: '0123abcd'.padEnd(40, 'e'),
+};
+
+describe('release spec', () => {
+  it('is planned from the validated config, the infrastructure names and the image', () => {
+    const config = dockerConfig('prod', {
+      docker: { host: 'ssh://deploy@tk.example.com', bindAddress: '0.0.0.0', ports: { http: 80 } },
+      app: { logLevel: 'warn' },
+      release: { gate: { successes: 5, intervalMs: 2000, timeoutMs: 120000 }, drainTimeoutMs: 30000, keepReleases: 4, lockWaitMs: 5000 },
+      snapshots: { retentionDays: 14, lockWaitTimeoutMs: 10000 },
+      database: { name: 'tk', user: 'tk_app' },
+    });
+    assert.deepEqual(planReleaseSpec(config, IMAGE), {
+      stack: 'prod',
+      prefix: 'tk-prod',
+      dockerHost: 'ssh://deploy@tk.example.com',
+      network: 'tk-prod-net',
+      image: IMAGE,
+      appEnv: { TK_LOG_LEVEL: 'warn' },
+      secretEnv: ['TK_DATABASE_URL', 'TK_HMAC_SECRET'],
+      database: { container: 'tk-prod-postgres', name: 'tk', user: 'tk_app' },
+      snapshots: { dir: '/snapshots', retentionDays: 14, lockWaitTimeoutMs: 10000 },
+      proxy: {
+        container: 'tk-prod-caddy',
+        publicHttpUrl: 'http://tk.example.com:80',
+        publicGrpcAddress: 'tk.example.com:50051',
+        stagingHttpUrl: 'http://127.0.0.1:8081',
+        stagingGrpcAddress: '127.0.0.1:50052',
+      },
+      gate: { successes: 5, intervalMs: 2000, timeoutMs: 120000 },
+      drainTimeoutMs: 30000,
+      keepReleases: 4,
+      lock: { waitMs: 5000 },
+      ephemeral: false,
+    });
+  });
+
+  it('holds no secret value, only the names of the secret variables', () => {
+    const json = canonicalJson(planReleaseSpec(dockerConfig('dev'), IMAGE));
+    assert.ok(!json.includes(CANARY.postgresPassword));
+    assert.ok(!json.includes(CANARY.hmacSecret));
+    assert.match(json, /"secretEnv":\["TK_DATABASE_URL","TK_HMAC_SECRET"\]/);
+  });
+
+  it('hashes equal specs equally whatever their key order, and different ones differently', () => {
+    const spec = planReleaseSpec(dockerConfig('dev'), IMAGE);
+    const reordered = Object.fromEntries(Object.entries(spec).reverse()) as typeof spec;
+    assert.equal(specHash(reordered), specHash(spec));
+    assert.notEqual(specHash({ ...spec, drainTimeoutMs: 1 }), specHash(spec));
+  });
+
+  it('digests the secrets so a changed secret reruns the release, without containing them', () => {
+    const digest = secretsDigest([CANARY.postgresPassword, CANARY.hmacSecret]);
+    assert.match(digest, /^[0-9a-f]{64}$/);
+    assert.notEqual(secretsDigest([`${CANARY.postgresPassword}x`, CANARY.hmacSecret]), digest);
+    // Length-prefixed: moving a character between values changes the digest.
+    assert.notEqual(secretsDigest(['ab', 'c']), secretsDigest(['a', 'bc']));
+  });
+});
+
+describe('release summary', () => {
+  it('is the last JSON summary line of the release CLI, progress lines ignored', () => {
+    const stdout = [
+      '{"event":"release.started"}',
+      'some progress',
+      '{"liveSlot":"blue","liveRelease":"1.3.0-aaaa","previousRelease":null,"latestSnapshot":null}',
+      '{"liveSlot":"green","liveRelease":"1.4.0-bbbb","previousRelease":"1.3.0-aaaa","latestSnapshot":"tk-prod-20261123T101501Z.dump"}',
+      '',
+    ].join('\n');
+    assert.deepEqual(parseReleaseSummary(stdout), {
+      liveSlot: 'green',
+      liveRelease: '1.4.0-bbbb',
+      previousRelease: '1.3.0-aaaa',
+      latestSnapshot: 'tk-prod-20261123T101501Z.dump',
+    });
+  });
+
+  it('is an error when the CLI printed none (a broken contract, not a person\'s mistake)', () => {
+    assert.throws(() => parseReleaseSummary('{"liveSlot":"purple","liveRelease":"x"}\n'), /printed no summary line/);
+    assert.throws(() => parseReleaseSummary(''), /printed no summary line/);
+  });
+});

@@ -1,0 +1,45 @@
+import type { ReleaseImage, ReleaseSpec } from '../../components/release/spec.js';
+import type { DockerStackConfig } from '../config.js';
+import type { DockerInfrastructureSpec } from './infrastructure-spec.js';
+import { SNAPSHOTS_DIR, planDockerInfrastructure } from './infrastructure-spec.js';
+
+/**
+ * Secret variables the release process holds in its environment and forwards to the app
+ * containers by name (`-e NAME`). Their values never enter the ReleaseSpec.
+ */
+export const RELEASE_SECRET_ENV = ['TK_DATABASE_URL', 'TK_HMAC_SECRET'] as const;
+export type ReleaseSecretEnv = (typeof RELEASE_SECRET_ENV)[number];
+
+export type ReleaseSpecInput = Pick<DockerStackConfig, 'stack' | 'docker' | 'database' | 'ephemeral' | 'release' | 'snapshots' | 'app'>;
+
+/** Pure: the ReleaseSpec of a Docker stack for one image. */
+export function planReleaseSpec(config: ReleaseSpecInput, image: ReleaseImage, infrastructure: DockerInfrastructureSpec = planDockerInfrastructure(config)): ReleaseSpec {
+  return {
+    stack: config.stack,
+    prefix: infrastructure.prefix,
+    ...(infrastructure.dockerHost !== undefined ? { dockerHost: infrastructure.dockerHost } : {}),
+    network: infrastructure.network.name,
+    image,
+    appEnv: { TK_LOG_LEVEL: config.app.logLevel },
+    secretEnv: [...RELEASE_SECRET_ENV],
+    database: {
+      container: infrastructure.postgres.name,
+      name: config.database.name,
+      user: config.database.user,
+    },
+    snapshots: {
+      dir: SNAPSHOTS_DIR,
+      retentionDays: config.snapshots.retentionDays,
+      lockWaitTimeoutMs: config.snapshots.lockWaitTimeoutMs,
+    },
+    proxy: {
+      container: infrastructure.caddy.name,
+      ...infrastructure.endpoints,
+    },
+    gate: { ...config.release.gate },
+    drainTimeoutMs: config.release.drainTimeoutMs,
+    keepReleases: config.release.keepReleases,
+    lock: { waitMs: config.release.lockWaitMs },
+    ephemeral: config.ephemeral,
+  };
+}

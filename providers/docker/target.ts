@@ -1,0 +1,118 @@
+import * as command from '@pulumi/command';
+import type * as docker from '@pulumi/docker';
+import * as pulumi from '@pulumi/pulumi';
+import type { ReleaseSpec } from '../../components/release/spec.js';
+import type { DockerStackConfig } from '../config.js';
+import type { DeploymentTarget, ReleaseStatus, TargetEndpoints } from '../types.js';
+import { AppImage, planAppImageBuild, releaseImageOf } from './image.js';
+import type { ImageTag } from './image-tag.js';
+import { DockerInfrastructure, createDockerProvider } from './infrastructure.js';
+import { databaseUrl, planDockerInfrastructure } from './infrastructure-spec.js';
+import { RELEASE_SPEC_ENV, canonicalJson, parseReleaseSummary, releaseCliCommand, rollbackInstructions, secretsDigest, specHash } from './release-command.js';
+import { planReleaseSpec } from './release-spec.js';
+
+export interface DockerTargetArgs {
+  /** The validated stack config (providers/config.ts), provider docker. */
+  config: DockerStackConfig;
+  /** The release tag of this commit (image-tag.ts), computed before any resource is declared. */
+  imageTag: ImageTag;
+  /** Build context of app/Dockerfile. @default "." (the project folder: the repository root) */
+  buildContext?: string;
+}
+
+/**
+ * A TrapperKeeper stack on one Docker engine (local socket, tcp:// or ssh://): the stable
+ * infrastructure, the app image of this commit, and the release that puts it live through the
+ * release CLI (blue-green behind Caddy). `pulumi up` on an unchanged commit and config changes
+ * nothing; a new commit or config runs one release.
+ *
+ * @example
+ * const config = loadStackConfig();
+ * const target = new DockerTarget('tk', { config, imageTag });
+ * export const url = target.endpoints.publicHttpUrl;
+ */
+export class DockerTarget extends pulumi.ComponentResource implements DeploymentTarget {
+  readonly provider = 'docker' as const;
+  readonly dockerProvider: docker.Provider;
+  readonly infrastructure: DockerInfrastructure;
+  readonly appImage: AppImage;
+  readonly image: DeploymentTarget['image'];
+  /** Runs `release deploy`; replaced (so run again) when the release, its spec or a secret changes. */
+  readonly release: command.local.Command;
+  /** Runs `release destroy` when the stack is destroyed; nothing on create. */
+  readonly cleanup: command.local.Command;
+  readonly releaseSpec: ReleaseSpec;
+  readonly endpoints: TargetEndpoints;
+  readonly status: ReleaseStatus;
+  readonly rollbackCommand = rollbackInstructions();
+
+  constructor(name: string, args: DockerTargetArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super('trapperkeeper:docker:Target', name, {}, opts);
+    const { config, imageTag } = args;
+
+    const infrastructureSpec = planDockerInfrastructure(config);
+    const build = planAppImageBuild({ prefix: infrastructureSpec.prefix, tag: imageTag, images: config.docker.images, ...(args.buildContext ? { context: args.buildContext } : {}) });
+    this.releaseSpec = planReleaseSpec(config, releaseImageOf(build, imageTag), infrastructureSpec);
+
+    this.dockerProvider = createDockerProvider(name, infrastructureSpec.dockerHost, this);
+    this.infrastructure = new DockerInfrastructure(
+      `${name}-infra`,
+      { spec: infrastructureSpec, secrets: config.secrets, provider: this.dockerProvider },
+      { parent: this },
+    );
+    this.appImage = new AppImage(`${name}-app-image`, { build, provider: this.dockerProvider }, { parent: this });
+    this.image = { resource: this.appImage.image, ref: pulumi.output(build.imageName) };
+
+    const databaseUrlSecret = pulumi.secret(config.secrets.postgresPassword.apply((password) => databaseUrl(infrastructureSpec, password)));
+    const environment = {
+      [RELEASE_SPEC_ENV]: canonicalJson(this.releaseSpec),
+      TK_DATABASE_URL: databaseUrlSecret,
+      TK_HMAC_SECRET: config.secrets.hmacSecret,
+    };
+
+    this.release = new command.local.Command(
+      `${name}-release`,
+      {
+        create: releaseCliCommand('deploy'),
+        update: releaseCliCommand('deploy'),
+        environment,
+        triggers: [
+          this.releaseSpec.image.releaseId,
+          specHash(this.releaseSpec),
+          pulumi.secret(pulumi.all([databaseUrlSecret, config.secrets.hmacSecret]).apply((values) => secretsDigest(values))),
+        ],
+      },
+      // The release runs only once PostgreSQL is healthy, Caddy is up and the image is built.
+      { parent: this, dependsOn: [this.infrastructure, this.appImage] },
+    );
+
+    // Its own resource: `release` is replaced on every release, and a replaced command's
+    // `delete` runs, which must not tear the deployment down.
+    this.cleanup = new command.local.Command(
+      `${name}-cleanup`,
+      { delete: releaseCliCommand('destroy'), environment },
+      { parent: this, dependsOn: [this.infrastructure] },
+    );
+
+    // Outputs are read from what the release reported; the apply has no side effects.
+    const summary = this.release.stdout.apply(parseReleaseSummary);
+    this.status = {
+      liveSlot: summary.apply((s) => s.liveSlot),
+      liveRelease: summary.apply((s) => s.liveRelease),
+      previousRelease: summary.apply((s) => s.previousRelease),
+      latestSnapshot: summary.apply((s) => s.latestSnapshot),
+    };
+    this.endpoints = {
+      publicHttpUrl: pulumi.output(infrastructureSpec.endpoints.publicHttpUrl),
+      publicGrpcAddress: pulumi.output(infrastructureSpec.endpoints.publicGrpcAddress),
+    };
+
+    this.registerOutputs({
+      publicHttpUrl: this.endpoints.publicHttpUrl,
+      publicGrpcAddress: this.endpoints.publicGrpcAddress,
+      image: this.image.ref,
+      liveSlot: this.status.liveSlot,
+      liveRelease: this.status.liveRelease,
+    });
+  }
+}

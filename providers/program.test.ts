@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import * as pulumi from '@pulumi/pulumi';
+import { parse as parseYaml } from 'yaml';
+import program from '../index.js';
+import { DeployError } from '../components/errors.js';
+import { ConfigError } from './config.js';
+import { CANARY_ENV, CLEAN_GIT, MOCK_RELEASE_SUMMARY, installPulumiMocks, promiseOf, pulumiConfig, recorded, resetRecorded } from './docker/testing.js';
+
+/** Pulumi.dev.yaml as the language host hands it to the program. */
+function devStackConfig(): Record<string, string> {
+  const text = readFileSync(fileURLToPath(new URL('../Pulumi.dev.yaml', import.meta.url)), 'utf8');
+  const { config } = parseYaml(text) as { config: Record<string, unknown> };
+  return Object.fromEntries(Object.entries(config).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]));
+}
+
+/** Lets any registration the program started reach the mock engine. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+function thrown(run: () => unknown): Error {
+  try {
+    run();
+  } catch (error) {
+    return error as Error;
+  }
+  assert.fail('the program declared its resources');
+}
+
+describe('the Pulumi program (index.ts) under mocks', () => {
+  let dir: string;
+  before(async () => {
+    await installPulumiMocks('dev');
+    // A project folder of its own: no developer's .env.dev can change the outcome.
+    dir = mkdtempSync(join(tmpdir(), 'tk-program-'));
+    mkdirSync(join(dir, 'app'));
+    writeFileSync(join(dir, 'app', 'package.json'), '{"name":"trapperkeeper","version":"0.1.0"}\n');
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  beforeEach(() => {
+    resetRecorded();
+  });
+
+  it('declares nothing for a bad config, and throws one ConfigError listing every problem', async () => {
+    pulumi.runtime.setAllConfig(
+      pulumiConfig({ provider: 'docker', docker: { ports: { http: 99999, grpc: 50051, stagingGrpc: 50051 }, host: 'ftp://x' }, release: { keepReleases: 0 } }),
+      [],
+    );
+    const error = thrown(() => program({ dir, processEnv: {}, git: CLEAN_GIT }));
+    await settle();
+    assert.equal(recorded.length, 0, `declared: ${recorded.map((r) => r.name).join(', ')}`);
+    assert.ok(error instanceof pulumi.RunError, 'Pulumi prints the problems without a stack trace');
+    const cause = (error as Error & { cause?: unknown }).cause;
+    assert.ok(cause instanceof ConfigError);
+    assert.deepEqual(cause.problems.map((p) => p.path).sort(), [
+      'docker.host',
+      'docker.ports.http',
+      'docker.ports.stagingGrpc',
+      'hmacSecret',
+      'postgresPassword',
+      'release.keepReleases',
+    ]);
+    assert.equal(error.message, cause.message);
+  });
+
+  it('declares nothing when the image sources have uncommitted changes', async () => {
+    pulumi.runtime.setAllConfig(pulumiConfig({ provider: 'docker' }), []);
+    const error = thrown(() => program({ dir, processEnv: CANARY_ENV, git: { ...CLEAN_GIT, dirtyFiles: ['app/src/main.ts'] } }));
+    await settle();
+    assert.equal(recorded.length, 0);
+    const cause = (error as Error & { cause?: unknown }).cause;
+    assert.ok(cause instanceof DeployError && /uncommitted changes in app\/src\/main\.ts/.test(cause.message));
+  });
+
+  it('deploys the dev stack file and exports the URLs, the live and previous versions, the latest snapshot and the image', async () => {
+    pulumi.runtime.setAllConfig(devStackConfig(), []);
+    const outputs = program({ dir, processEnv: CANARY_ENV, git: CLEAN_GIT });
+    assert.deepEqual(
+      {
+        publicHttpUrl: await promiseOf(outputs.publicHttpUrl),
+        publicGrpcAddress: await promiseOf(outputs.publicGrpcAddress),
+        liveSlot: await promiseOf(outputs.liveSlot),
+        liveVersion: await promiseOf(outputs.liveVersion),
+        previousVersion: await promiseOf(outputs.previousVersion),
+        latestSnapshot: await promiseOf(outputs.latestSnapshot),
+        image: await promiseOf(outputs.image),
+      },
+      {
+        publicHttpUrl: 'http://127.0.0.1:8080',
+        publicGrpcAddress: '127.0.0.1:50051',
+        liveSlot: MOCK_RELEASE_SUMMARY.liveSlot,
+        liveVersion: MOCK_RELEASE_SUMMARY.liveRelease,
+        previousVersion: MOCK_RELEASE_SUMMARY.previousRelease,
+        latestSnapshot: MOCK_RELEASE_SUMMARY.latestSnapshot,
+        image: 'tk-dev/trapperkeeper:0.1.0-0123abcd-20261123T101500Z',
+      },
+    );
+    assert.equal(outputs.releaseSpec.appEnv.TK_LOG_LEVEL, 'debug');
+    await settle();
+    assert.equal(recorded.filter((r) => r.type === 'command:local:Command').length, 2);
+  });
+});

@@ -1,0 +1,43 @@
+import type * as pulumi from '@pulumi/pulumi';
+import type { Slot } from '../components/release/spec.js';
+import type { ProviderName } from './config.js';
+
+/**
+ * What a deployment target (docker now; aws, gcp later) declares for a stack. Each operation the
+ * toolkit needs is a Pulumi resource of the target, so `pulumi up` orders them and `pulumi
+ * destroy` undoes them:
+ *   provision  `infrastructure`: the stable part (network, database, proxy), unchanged by releases;
+ *   build      `image`: the app image of this commit;
+ *   deploy     `release`: runs the release (snapshot, migrate, start the idle slot, health gate,
+ *              switch, verify, drain) and completes only once the public endpoint serves it;
+ *   health     `status`: what the release reported live after verification;
+ *   roll back  `rollbackCommand`: the command that moves traffic back to the previous release;
+ *   clean up   `cleanup`: on `pulumi destroy`, removes the release's slots (and, for an
+ *              ephemeral stack, takes a final snapshot first).
+ */
+export interface DeploymentTarget {
+  readonly provider: ProviderName;
+  readonly infrastructure: pulumi.Resource;
+  readonly image: { readonly resource: pulumi.Resource; readonly ref: pulumi.Output<string> };
+  readonly release: pulumi.Resource;
+  readonly cleanup: pulumi.Resource;
+  readonly endpoints: TargetEndpoints;
+  readonly status: ReleaseStatus;
+  /** A shell command a person runs (with the stack's secrets in its environment) to roll back. */
+  readonly rollbackCommand: string;
+}
+
+export interface TargetEndpoints {
+  publicHttpUrl: pulumi.Output<string>;
+  publicGrpcAddress: pulumi.Output<string>;
+}
+
+/** The state the release CLI reports after a verified release (its JSON summary line). */
+export interface ReleaseSummary {
+  liveSlot: Slot;
+  liveRelease: string;
+  previousRelease: string | null;
+  latestSnapshot: string | null;
+}
+
+export type ReleaseStatus = { [K in keyof ReleaseSummary]: pulumi.Output<ReleaseSummary[K]> };
