@@ -28,8 +28,9 @@ export function loadCommandConfig(command: Command, serviceFlags: Omit<ConfigFla
   });
 }
 
-export function commandLogger(config: AppConfig, name?: string): Logger {
-  return createLogger({ level: config.logLevel, name });
+/** Services log to stdout; one-shot commands to stderr, keeping stdout for their result. */
+export function commandLogger(config: AppConfig, name?: string, stream: 'stdout' | 'stderr' = 'stderr'): Logger {
+  return createLogger({ level: config.logLevel, name, stream });
 }
 
 export function openConfiguredDatabase(config: AppConfig): Promise<Database> {

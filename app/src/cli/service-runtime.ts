@@ -42,7 +42,7 @@ export async function runService(
   start: (runtime: ServiceRuntime) => Promise<StartedService>,
 ): Promise<void> {
   const config = loadCommandConfig(command, flags);
-  const logger = commandLogger(config, name);
+  const logger = commandLogger(config, name, 'stdout');
   const hmacSecrets = requireHmacSecrets(config);
   const db = await openMigratedDatabase(config);
   let started: StartedService | undefined;

@@ -21,6 +21,12 @@ export interface LoggerSettings {
   /** Human-readable output; defaults to true on a terminal, JSON otherwise. */
   pretty?: boolean;
   name?: string;
+  /**
+   * Where lines go. Services log to stdout (the container convention); one-shot commands log
+   * to stderr so their stdout carries only their result (a key, JSON, a table).
+   * @default 'stdout'
+   */
+  stream?: 'stdout' | 'stderr';
 }
 
 export function createLogger(settings: LoggerSettings, destination?: NodeJS.WritableStream): Logger {
@@ -30,9 +36,11 @@ export function createLogger(settings: LoggerSettings, destination?: NodeJS.Writ
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  const pretty = settings.pretty ?? (destination === undefined && process.stdout.isTTY === true);
+  const stream = settings.stream ?? 'stdout';
+  const pretty = settings.pretty ?? (destination === undefined && process[stream].isTTY === true);
   if (pretty) {
-    return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true } } });
+    const fd = stream === 'stderr' ? 2 : 1;
+    return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, destination: fd } } });
   }
-  return destination ? pino(options, destination as pino.DestinationStream) : pino(options);
+  return pino(options, (destination ?? pino.destination(stream === 'stderr' ? 2 : 1)) as pino.DestinationStream);
 }

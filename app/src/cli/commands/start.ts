@@ -61,6 +61,17 @@ function localUrl(host: string, port: number, scheme = 'http'): string {
   return `${scheme}://${reachable}:${port}`;
 }
 
+/** The global flags `start` was given, re-stated for the services it launches. */
+function globalFlagsOf(command: Command): string[] {
+  const flags: Record<string, string | undefined> = command.optsWithGlobals();
+  return [
+    ['--data-dir', flags.dataDir],
+    ['--db-url', flags.dbUrl],
+    ['--log-level', flags.logLevel],
+    ['--config', flags.config],
+  ].flatMap(([flag, value]) => (value === undefined ? [] : [flag!, value]));
+}
+
 export function registerStartCommand(program: Command): void {
   program
     .command('start')
@@ -82,7 +93,7 @@ export function registerStartCommand(program: Command): void {
       );
 
       const script = process.argv[1]!;
-      const passthrough = process.argv.slice(2).filter((arg) => arg !== 'start');
+      const passthrough = globalFlagsOf(command);
       const env = { ...process.env, [HMAC_SECRET_ENV]: secret.value, TK_DATA_DIR: config.dataDir };
       // execArgv carries node's own flags (e.g. `--import tsx` when run from source) to the children.
       const services = ['sensor-api', 'web-ui'];
