@@ -59,8 +59,9 @@ export async function startBenchServices(db: Database, cleanup: CleanupStack): P
     host: '127.0.0.1',
     port: 0,
     deps: { db, metrics, build: BUILD_INFO, schemaVersion: () => currentSchemaVersion(db), draining: () => false },
+    logger,
   });
-  const stopOps = cleanup.add('stop the ops server', () => ops.close());
+  const stopOps = cleanup.add('stop the ops server', () => ops.close(2000));
   return {
     grpcPort: sensorApi.port,
     opsPort: ops.port,

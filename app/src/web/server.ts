@@ -1,3 +1,4 @@
+import { closeGracefully } from '../http/graceful-close.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
@@ -125,23 +126,7 @@ export async function startWebUi(deps: WebUiDeps & { host: string; port: number 
     port,
     async close(drainMs: number) {
       clearInterval(purge);
-      // fastify closes the sockets idle right now (forceCloseConnections: 'idle'); a busy
-      // keep-alive socket turns idle once its request finishes and would then hold the server
-      // open until the client hangs up, so idle sockets are swept until the server is closed.
-      const closed = app.close();
-      const sweeper = setInterval(() => app.server.closeIdleConnections(), 50);
-      let timer: NodeJS.Timeout | undefined;
-      const drained = await Promise.race([
-        closed.then(() => true),
-        new Promise<false>((resolve) => { timer = setTimeout(resolve, drainMs, false); }),
-      ]);
-      clearTimeout(timer);
-      clearInterval(sweeper);
-      if (!drained) {
-        deps.logger.warn({ drainMs }, 'web-ui: requests still running after the drain time; closing their connections');
-        app.server.closeAllConnections();
-        await closed;
-      }
+      await closeGracefully(app, drainMs, deps.logger, 'web-ui');
     },
   };
 }

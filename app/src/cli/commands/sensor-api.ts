@@ -26,12 +26,12 @@ export function registerSensorApiCommand(program: Command): void {
         const grpcServer = await startSensorApi({
           host, port, maxBatchSize, maxMessageBytes, maxConnections, db, logger, metrics, hmacSecrets,
         });
-        const opsServer = await startOpsServer({ host, port: httpPort, deps: ops });
+        const opsServer = await startOpsServer({ host, port: httpPort, deps: ops, logger });
         return {
           listening: { grpc: `${host}:${grpcServer.port}`, http: `http://${host}:${opsServer.port}` },
           shutdown: [
             { name: 'drain gRPC calls', run: () => grpcServer.drain(config.shutdownTimeoutMs) },
-            { name: 'close HTTP', run: () => opsServer.close() },
+            { name: 'close HTTP', run: () => opsServer.close(config.shutdownTimeoutMs) },
           ],
         };
       });
