@@ -21,6 +21,16 @@ export const CADDY_ADMIN_ADDRESS = 'localhost:2019';
  */
 export const CADDY_AUTOSAVE_PATH = '/config/caddy/autosave.json';
 
+/**
+ * Where the routing markers live inside the Caddy container (on its /config volume, so they
+ * survive a restart). The generated config routes every request by which markers exist:
+ * `live-<slot>` picks the slot of the public listeners, `staging-<slot>` the slot of the staging
+ * listeners, and `release-<slot>` holds the release id that slot runs. A switch is one atomic
+ * rename of the live marker: no config reload, so no client connection is closed or left
+ * pinned to an old config (Caddy 2.6 keeps h2c connections on the config they were opened with).
+ */
+export const ROUTING_DIR = '/config/tk-routing';
+
 /** Where the Caddy container's bootstrap config is uploaded (`caddy run --config ... --resume`). */
 export const CADDY_BOOTSTRAP_PATH = '/etc/caddy/bootstrap.json';
 

@@ -4,6 +4,7 @@ export {
   CADDY_ADMIN_ADDRESS,
   CADDY_AUTOSAVE_PATH,
   CADDY_BOOTSTRAP_PATH,
+  ROUTING_DIR,
   TK_PATHS,
   type ProxyRouting,
   type RoutedRelease,
@@ -12,13 +13,23 @@ export {
   renderCaddyConfig,
   bootstrapCaddyConfig,
   caddyRunCommand,
-  ROUTING_VARS,
   type CaddyConfig,
   type CaddyConfigInput,
   type CaddyServer,
   type CaddyRoute,
   type CaddyHandler,
+  type CaddyMatcherSet,
+  type RoutingMarker,
 } from './render-caddy-config.js';
-export { readProxyState, readLiveSlot, parseProxyRouting, requireCaddyRunning, type ProxyState } from './read-proxy-state.js';
-export { loadCaddyConfig, planLoadCaddyConfig, type LoadedConfig } from './load-caddy-config.js';
-export { switchTraffic, stageSlot, loadRouting, type SwitchResult, type SwitchOptions } from './switch-traffic.js';
+export {
+  readProxyState,
+  readLiveSlot,
+  releaseCaddyConfig,
+  isToolkitConfig,
+  sameCaddyConfig,
+  requireCaddyRunning,
+  type ProxyState,
+} from './read-proxy-state.js';
+export { readRouting, applyRouting, parseRouting, planReadRouting, planRoutingChange, ROUTING_CHANGED_EXIT_CODE } from './routing.js';
+export { loadCaddyConfig, ensureProxyConfig, planLoadCaddyConfig } from './load-caddy-config.js';
+export { switchTraffic, stageSlot, restoreRouting, type SwitchResult, type SwitchOptions } from './switch-traffic.js';

@@ -1,18 +1,12 @@
-import { APP_PORTS, type AppService, type Slot } from '../release/spec.js';
+import { APP_PORTS, SLOTS, type AppService, type Slot } from '../release/spec.js';
 import { slotContainerName } from '../slots/names.js';
-import {
-  CADDY_ADMIN_ADDRESS,
-  PROXY_PORTS,
-  PROXY_SERVERS,
-  TK_PATHS,
-  type ProxyRouting,
-  type RoutedRelease,
-} from './constants.js';
+import { CADDY_ADMIN_ADDRESS, PROXY_PORTS, PROXY_SERVERS, ROUTING_DIR, TK_PATHS } from './constants.js';
 
 /** The parts of Caddy's JSON config the toolkit writes (https://caddyserver.com/docs/json/). */
 export type CaddyHandler = { handler: string } & Record<string, unknown>;
+export type CaddyMatcherSet = Record<string, unknown>;
 export interface CaddyRoute {
-  match?: Record<string, unknown>[];
+  match?: CaddyMatcherSet[];
   handle: CaddyHandler[];
   terminal?: boolean;
 }
@@ -27,42 +21,49 @@ export interface CaddyConfig {
   apps: { http: { grace_period?: string; servers: Record<string, CaddyServer> } };
 }
 
-export interface CaddyConfigInput extends ProxyRouting {
+export interface CaddyConfigInput {
   /** Prefix of the stack's containers: upstreams are `<prefix>-<slot>-<service>:<port>`. */
   prefix: string;
   /**
-   * How long a config load lets the previous config's connections finish (in-flight requests
-   * of the old slot) before closing them. Usually the release's drain timeout.
+   * How long a config load lets the previous config's connections finish before closing them.
+   * Usually the release's drain timeout. Switches do not load a config; upgrades of it do.
    */
   graceMs?: number;
 }
 
-/** Handler `vars` keys recording which release a server routes to (read back by readProxyState). */
-export const ROUTING_VARS = { slot: 'tk.slot', release: 'tk.release' } as const;
+export type RoutingMarker = `live-${Slot}` | `staging-${Slot}`;
+
+/** Matches while the routing marker exists (Caddy stats it on every request). */
+function whileMarker(marker: RoutingMarker, extra: CaddyMatcherSet = {}): CaddyMatcherSet[] {
+  return [{ file: { root: ROUTING_DIR, try_files: [`/${marker}`] }, ...extra }];
+}
 
 function upstream(prefix: string, slot: Slot, service: AppService, port: number): string {
   return `${slotContainerName(prefix, slot, service)}:${port}`;
 }
 
-function reverseProxy(dial: string, h2c = false): CaddyHandler {
-  return {
-    handler: 'reverse_proxy',
-    upstreams: [{ dial }],
-    ...(h2c ? { transport: { protocol: 'http', versions: ['h2c'] } } : {}),
-  };
+type UpstreamTransport = 'http1' | 'h2c' | 'http1-no-keepalive';
+
+const TRANSPORTS: Record<UpstreamTransport, Record<string, unknown> | undefined> = {
+  http1: undefined,
+  h2c: { protocol: 'http', versions: ['h2c'] },
+  // The sensor API's health port gets a few requests per release: pooled connections there
+  // would only hold its HTTP server open when the slot drains.
+  'http1-no-keepalive': { protocol: 'http', keep_alive: { enabled: false } },
+};
+
+function reverseProxy(dial: string, transport: UpstreamTransport = 'http1'): CaddyHandler {
+  const config = TRANSPORTS[transport];
+  return { handler: 'reverse_proxy', upstreams: [{ dial }], ...(config ? { transport: config } : {}) };
 }
 
 function stripPrefix(prefix: string): CaddyHandler {
   return { handler: 'rewrite', strip_path_prefix: prefix };
 }
 
-function routingVars(target: RoutedRelease): CaddyRoute {
-  return { handle: [{ handler: 'vars', [ROUTING_VARS.slot]: target.slot, [ROUTING_VARS.release]: target.releaseId }] };
-}
-
-function unavailable(body: string): CaddyRoute {
+function respond(status: number, body: string): CaddyRoute {
   return {
-    handle: [{ handler: 'static_response', status_code: 503, headers: { 'Content-Type': ['text/plain; charset=utf-8'] }, body: `${body}\n` }],
+    handle: [{ handler: 'static_response', status_code: status, headers: { 'Content-Type': ['text/plain; charset=utf-8'] }, body: `${body}\n` }],
     terminal: true,
   };
 }
@@ -76,68 +77,71 @@ function grpcServer(port: number, routes: CaddyRoute[]): CaddyServer {
   return { listen: [`:${port}`], protocols: ['h1', 'h2c'], automatic_https: { disable: true }, routes };
 }
 
-function publicHttpRoutes(prefix: string, live: RoutedRelease | null): CaddyRoute[] {
-  if (!live) return [unavailable('no live release')];
+function publicHttpRoutes(prefix: string): CaddyRoute[] {
   // Only the sensor API's health endpoints are public (release verification); its metrics are not.
   const sensorApiHealth = ['readyz', 'healthz'].map((path) => `${TK_PATHS.sensorApi}/${path}`);
   return [
-    routingVars(live),
-    {
-      match: [{ path: sensorApiHealth }],
-      handle: [stripPrefix(TK_PATHS.sensorApi), reverseProxy(upstream(prefix, live.slot, 'sensor-api', APP_PORTS.sensorApiHttp))],
-      terminal: true,
-    },
-    { handle: [reverseProxy(upstream(prefix, live.slot, 'web-ui', APP_PORTS.webUi))], terminal: true },
+    ...SLOTS.flatMap((slot): CaddyRoute[] => [
+      {
+        match: whileMarker(`live-${slot}`, { path: sensorApiHealth }),
+        handle: [stripPrefix(TK_PATHS.sensorApi), reverseProxy(upstream(prefix, slot, 'sensor-api', APP_PORTS.sensorApiHttp), 'http1-no-keepalive')],
+        terminal: true,
+      },
+      { match: whileMarker(`live-${slot}`), handle: [reverseProxy(upstream(prefix, slot, 'web-ui', APP_PORTS.webUi))], terminal: true },
+    ]),
+    respond(503, 'no live release'),
   ];
 }
 
-function grpcRoutes(prefix: string, target: RoutedRelease | null, idle: string): CaddyRoute[] {
-  if (!target) return [unavailable(idle)];
+function grpcRoutes(prefix: string, role: 'live' | 'staging'): CaddyRoute[] {
   return [
-    routingVars(target),
-    { handle: [reverseProxy(upstream(prefix, target.slot, 'sensor-api', APP_PORTS.sensorApiGrpc), true)], terminal: true },
+    ...SLOTS.map((slot): CaddyRoute => ({
+      match: whileMarker(`${role}-${slot}`),
+      handle: [reverseProxy(upstream(prefix, slot, 'sensor-api', APP_PORTS.sensorApiGrpc), 'h2c')],
+      terminal: true,
+    })),
+    respond(503, role === 'live' ? 'no live release' : 'no staging slot'),
   ];
 }
 
-function stagingHttpRoutes(prefix: string, staging: RoutedRelease | null): CaddyRoute[] {
-  if (!staging) return [unavailable('no staging slot')];
+function stagingHttpRoutes(prefix: string): CaddyRoute[] {
   return [
-    routingVars(staging),
-    {
-      match: [{ path: [`${TK_PATHS.webUi}/*`] }],
-      handle: [stripPrefix(TK_PATHS.webUi), reverseProxy(upstream(prefix, staging.slot, 'web-ui', APP_PORTS.webUi))],
-      terminal: true,
-    },
-    {
-      match: [{ path: [`${TK_PATHS.sensorApi}/*`] }],
-      handle: [stripPrefix(TK_PATHS.sensorApi), reverseProxy(upstream(prefix, staging.slot, 'sensor-api', APP_PORTS.sensorApiHttp))],
-      terminal: true,
-    },
-    {
-      handle: [{ handler: 'static_response', status_code: 404, body: `staging paths: ${TK_PATHS.webUi}/..., ${TK_PATHS.sensorApi}/...\n` }],
-      terminal: true,
-    },
+    ...SLOTS.flatMap((slot): CaddyRoute[] => [
+      {
+        match: whileMarker(`staging-${slot}`, { path: [`${TK_PATHS.webUi}/*`] }),
+        handle: [stripPrefix(TK_PATHS.webUi), reverseProxy(upstream(prefix, slot, 'web-ui', APP_PORTS.webUi))],
+        terminal: true,
+      },
+      {
+        match: whileMarker(`staging-${slot}`, { path: [`${TK_PATHS.sensorApi}/*`] }),
+        handle: [stripPrefix(TK_PATHS.sensorApi), reverseProxy(upstream(prefix, slot, 'sensor-api', APP_PORTS.sensorApiHttp), 'http1-no-keepalive')],
+        terminal: true,
+      },
+    ]),
+    respond(503, 'no staging slot (or not a staging path)'),
   ];
 }
 
 /**
- * Caddy's whole JSON config for a routing, generated from typed data and loaded in one piece: the
- * public listeners (HTTP and gRPC) go to the live slot together, the staging listeners to the
- * idle slot through the same upstream addresses, and the admin API stays on the container's
- * loopback. With no live release the public listeners answer 503 "no live release".
+ * Caddy's whole JSON config, generated from typed data: for each listener, one route per slot,
+ * taken while that slot's routing marker exists, and a 503 when none does. Public listeners
+ * (HTTP with the sensor API's health under /__tk/sensor-api/, and gRPC over h2c) follow the
+ * `live-<slot>` marker together; the staging listeners follow `staging-<slot>` through the same
+ * upstream addresses. The admin API stays on the container's loopback. The config depends on
+ * the stack only, so releases never reload it (see ROUTING_DIR).
  */
 export function renderCaddyConfig(input: CaddyConfigInput): CaddyConfig {
-  const { prefix, live, staging } = input;
+  const { prefix } = input;
   return {
     admin: { listen: CADDY_ADMIN_ADDRESS },
     apps: {
       http: {
         ...(input.graceMs !== undefined ? { grace_period: `${input.graceMs}ms` } : {}),
         servers: {
-          [PROXY_SERVERS.publicHttp]: httpServer(PROXY_PORTS.publicHttp, publicHttpRoutes(prefix, live)),
-          [PROXY_SERVERS.publicGrpc]: grpcServer(PROXY_PORTS.publicGrpc, grpcRoutes(prefix, live, 'no live release')),
-          [PROXY_SERVERS.stagingHttp]: httpServer(PROXY_PORTS.stagingHttp, stagingHttpRoutes(prefix, staging)),
-          [PROXY_SERVERS.stagingGrpc]: grpcServer(PROXY_PORTS.stagingGrpc, grpcRoutes(prefix, staging, 'no staging slot')),
+          [PROXY_SERVERS.publicHttp]: httpServer(PROXY_PORTS.publicHttp, publicHttpRoutes(prefix)),
+          [PROXY_SERVERS.publicGrpc]: grpcServer(PROXY_PORTS.publicGrpc, grpcRoutes(prefix, 'live')),
+          [PROXY_SERVERS.stagingHttp]: httpServer(PROXY_PORTS.stagingHttp, stagingHttpRoutes(prefix)),
+          [PROXY_SERVERS.stagingGrpc]: grpcServer(PROXY_PORTS.stagingGrpc, grpcRoutes(prefix, 'staging')),
         },
       },
     },
@@ -145,11 +149,12 @@ export function renderCaddyConfig(input: CaddyConfigInput): CaddyConfig {
 }
 
 /**
- * The config the Caddy container starts with before any release (uploaded to
- * CADDY_BOOTSTRAP_PATH, run with `--resume` so the last loaded config survives a restart).
+ * The config the Caddy container starts with (uploaded to CADDY_BOOTSTRAP_PATH, run with
+ * `--resume` so the last loaded config survives a restart). It is the release config itself:
+ * with no routing marker yet, the public listeners answer 503 "no live release".
  */
-export function bootstrapCaddyConfig(input: { prefix: string; graceMs?: number }): CaddyConfig {
-  return renderCaddyConfig({ ...input, live: null, staging: null });
+export function bootstrapCaddyConfig(input: CaddyConfigInput): CaddyConfig {
+  return renderCaddyConfig(input);
 }
 
 /** The command the Caddy container runs: the bootstrap config, or the last loaded one if any. */

@@ -2,9 +2,9 @@ import type { DockerEngine } from '../../providers/docker/engine.js';
 import { DeployError } from '../errors.js';
 import type { ReleaseSpec, Slot } from '../release/spec.js';
 import type { ProxyRouting, RoutedRelease } from './constants.js';
-import { loadCaddyConfig } from './load-caddy-config.js';
-import { readProxyState } from './read-proxy-state.js';
-import { renderCaddyConfig, type CaddyConfig } from './render-caddy-config.js';
+import { ensureProxyConfig } from './load-caddy-config.js';
+import { readProxyState, type ProxyState } from './read-proxy-state.js';
+import { applyRouting } from './routing.js';
 
 function sameRelease(a: RoutedRelease | null, b: RoutedRelease | null): boolean {
   return a?.slot === b?.slot && a?.releaseId === b?.releaseId;
@@ -14,33 +14,42 @@ function describe(target: RoutedRelease | null): string {
   return target ? `${target.slot} (release ${target.releaseId})` : 'nothing';
 }
 
-/** Loads a generated config for `routing` (the release's drain timeout as Caddy's grace period). */
-export async function loadRouting(engine: DockerEngine, spec: ReleaseSpec, routing: ProxyRouting): Promise<{ config: CaddyConfig; durationMs: number }> {
-  const config = renderCaddyConfig({ prefix: spec.prefix, ...routing, graceMs: spec.drainTimeoutMs });
-  const { durationMs } = await loadCaddyConfig(engine, spec.proxy.container, config);
-  return { config, durationMs };
+/** Reads what Caddy serves and refuses to go on if the live release is not the one the release read. */
+async function readExpecting(engine: DockerEngine, spec: ReleaseSpec, expectedLive: RoutedRelease | null | undefined): Promise<ProxyState> {
+  const state = await readProxyState(engine, spec);
+  if (expectedLive !== undefined && !sameRelease(expectedLive, state.routing.live)) {
+    throw new DeployError(
+      `Caddy now serves ${describe(state.routing.live)}, not ${describe(expectedLive)} as when this release started; traffic was not changed`,
+      'check for another release or a manual change, then run the release again',
+    );
+  }
+  return state;
 }
 
 /**
  * Points the staging listeners at `slot` (running this release) so the health gate probes it
- * through the same proxy and upstream addresses that will serve it; the public routes keep
- * `live`, the live slot the release read from Caddy.
+ * through the same proxy and upstream addresses that will serve it. The public listeners keep
+ * `live`, the live release the caller read from Caddy at the start of the release.
  */
-export function stageSlot(engine: DockerEngine, spec: ReleaseSpec, options: { live: RoutedRelease | null; slot: Slot }) {
+export async function stageSlot(engine: DockerEngine, spec: ReleaseSpec, options: { live: RoutedRelease | null; slot: Slot }): Promise<ProxyRouting> {
   if (options.live?.slot === options.slot) {
     throw new DeployError(`Cannot stage the ${options.slot} slot: it is the live slot`, 'stage the idle slot (the other one)');
   }
-  return loadRouting(engine, spec, { live: options.live, staging: { slot: options.slot, releaseId: spec.image.releaseId } });
+  const state = await readExpecting(engine, spec, options.live);
+  await ensureProxyConfig(engine, spec, state);
+  const routing: ProxyRouting = { live: state.routing.live, staging: { slot: options.slot, releaseId: spec.image.releaseId } };
+  await applyRouting(engine, spec.proxy.container, state.routing, routing);
+  return routing;
 }
 
 export interface SwitchResult {
-  /** The config Caddy served before the switch, to restore when verification fails. */
-  previousConfig: unknown;
+  /** The routing before the switch, restored when verification fails. */
   previous: ProxyRouting;
-  config: CaddyConfig;
   routing: ProxyRouting;
-  /** How long Caddy took to load the new config. */
+  /** How long the switch itself took (the routing change inside the Caddy container). */
   durationMs: number;
+  /** Whether the generated config had to be (re)loaded first. */
+  configLoaded: boolean;
 }
 
 export interface SwitchOptions {
@@ -52,24 +61,24 @@ export interface SwitchOptions {
 }
 
 /**
- * Moves all public traffic (HTTP and gRPC, every route) to `target` running this release in
- * one atomic config load; the staging listeners then point at the previous live slot, the
- * rollback target. Requests in flight finish on the old slot (Caddy's grace period), new ones go
- * to the new slot only.
+ * Moves all public traffic (HTTP and gRPC, every route, every open connection) to `target`
+ * running this release in one atomic step; the staging listeners then point at the previous
+ * live slot, the rollback target. Requests in flight finish on the old slot; every request that
+ * starts after the switch goes to the new one.
  */
 export async function switchTraffic(engine: DockerEngine, spec: ReleaseSpec, target: Slot, options: SwitchOptions = {}): Promise<SwitchResult> {
-  const before = await readProxyState(engine, spec);
-  if (options.expectedLive !== undefined && !sameRelease(options.expectedLive, before.routing.live)) {
-    throw new DeployError(
-      `Caddy now serves ${describe(before.routing.live)}, not ${describe(options.expectedLive)} as when this release started; traffic was not switched`,
-      'check for another release or a manual change (docker logs of the Caddy container), then run the release again',
-    );
-  }
-  const previousLive = before.routing.live;
+  const state = await readExpecting(engine, spec, options.expectedLive);
+  const { loaded } = await ensureProxyConfig(engine, spec, state);
+  const previous = state.routing;
   const routing: ProxyRouting = {
     live: { slot: target, releaseId: spec.image.releaseId },
-    staging: previousLive && previousLive.slot !== target ? previousLive : null,
+    staging: previous.live && previous.live.slot !== target ? previous.live : null,
   };
-  const { config, durationMs } = await loadRouting(engine, spec, routing);
-  return { previousConfig: before.config, previous: before.routing, config, routing, durationMs };
+  const { durationMs } = await applyRouting(engine, spec.proxy.container, previous, routing);
+  return { previous, routing, durationMs, configLoaded: loaded };
+}
+
+/** Puts back the routing a switch replaced (verification failed); fails if it changed since. */
+export async function restoreRouting(engine: DockerEngine, spec: ReleaseSpec, switched: SwitchResult): Promise<void> {
+  await applyRouting(engine, spec.proxy.container, switched.routing, switched.previous);
 }

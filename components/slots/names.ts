@@ -24,4 +24,5 @@ export const SLOT_LABELS = {
   version: 'tk.version',
   commit: 'tk.commit',
   imageId: 'tk.image-id',
+  spec: 'tk.spec',
 } as const;

@@ -1,0 +1,8 @@
+export {
+  drainSlot,
+  drainAfterSwitch,
+  assessDrain,
+  drainOutcome,
+  type DrainReport,
+  type DrainOutcome,
+} from './drain-slot.js';

@@ -1,0 +1,111 @@
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { CheckOutcome } from './gate-state.js';
+
+/** A probe the gate (or the post-switch verification) polls. */
+export interface HealthCheck {
+  /** Names the service, the endpoint and the address, e.g. `web-ui /readyz (http://...)`. */
+  name: string;
+  run(timeoutMs: number): Promise<CheckOutcome>;
+  /** Releases connections (gRPC channels); called once polling is over. */
+  close(): void;
+}
+
+const EXCERPT_CHARS = 300;
+
+/** `base` (a configured URL, with or without a trailing slash) joined with an absolute path. */
+export function endpointUrl(base: string, path: string): string {
+  return `${base.replace(/\/+$/, '')}${path}`;
+}
+
+function excerpt(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > EXCERPT_CHARS ? `${flat.slice(0, EXCERPT_CHARS)}...` : flat;
+}
+
+/**
+ * A /readyz answer is a success only with HTTP 200 and `release` equal to the intended release
+ * id: a stale container of an earlier release must never pass.
+ */
+export function evaluateReadyz(status: number, body: string, releaseId: string): CheckOutcome {
+  let release: unknown;
+  try {
+    release = (JSON.parse(body) as { release?: unknown }).release;
+  } catch {
+    return { ok: false, detail: `HTTP ${status}, not the app's /readyz JSON: ${excerpt(body) || '(empty body)'}` };
+  }
+  if (status !== 200) return { ok: false, detail: `HTTP ${status} ${excerpt(body)}` };
+  if (release !== releaseId) {
+    return { ok: false, detail: `HTTP 200 but release ${JSON.stringify(release ?? null)}, not ${releaseId}` };
+  }
+  return { ok: true, detail: `HTTP 200 release ${releaseId}` };
+}
+
+export function httpReadyzCheck(name: string, url: string, releaseId: string): HealthCheck {
+  return {
+    name: `${name} (${url})`,
+    async run(timeoutMs) {
+      try {
+        const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+        return evaluateReadyz(response.status, await response.text(), releaseId);
+      } catch (error) {
+        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        return { ok: false, detail: `no HTTP response: ${cause?.code ?? cause?.message ?? (error as Error).message}` };
+      }
+    },
+    close() {},
+  };
+}
+
+interface HealthClient extends grpc.Client {
+  Check(
+    request: { service: string },
+    options: grpc.CallOptions,
+    callback: (error: grpc.ServiceError | null, response?: { status: string }) => void,
+  ): grpc.ClientUnaryCall;
+}
+
+type HealthClientConstructor = new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => HealthClient;
+
+let healthClientConstructor: HealthClientConstructor | undefined;
+
+function loadHealthClient(): HealthClientConstructor {
+  if (!healthClientConstructor) {
+    const definition = protoLoader.loadSync(fileURLToPath(new URL('./health.proto', import.meta.url)), { enums: String, defaults: true });
+    const loaded = grpc.loadPackageDefinition(definition) as unknown as { grpc: { health: { v1: { Health: HealthClientConstructor } } } };
+    healthClientConstructor = loaded.grpc.health.v1.Health;
+  }
+  return healthClientConstructor;
+}
+
+/** Polling reconnects fast: a gate must not sit in grpc-js's default backoff of up to 2 minutes. */
+const POLLING_CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.initial_reconnect_backoff_ms': 200,
+  'grpc.max_reconnect_backoff_ms': 1000,
+};
+
+/** grpc.health.v1.Health/Check over cleartext HTTP/2 (h2c); SERVING is a success. */
+export function grpcHealthCheck(name: string, address: string, service = ''): HealthCheck {
+  const Client = loadHealthClient();
+  const client = new Client(address, grpc.credentials.createInsecure(), POLLING_CHANNEL_OPTIONS);
+  return {
+    name: `${name} (${address})`,
+    run(timeoutMs) {
+      return new Promise((resolve) => {
+        client.Check({ service }, { deadline: Date.now() + timeoutMs }, (error, response) => {
+          if (error) {
+            resolve({ ok: false, detail: `gRPC ${grpc.status[error.code] ?? error.code}: ${excerpt(error.details || error.message)}` });
+          } else if (response?.status !== 'SERVING') {
+            resolve({ ok: false, detail: `gRPC OK but status ${response?.status ?? 'missing'}, not SERVING` });
+          } else {
+            resolve({ ok: true, detail: 'gRPC SERVING' });
+          }
+        });
+      });
+    },
+    close() {
+      client.close();
+    },
+  };
+}

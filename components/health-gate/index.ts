@@ -1,0 +1,13 @@
+export {
+  INITIAL_GATE_STATE,
+  recordRound,
+  gatePassed,
+  describeGateFailure,
+  type CheckOutcome,
+  type RoundResult,
+  type GateState,
+  type GateThresholds,
+} from './gate-state.js';
+export { endpointUrl, evaluateReadyz, httpReadyzCheck, grpcHealthCheck, type HealthCheck } from './checks.js';
+export { runHealthGate, DEFAULT_REQUEST_TIMEOUT_MS, type HealthGateOptions, type GateReport } from './run-health-gate.js';
+export { stagingChecks, withChecks, runStagingGate } from './staging-gate.js';

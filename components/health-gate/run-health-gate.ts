@@ -1,0 +1,64 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DeployError } from '../errors.js';
+import type { HealthCheck } from './checks.js';
+import {
+  INITIAL_GATE_STATE,
+  describeGateFailure,
+  gatePassed,
+  recordRound,
+  type GateState,
+  type GateThresholds,
+  type RoundResult,
+} from './gate-state.js';
+
+/** A single probe never waits longer than this (nor past the gate's deadline). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 2000;
+
+export interface HealthGateOptions extends GateThresholds {
+  /** What is gated, for the error: `the green slot (release 1.4.0-...)`. */
+  subject: string;
+  /** The command that helps a person find out why (e.g. `docker logs ...`). */
+  fix: string;
+  /** @default DEFAULT_REQUEST_TIMEOUT_MS */
+  requestTimeoutMs?: number;
+}
+
+export interface GateReport {
+  state: GateState;
+  durationMs: number;
+}
+
+async function runCheck(check: HealthCheck, timeoutMs: number): Promise<RoundResult> {
+  try {
+    return { check: check.name, ...(await check.run(timeoutMs)) };
+  } catch (error) {
+    return { check: check.name, ok: false, detail: `probe failed: ${(error as Error).message}` };
+  }
+}
+
+/**
+ * Polls every check each `intervalMs` until all of them succeed in `successes` consecutive
+ * rounds (any failure resets the count). On timeout throws DeployError with the last failing
+ * answer of each check. It never touches traffic: a failed gate leaves the live slot serving.
+ */
+export async function runHealthGate(checks: readonly HealthCheck[], options: HealthGateOptions): Promise<GateReport> {
+  if (checks.length === 0) throw new Error('runHealthGate needs at least one check');
+  const started = performance.now();
+  const deadline = started + options.timeoutMs;
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  let state = INITIAL_GATE_STATE;
+  for (;;) {
+    const roundStarted = performance.now();
+    const timeoutMs = Math.max(100, Math.min(requestTimeoutMs, deadline - roundStarted));
+    state = recordRound(state, await Promise.all(checks.map((check) => runCheck(check, timeoutMs))));
+    if (gatePassed(state, options)) return { state, durationMs: Math.round(performance.now() - started) };
+    const now = performance.now();
+    if (now >= deadline) {
+      throw new DeployError(
+        describeGateFailure(options.subject, checks.map((c) => c.name), state, options),
+        options.fix,
+      );
+    }
+    await sleep(Math.max(0, Math.min(options.intervalMs - (now - roundStarted), deadline - now)));
+  }
+}

@@ -1,0 +1,9 @@
+export {
+  planImagePrune,
+  DEFAULT_KEEP_RELEASES,
+  type StackImage,
+  type ImagePrunePlan,
+  type ImagePruneOptions,
+  type KeepReason,
+} from './plan-image-prune.js';
+export { pruneImages, listStackImages, parseStackImages, imageRepository, type PruneResult } from './prune-images.js';
