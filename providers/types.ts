@@ -1,4 +1,5 @@
 import type * as pulumi from '@pulumi/pulumi';
+import type { ReleaseSummary } from '../components/release/pipeline.js';
 import type { Slot } from '../components/release/spec.js';
 import type { ProviderName } from './config.js';
 
@@ -33,11 +34,6 @@ export interface TargetEndpoints {
 }
 
 /** The state the release CLI reports after a verified release (its JSON summary line). */
-export interface ReleaseSummary {
-  liveSlot: Slot;
-  liveRelease: string;
-  previousRelease: string | null;
-  latestSnapshot: string | null;
-}
+export type { ReleaseSummary };
 
 export type ReleaseStatus = { [K in keyof ReleaseSummary]: pulumi.Output<ReleaseSummary[K]> };

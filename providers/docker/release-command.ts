@@ -15,11 +15,12 @@ export function releaseCliCommand(operation: ReleaseOperation): string {
 }
 
 /**
- * How a person rolls back outside `pulumi up`: the spec from the stack outputs, the secrets from
- * wherever the stack keeps them (their own shell, never this string).
+ * How a person rolls back outside `pulumi up`: the release CLI finds the parked previous release
+ * (and its spec) on the Docker host itself; `--to <release id>` picks an older kept image, which
+ * needs TK_DATABASE_URL and TK_HMAC_SECRET in the environment.
  */
-export function rollbackInstructions(): string {
-  return `${RELEASE_SPEC_ENV}="$(pulumi stack output releaseSpec --json)" TK_DATABASE_URL=... TK_HMAC_SECRET=... ${releaseCliCommand('rollback')}`;
+export function rollbackInstructions(stack: string): string {
+  return `${releaseCliCommand('rollback')} --stack ${stack}`;
 }
 
 /** JSON with object keys sorted, so equal specs hash equally whatever their key order. */

@@ -44,11 +44,12 @@ export class DockerTarget extends pulumi.ComponentResource implements Deployment
   readonly releaseSpec: ReleaseSpec;
   readonly endpoints: TargetEndpoints;
   readonly status: ReleaseStatus;
-  readonly rollbackCommand = rollbackInstructions();
+  readonly rollbackCommand: string;
 
   constructor(name: string, args: DockerTargetArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super('trapperkeeper:docker:Target', name, {}, opts);
     const { config, imageTag } = args;
+    this.rollbackCommand = rollbackInstructions(config.stack);
 
     const infrastructureSpec = planDockerInfrastructure(config);
     const build = planAppImageBuild({ prefix: infrastructureSpec.prefix, tag: imageTag, images: config.docker.images, ...(args.buildContext ? { context: args.buildContext } : {}) });

@@ -1,0 +1,66 @@
+/**
+ * The deploy benchmark (npm run bench:deploy), on a real Docker engine: the time of each phase
+ * of a v1 -> v2 release with a migration, the switch and a rollback, then failed requests over
+ * consecutive swaps under load. Results go to results/deploy-bench.json; nothing is asserted.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runRelease } from '../components/release/pipeline.js';
+import { runRollback } from '../components/release/rollback.js';
+import { REPO_ROOT, requireDocker, testEngine, uniqueName } from '../test/support/images.js';
+import { startLoad } from '../test/support/load.js';
+import { createReleaseFixture, releaseId } from '../test/support/release-fixture.js';
+
+const { values } = parseArgs({ options: { swaps: { type: 'string', default: '10' }, rate: { type: 'string', default: '120' }, out: { type: 'string' } } });
+const swaps = Number(values.swaps);
+const rate = Number(values.rate);
+const out = values.out ?? join(REPO_ROOT, 'results');
+
+await requireDocker();
+const fixture = await createReleaseFixture(uniqueName('tkbench'));
+try {
+  const v1 = await fixture.releaseImage(releaseId('0.1.0', 1));
+  const v2 = await fixture.releaseImage(releaseId('0.2.0', 2), { '002_bench.sql': 'ALTER TABLE rules ADD COLUMN bench_note VARCHAR(64) NULL;\n' });
+  const context = { engine: testEngine, events: fixture.events, secrets: fixture.secrets };
+  const first = await runRelease(fixture.specFor(v1), context);
+  const spec = fixture.specFor(v2);
+  const apiKey = (await fixture.runApp(['api-keys', 'create', '--name', 'bench'])).trim();
+  const load = startLoad({ httpUrl: spec.proxy.publicHttpUrl, grpcAddress: spec.proxy.publicGrpcAddress, apiKey }, { ratePerSecond: rate });
+
+  const releaseStarted = performance.now();
+  const second = await runRelease(spec, context);
+  const releaseSeconds = (performance.now() - releaseStarted) / 1000;
+  const swapTimes: { seconds: number; switchMs: number; phases: Record<string, number> }[] = [];
+  for (let swap = 0; swap < swaps; swap += 1) {
+    const started = performance.now();
+    const outcome = await runRollback({ engine: testEngine, events: fixture.events, prefix: spec.prefix });
+    swapTimes.push({ seconds: (performance.now() - started) / 1000, switchMs: outcome.phases.switch ?? 0, phases: outcome.phases });
+  }
+  const report = await load.stop();
+  const requests = report.http.ok + report.http.failed + report.grpc.ok + report.grpc.failed;
+  const failed = report.http.failed + report.grpc.failed;
+  const results = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, node: process.version },
+    firstRelease: first.phases,
+    releaseV1toV2: { seconds: releaseSeconds, phases: second.phases, switchMs: second.phases.switch },
+    swaps: swapTimes,
+    rollbackSeconds: { max: Math.max(...swapTimes.map((s) => s.seconds)), mean: swapTimes.reduce((a, s) => a + s.seconds, 0) / swapTimes.length },
+    switchMs: { max: Math.max(...swapTimes.map((s) => s.switchMs)) },
+    load: { requests, failed, availability: requests === 0 ? null : 1 - failed / requests, rate: report.rate, errors: [...report.http.errors, ...report.grpc.errors] },
+  };
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'deploy-bench.json'), `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(
+    [
+      `v1 -> v2 release with a migration: ${releaseSeconds.toFixed(1)} s (switch ${second.phases.switch} ms)`,
+      `rollback (warm slot), ${swaps} swaps under load: mean ${results.rollbackSeconds.mean.toFixed(1)} s, max ${results.rollbackSeconds.max.toFixed(1)} s; switch max ${results.switchMs.max} ms`,
+      `requests during the run: ${requests}, failed ${failed} (${((results.load.availability ?? 0) * 100).toFixed(3)}% available) at ${report.rate.toFixed(0)} req/s`,
+      `written to ${join(out, 'deploy-bench.json')}`,
+    ].join('\n') + '\n',
+  );
+} finally {
+  await fixture.tearDown();
+}

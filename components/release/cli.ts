@@ -1,0 +1,155 @@
+/**
+ * The release CLI: what `pulumi up` runs (through the `release` local.Command) and what a person
+ * runs to roll back or look at a stack's lock.
+ *
+ *   deploy                    run a release; ReleaseSpec in TK_RELEASE_SPEC, secrets in TK_DATABASE_URL / TK_HMAC_SECRET
+ *   destroy                   before `pulumi destroy` removes the stack: remove both slots (final snapshot when ephemeral)
+ *   rollback --stack S [--to RELEASE]   move traffic back to the parked previous release (or a kept one)
+ *   status --stack S          live and parked releases, latest snapshot, lock
+ *   lock status|break --stack S
+ *
+ * `--stack` commands find the Docker host in --docker-host, else DOCKER_HOST, else the stack's
+ * Pulumi.<stack>.yaml (trapperkeeper:docker.host), else the local engine.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { DockerEngine } from '../../providers/docker/engine.js';
+import { DeployError } from '../errors.js';
+import { createDeployEvents } from '../events/deploy-events.js';
+import { breakDeployLock, describeHolder, readDeployLock } from '../lock/index.js';
+import { readProxyState } from '../proxy/index.js';
+import { removeSlot } from '../slots/index.js';
+import { latestSnapshot, takeSnapshot } from '../snapshot/index.js';
+import { runRelease } from './pipeline.js';
+import { runRollback } from './rollback.js';
+import { readSlotRecord } from './slot-spec.js';
+import { SLOTS, type ReleaseSpec } from './spec.js';
+
+const RELEASE_SPEC_ENV = 'TK_RELEASE_SPEC';
+/** Where `destroy` copies the final snapshot of an ephemeral stack before its volumes go. */
+const FINAL_SNAPSHOT_DIR = '.trapperkeeper/final-snapshots';
+
+function specFromEnv(): ReleaseSpec {
+  const text = process.env[RELEASE_SPEC_ENV];
+  if (!text) throw new DeployError(`${RELEASE_SPEC_ENV} is not set`, 'run this through `pulumi up`, which sets it from the stack config');
+  try {
+    return JSON.parse(text) as ReleaseSpec;
+  } catch (error) {
+    throw new DeployError(`${RELEASE_SPEC_ENV} is not valid JSON: ${(error as Error).message}`, 'run this through `pulumi up`');
+  }
+}
+
+function stackDockerHost(stack: string): string | undefined {
+  const file = `Pulumi.${stack}.yaml`;
+  if (!existsSync(file)) return undefined;
+  const config = (parseYaml(readFileSync(file, 'utf8')) as { config?: Record<string, unknown> } | null)?.config ?? {};
+  const docker = config['trapperkeeper:docker'] as { host?: unknown } | undefined;
+  return typeof docker?.host === 'string' ? docker.host : undefined;
+}
+
+function requireStack(stack: string | undefined): string {
+  if (!stack) throw new DeployError('--stack is required', 'name the Pulumi stack, e.g. --stack dev');
+  return stack;
+}
+
+function engineFor(stack: string, dockerHost: string | undefined): DockerEngine {
+  return new DockerEngine({ host: dockerHost ?? process.env.DOCKER_HOST ?? stackDockerHost(stack) });
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      stack: { type: 'string' },
+      to: { type: 'string' },
+      'docker-host': { type: 'string' },
+      reason: { type: 'string' },
+    },
+  });
+  const [command, subcommand] = positionals;
+  const events = createDeployEvents();
+
+  switch (command) {
+    case 'deploy': {
+      const spec = specFromEnv();
+      const outcome = await runRelease(spec, { engine: new DockerEngine({ host: spec.dockerHost }), events });
+      const { liveSlot, liveRelease, previousRelease, latestSnapshot: latest } = outcome;
+      process.stdout.write(`${JSON.stringify({ liveSlot, liveRelease, previousRelease, latestSnapshot: latest })}\n`);
+      return;
+    }
+    case 'destroy': {
+      const spec = specFromEnv();
+      const engine = new DockerEngine({ host: spec.dockerHost });
+      if (spec.ephemeral) {
+        const snapshot = await takeSnapshot(engine, spec, { commit: spec.image.commit, events });
+        const dir = join(FINAL_SNAPSHOT_DIR, spec.stack);
+        mkdirSync(dir, { recursive: true });
+        await engine.run(['cp', `${spec.database.container}:${snapshot.path}`, join(dir, snapshot.name)]);
+        await engine.run(['cp', `${spec.database.container}:${snapshot.path}.sha256`, join(dir, `${snapshot.name}.sha256`)]);
+        events.logger.info({ event: 'snapshot.taken', snapshot: snapshot.name, copiedTo: dir }, 'final snapshot copied out before the data volumes are destroyed');
+      }
+      for (const slot of SLOTS) await removeSlot(engine, spec, slot);
+      return;
+    }
+    case 'rollback': {
+      const stack = requireStack(values.stack);
+      const outcome = await runRollback({
+        engine: engineFor(stack, values['docker-host']),
+        events,
+        prefix: `tk-${stack}`,
+        ...(values.to ? { to: values.to } : {}),
+      });
+      if (outcome.migrationWarning) process.stderr.write(`\nwarning: ${outcome.migrationWarning}\n\n`);
+      process.stdout.write(`${JSON.stringify({ liveSlot: outcome.liveSlot, liveRelease: outcome.liveRelease, previousRelease: outcome.previousRelease, phases: outcome.phases })}\n`);
+      return;
+    }
+    case 'status': {
+      const stack = requireStack(values.stack);
+      const engine = engineFor(stack, values['docker-host']);
+      const prefix = `tk-${stack}`;
+      const records = await Promise.all(SLOTS.map((slot) => readSlotRecord(engine, prefix, slot)));
+      const anySpec = records.find((record) => record)?.spec;
+      const routing = anySpec ? (await readProxyState(engine, anySpec)).routing : null;
+      const lock = await readDeployLock(engine, { prefix });
+      const latest = anySpec ? await latestSnapshot(engine, anySpec) : undefined;
+      process.stdout.write(
+        `${JSON.stringify({
+          live: routing?.live ?? null,
+          slots: Object.fromEntries(records.map((record, index) => [SLOTS[index], record?.spec.image.releaseId ?? null])),
+          latestSnapshot: latest?.name ?? null,
+          lock: lock.state === 'held' ? describeHolder(lock.holder, new Date()) : lock.state,
+        })}\n`,
+      );
+      return;
+    }
+    case 'lock': {
+      const stack = requireStack(values.stack);
+      const engine = engineFor(stack, values['docker-host']);
+      const spec = { stack, prefix: `tk-${stack}` };
+      if (subcommand === 'break') {
+        await breakDeployLock(engine, spec, { events, by: process.env.USER ?? 'unknown', ...(values.reason ? { reason: values.reason } : {}) });
+        return;
+      }
+      const lock = await readDeployLock(engine, spec);
+      process.stdout.write(`${lock.state === 'held' ? describeHolder(lock.holder, new Date()) : lock.state}\n`);
+      return;
+    }
+    default:
+      throw new DeployError(
+        `Unknown command "${command ?? ''}"`,
+        'use one of: deploy, destroy, rollback --stack S [--to RELEASE], status --stack S, lock status|break --stack S',
+      );
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof DeployError) {
+    process.stderr.write(`error: ${error.message}\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`unexpected error (a bug in the toolkit): ${(error as Error)?.stack ?? String(error)}\n`);
+  process.exit(70);
+});

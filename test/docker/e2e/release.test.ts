@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { readProxyState } from '../../../components/proxy/index.js';
+import { runRelease, type ReleaseOutcome } from '../../../components/release/pipeline.js';
+import { runRollback } from '../../../components/release/rollback.js';
+import type { ReleaseImage } from '../../../components/release/spec.js';
+import { verifySnapshot } from '../../../components/snapshot/index.js';
+import { startLoad, slowRequests, type RunningLoad } from '../../support/load.js';
+import { REPO_ROOT, requireDocker, testEngine, uniqueName } from '../../support/images.js';
+import { createReleaseFixture, releaseId, type ReleaseFixture } from '../../support/release-fixture.js';
+
+const MIGRATION_002 = `-- A column v2 adds; v1 keeps working with it (additive, as blue-green requires).
+ALTER TABLE rules ADD COLUMN owner VARCHAR(128) NULL;
+`;
+
+/** Keeps `count` requests of `durationMs` in flight, starting one every `everyMs`, until stopped. */
+function slowTraffic(httpUrl: string, everyMs: number, durationMs: number) {
+  const statuses: Promise<number[]>[] = [];
+  const timer = setInterval(() => statuses.push(slowRequests(httpUrl, 1, durationMs).done), everyMs);
+  return {
+    async stop(): Promise<number[]> {
+      clearInterval(timer);
+      const settled = await Promise.allSettled(statuses);
+      return settled.flatMap((result) => (result.status === 'fulfilled' ? result.value : [-1]));
+    },
+  };
+}
+
+describe('blue-green releases on a real Docker engine, under load', { timeout: 900_000 }, () => {
+  let fixture: ReleaseFixture;
+  let v1: ReleaseImage;
+  let v2: ReleaseImage;
+  let v3: ReleaseImage;
+  let load: RunningLoad | undefined;
+  const timings: Record<string, unknown> = {};
+
+  before(async () => {
+    await requireDocker();
+    fixture = await createReleaseFixture(uniqueName('tke2e'));
+    v1 = await fixture.releaseImage(releaseId('0.1.0', 1));
+    v2 = await fixture.releaseImage(releaseId('0.2.0', 2), { '002_rule_owner.sql': MIGRATION_002 });
+    v3 = await fixture.releaseImage(releaseId('0.3.0', 3));
+  });
+
+  after(async () => {
+    await load?.stop();
+    const results = join(REPO_ROOT, 'results');
+    mkdirSync(results, { recursive: true });
+    writeFileSync(join(results, 'e2e-release-timings.json'), `${JSON.stringify(timings, null, 2)}\n`);
+    await fixture?.tearDown();
+  });
+
+  it('releases v1 onto an empty stack: migrated, gated and served through Caddy', async () => {
+    const outcome = await runRelease(fixture.specFor(v1), { engine: testEngine, events: fixture.events, secrets: fixture.secrets });
+    timings.v1 = outcome.phases;
+    assert.equal(outcome.liveRelease, v1.releaseId);
+    assert.equal(outcome.previousRelease, null);
+    assert.deepEqual(outcome.migrated, ['001_initial']);
+    const readyz = (await (await fetch(`${fixture.specFor(v1).proxy.publicHttpUrl}/readyz`)).json()) as { release: string };
+    assert.equal(readyz.release, v1.releaseId);
+  });
+
+  it('releases v2 with a new migration under 100+ req/s of HTTP and gRPC with zero failed requests, and in-flight requests finish', async () => {
+    const spec = fixture.specFor(v2);
+    const apiKey = (await fixture.runApp(['api-keys', 'create', '--name', 'load'])).trim();
+    load = startLoad({ httpUrl: spec.proxy.publicHttpUrl, grpcAddress: spec.proxy.publicGrpcAddress, apiKey }, { ratePerSecond: 120 });
+    const slow = slowTraffic(spec.proxy.publicHttpUrl, 40, 2_000);
+    let outcome: ReleaseOutcome;
+    try {
+      outcome = await runRelease(spec, { engine: testEngine, events: fixture.events, secrets: fixture.secrets });
+    } finally {
+      const statuses = await slow.stop();
+      timings.slowRequests = statuses.length;
+      // The app answers a login without a CSRF token with 403: a complete answer from a slot.
+      assert.ok(statuses.length >= 50, `only ${statuses.length} slow requests ran`);
+      assert.deepEqual(statuses.filter((status) => status !== 403), [], 'every slow request in flight across the switch completed');
+    }
+    timings.v2 = outcome.phases;
+    assert.equal(outcome.liveRelease, v2.releaseId);
+    assert.equal(outcome.previousRelease, v1.releaseId);
+    assert.deepEqual(outcome.migrated, ['002_rule_owner']);
+    assert.ok(outcome.snapshot, 'a snapshot was taken before migrating');
+    const verification = await verifySnapshot(testEngine, spec, outcome.snapshot);
+    assert.equal(verification.ok, true, verification.problems.join('; '));
+    const column = await testEngine.run([
+      'exec', spec.database.container, 'psql', '-U', spec.database.user, '-d', spec.database.name, '-tAc',
+      "SELECT count(*) FROM information_schema.columns WHERE table_name = 'rules' AND column_name = 'owner'",
+    ]);
+    assert.equal(column.trim(), '1');
+  });
+
+  it('a v3 that never becomes ready fails the gate and v2 keeps serving, still with zero failed requests', async () => {
+    // A valid config whose sensor-api serves health on another port than the proxy dials: it
+    // runs, but never answers /readyz where traffic would reach it.
+    const spec = fixture.specFor(v3, { TK_SENSOR_API_HTTP_PORT: '9999' });
+    await assert.rejects(
+      runRelease(spec, { engine: testEngine, events: fixture.events, secrets: fixture.secrets }),
+      (error: Error) => /health gate|never|did not/i.test(error.message) && error.message.includes('readyz'),
+    );
+    const state = await readProxyState(testEngine, spec);
+    assert.equal(state.routing.live?.releaseId, v2.releaseId);
+    assert.match(fixture.log(), /"event":"release.failed"/);
+  });
+
+  it('rolls back to v1 from its kept image, warns that migrations ran since, and then back to the warm v2 in seconds', async () => {
+    const spec = fixture.specFor(v1);
+    const back = await runRollback({ engine: testEngine, events: fixture.events, prefix: spec.prefix, to: v1.releaseId, secrets: fixture.secrets });
+    timings.rollbackToV1 = back.phases;
+    assert.equal(back.liveRelease, v1.releaseId);
+    assert.ok(back.migrationWarning?.includes('pg_restore'), 'the warning says how to restore the snapshot');
+
+    const started = performance.now();
+    const warm = await runRollback({ engine: testEngine, events: fixture.events, prefix: spec.prefix });
+    const seconds = (performance.now() - started) / 1000;
+    timings.warmRollbackSeconds = seconds;
+    timings.warmRollback = warm.phases;
+    assert.equal(warm.liveRelease, v2.releaseId);
+    assert.ok(seconds < 30, `the warm rollback took ${seconds.toFixed(1)} s`);
+  });
+
+  it('served every request of the run, and the secret canary appears in no log, output, page or image', async () => {
+    const report = await load!.stop();
+    load = undefined;
+    timings.load = report;
+    assert.ok(report.rate >= 100, `load ran at ${report.rate.toFixed(0)} req/s`);
+    assert.deepEqual(report.http.errors, []);
+    assert.deepEqual(report.grpc.errors, []);
+    assert.equal(report.http.failed + report.grpc.failed, 0);
+    assert.ok(report.releasesSeen.includes(v1.releaseId) && report.releasesSeen.includes(v2.releaseId));
+
+    const spec = fixture.specFor(v2);
+    const page = await (await fetch(`${spec.proxy.publicHttpUrl}/login`)).text();
+    const images = [v1.ref, v2.ref, v3.ref];
+    const history = await testEngine.run(['history', '--no-trunc', ...images.slice(0, 1)]);
+    const inspect = await testEngine.run(['image', 'inspect', ...images]);
+    for (const [where, text] of Object.entries({ log: fixture.log(), page, history, inspect, timings: JSON.stringify(timings) })) {
+      assert.ok(!text.includes(fixture.canary), `the canary leaked into the ${where}`);
+    }
+  });
+});

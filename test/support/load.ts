@@ -1,0 +1,158 @@
+import { request as httpRequest } from 'node:http';
+import { connectSensorClient, type SensorClient } from '../../app/test/support/sensor-client.js';
+
+/**
+ * Traffic through the public endpoints while a release runs: web-ui pages over HTTP and
+ * SyncRules calls over gRPC at a steady rate, counting every failure. Bounded: it stops when
+ * asked or after `maxSeconds`, and only ever targets the given 127.0.0.1 addresses.
+ */
+export interface LoadTarget {
+  /** e.g. http://127.0.0.1:18080 */
+  httpUrl: string;
+  /** e.g. 127.0.0.1:15051 */
+  grpcAddress: string;
+  apiKey: string;
+}
+
+export interface LoadCounts {
+  ok: number;
+  failed: number;
+  /** The first failures, for the assertion message. */
+  errors: string[];
+}
+
+export interface LoadReport {
+  http: LoadCounts;
+  grpc: LoadCounts;
+  seconds: number;
+  /** Requests per second actually sent (both kinds). */
+  rate: number;
+  /** Release ids seen in /readyz answers, in order of first appearance. */
+  releasesSeen: string[];
+}
+
+function counts(): LoadCounts {
+  return { ok: 0, failed: 0, errors: [] };
+}
+
+function fail(target: LoadCounts, message: string): void {
+  target.failed += 1;
+  if (target.errors.length < 10) target.errors.push(message);
+}
+
+function assertLocal(url: string): void {
+  const host = new URL(url.includes('://') ? url : `http://${url}`).hostname;
+  if (host !== '127.0.0.1' && host !== 'localhost') throw new Error(`load only targets 127.0.0.1, not ${host}`);
+}
+
+export interface RunningLoad {
+  stop(): Promise<LoadReport>;
+}
+
+/** Starts `ratePerSecond` requests a second, alternating HTTP and gRPC, until stopped. */
+export function startLoad(target: LoadTarget, options: { ratePerSecond?: number; maxSeconds?: number } = {}): RunningLoad {
+  assertLocal(target.httpUrl);
+  assertLocal(target.grpcAddress);
+  const rate = options.ratePerSecond ?? 120;
+  const maxSeconds = options.maxSeconds ?? 600;
+  const http = counts();
+  const grpc = counts();
+  const releasesSeen: string[] = [];
+  const port = Number(target.grpcAddress.split(':').pop());
+  const client: SensorClient = connectSensorClient(port);
+  const pending = new Set<Promise<void>>();
+  const started = Date.now();
+  let sent = 0;
+
+  const track = (work: Promise<void>) => {
+    pending.add(work);
+    void work.finally(() => pending.delete(work));
+  };
+  const httpOnce = async (path: string) => {
+    try {
+      const response = await fetch(`${target.httpUrl}${path}`, { signal: AbortSignal.timeout(10_000) });
+      const body = await response.text();
+      if (response.status !== 200) return fail(http, `GET ${path} -> ${response.status} ${body.slice(0, 120)}`);
+      if (path === '/readyz') {
+        const release = (JSON.parse(body) as { release?: string | null }).release;
+        if (release && !releasesSeen.includes(release)) releasesSeen.push(release);
+      }
+      http.ok += 1;
+    } catch (error) {
+      fail(http, `GET ${path} -> ${(error as Error).message}`);
+    }
+  };
+  const grpcOnce = async () => {
+    try {
+      await client.syncRules({ tags: [] }, { apiKey: target.apiKey, deadlineMs: 10_000 });
+      grpc.ok += 1;
+    } catch (error) {
+      fail(grpc, `SyncRules -> ${(error as Error).message}`);
+    }
+  };
+
+  // Catch up to rate x elapsed on every tick: timers alone drift below the target rate.
+  const timer = setInterval(() => {
+    const elapsed = Date.now() - started;
+    if (elapsed > maxSeconds * 1000) {
+      clearInterval(timer);
+      return;
+    }
+    const due = Math.floor((elapsed / 1000) * rate);
+    while (sent < due) {
+      sent += 1;
+      if (sent % 2 === 0) track(grpcOnce());
+      else track(httpOnce(sent % 10 === 1 ? '/readyz' : '/login'));
+    }
+  }, 10);
+
+  return {
+    async stop() {
+      clearInterval(timer);
+      await Promise.all([...pending]);
+      client.close();
+      const seconds = (Date.now() - started) / 1000;
+      return { http, grpc, seconds, rate: sent / seconds, releasesSeen };
+    },
+  };
+}
+
+/**
+ * `count` requests that each stay in flight for `durationMs`: a POST whose body is trickled
+ * byte by byte, so the request sits on whichever slot served it when it started. Resolves with
+ * the status codes (the app answers 403 to a login without a CSRF token: a complete answer).
+ */
+export function slowRequests(httpUrl: string, count: number, durationMs: number): { started: Promise<void>; done: Promise<number[]> } {
+  assertLocal(httpUrl);
+  const url = new URL('/login', httpUrl);
+  const body = 'username=load&password=never-valid-password';
+  let headersSent = 0;
+  let signalStarted: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => (signalStarted = resolve));
+  const one = () =>
+    new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        url,
+        { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } },
+        (response) => {
+          response.resume();
+          response.on('end', () => resolve(response.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.flushHeaders();
+      headersSent += 1;
+      if (headersSent === count) setTimeout(signalStarted, 200);
+      const step = durationMs / body.length;
+      let index = 0;
+      const trickle = setInterval(() => {
+        req.write(body[index]!);
+        index += 1;
+        if (index === body.length) {
+          clearInterval(trickle);
+          req.end();
+        }
+      }, step);
+    });
+  return { started, done: Promise.all(Array.from({ length: count }, one)) };
+}
