@@ -168,55 +168,122 @@ export async function deleteRule(db: Queryable, tenantId: string, ruleId: string
   if (deleted === 0) throw new RuleNotFoundError(ruleId);
 }
 
+/** A sensor's tags, split for scope matching: `key=value` pairs and bare values. */
+interface RequestTags {
+  pairs: Set<string>;
+  bareValues: Set<string>;
+}
+
+function parseRequestTags(tags: readonly string[]): RequestTags {
+  const pairs = new Set<string>();
+  const bareValues = new Set<string>();
+  for (const tag of tags) {
+    if (tag.includes('=')) pairs.add(tag);
+    else bareValues.add(tag);
+  }
+  return { pairs, bareValues };
+}
+
+function inScope(scopeTags: readonly ScopeTag[], tags: RequestTags): boolean {
+  return scopeTags.every((scope) => tags.pairs.has(`${scope.key}=${scope.value}`) || tags.bareValues.has(scope.value));
+}
+
 /**
  * Whether a sensor with these tags receives a rule with these scope tags. Request tags are
  * `key=value`, or a bare `value` that matches a scope tag with that value under any key.
  * A rule without scope tags is for everyone; otherwise each scope tag must be matched.
  */
 export function scopeMatches(scopeTags: readonly ScopeTag[], requestTags: readonly string[]): boolean {
-  if (scopeTags.length === 0) return true;
-  const pairs = new Set<string>();
-  const bareValues = new Set<string>();
-  for (const tag of requestTags) {
-    if (tag.includes('=')) pairs.add(tag);
-    else bareValues.add(tag);
-  }
-  return scopeTags.every((scope) => pairs.has(`${scope.key}=${scope.value}`) || bareValues.has(scope.value));
+  return scopeTags.length === 0 || inScope(scopeTags, parseRequestTags(requestTags));
+}
+
+/** An active rule's id and modification time (see activeRuleVersions). */
+export interface RuleVersion {
+  id: string;
+  modifiedAt: string;
 }
 
 /**
- * A digest of exactly what a sync serves: each rule's id, modification time and content, in
- * id order. Any change to a served rule, or to which rules are served, changes it.
+ * The tenant's active, live rules, parsed once, with what a sync needs to serve them.
+ * `versions` says which state of the database it reflects (see activeRuleVersions).
  */
-function rulesEtag(rows: readonly RuleRow[]): string {
+export interface ActiveRuleSet {
+  /** Modification time by rule id. */
+  versions: ReadonlyMap<string, string>;
+  /** Ordered by name, as listRules orders them. */
+  rules: readonly Rule[];
+  /** What each rule contributes to an ETag, by rule id. */
+  etagLines: ReadonlyMap<string, string>;
+}
+
+export interface ServedRules {
+  rules: readonly Rule[];
+  etag: string;
+}
+
+/**
+ * Which rules are active, and when each was last modified: a cheap query (no rule content)
+ * that changes whenever the active set does. A rule's content never changes under its id (an
+ * edit creates a new rule), and activating, disabling or deleting one adds or removes its id;
+ * so equal versions mean equal rules, whatever the clocks of the processes writing them.
+ */
+export async function activeRuleVersions(db: Queryable, tenantId: string): Promise<RuleVersion[]> {
+  const rows = await db.query<{ id: string; modified_at: string }>(
+    'SELECT id, modified_at FROM rules WHERE tenant_id = ? AND deleted_at IS NULL AND state = ?',
+    [tenantId, 'RULE_STATE_ACTIVE'],
+  );
+  return rows.map((row) => ({ id: row.id, modifiedAt: row.modified_at }));
+}
+
+/** Whether the set still holds exactly the rules these versions (just read) describe. */
+export function isCurrent(set: ActiveRuleSet, versions: readonly RuleVersion[]): boolean {
+  return versions.length === set.versions.size && versions.every((version) => set.versions.get(version.id) === version.modifiedAt);
+}
+
+/**
+ * One rule's part of an ETag: its id, modification time and served content, from the stored
+ * columns (rules are never parsed for it).
+ */
+function etagLine(row: RuleRow): string {
+  return JSON.stringify([
+    row.id,
+    row.modified_at,
+    row.name,
+    row.state,
+    row.action,
+    Number(row.sample_rate),
+    row.scope_tags,
+    row.or_groups,
+    row.created_at,
+  ]);
+}
+
+export async function loadActiveRuleSet(db: Queryable, tenantId: string): Promise<ActiveRuleSet> {
+  const rows = await selectRuleRows(db, tenantId, ['RULE_STATE_ACTIVE']);
+  return {
+    versions: new Map(rows.map((row) => [row.id, row.modified_at])),
+    rules: rows.map(toRule),
+    etagLines: new Map(rows.map((row) => [row.id, etagLine(row)])),
+  };
+}
+
+/**
+ * The rules of the set in scope for a sensor's tags, and their ETag: a digest of each served
+ * rule's id, modification time and content, in id order. Any change to a served rule, or to
+ * which rules are served, changes it.
+ */
+export function rulesForTags(set: ActiveRuleSet, tags: readonly string[]): ServedRules {
+  const requestTags = parseRequestTags(tags);
+  const rules = set.rules.filter((rule) => rule.scopeTags.length === 0 || inScope(rule.scopeTags, requestTags));
   const hash = createHash('sha256');
-  const ordered = [...rows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  for (const row of ordered) {
-    hash.update(
-      JSON.stringify([
-        row.id,
-        row.modified_at,
-        row.name,
-        row.state,
-        row.action,
-        Number(row.sample_rate),
-        row.scope_tags,
-        row.or_groups,
-        row.created_at,
-      ]),
-    );
+  for (const id of rules.map((rule) => rule.ruleId).sort()) {
+    hash.update(set.etagLines.get(id) ?? '');
     hash.update('\n');
   }
-  return hash.digest('hex');
+  return { rules, etag: hash.digest('hex') };
 }
 
 /** The active, live rules in scope for a sensor's tags, and the ETag of that set. */
-export async function activeRulesForTags(
-  db: Queryable,
-  tenantId: string,
-  tags: string[],
-): Promise<{ rules: Rule[]; etag: string }> {
-  const rows = await selectRuleRows(db, tenantId, ['RULE_STATE_ACTIVE']);
-  const served = rows.filter((row) => scopeMatches(JSON.parse(row.scope_tags) as ScopeTag[], tags));
-  return { rules: served.map(toRule), etag: rulesEtag(served) };
+export async function activeRulesForTags(db: Queryable, tenantId: string, tags: string[]): Promise<ServedRules> {
+  return rulesForTags(await loadActiveRuleSet(db, tenantId), tags);
 }

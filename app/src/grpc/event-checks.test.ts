@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkEvent, EVENT_LIMITS, type EventCheck } from './event-checks.js';
-import { jsonToStruct } from './struct.js';
+import { checkDecodedEvent, checkEvent, EVENT_LIMITS, type EventCheck } from './event-checks.js';
+import { jsonToStruct, StructDepthError } from './struct.js';
 
 function reason(check: EventCheck): string {
   assert.equal(check.accepted, false);
@@ -54,5 +54,19 @@ describe('checkEvent', () => {
 
   test('an out-of-range client_timestamp is rejected', () => {
     assert.match(reason(checkEvent({ eventId: 'e', clientTimestamp: { seconds: 0, nanos: 2_000_000_000 } }, null)), /client_timestamp/);
+  });
+
+  test('an event whose payload could not be decoded is rejected with the reason, after the other checks', () => {
+    const tooDeep = new StructDepthError('payload nests deeper than allowed');
+    const event = { eventId: 'deep', payload: tooDeep, metadata: {}, clientTimestamp: null };
+    assert.equal(reason(checkDecodedEvent(event, null)), 'payload nests deeper than allowed');
+    assert.match(reason(checkDecodedEvent({ ...event, eventId: '' }, null)), /event_id is required/);
+  });
+
+  test('a decoded event is accepted with its payload, metadata and the batch timestamp standing in for its own', () => {
+    const batchTime = new Date('2026-03-01T00:00:00.000Z');
+    const check = checkDecodedEvent({ eventId: 'e', payload: { a: [1, null] }, metadata: { k: 'v' }, clientTimestamp: null }, batchTime);
+    assert.ok(check.accepted);
+    assert.deepEqual(check.event, { eventId: 'e', payload: { a: [1, null] }, payloadText: '{"a":[1,null]}', metadata: { k: 'v' }, clientTimestamp: batchTime });
   });
 });

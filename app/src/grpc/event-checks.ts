@@ -1,7 +1,8 @@
+import type { DecodedEvent } from './report-events-request.js';
 import { structToJson, StructDepthError, type JsonObject, type WireStruct } from './struct.js';
 import { timestampToDate, type WireTimestamp } from './timestamp.js';
 
-/** An event as @grpc/proto-loader decodes it. */
+/** An event as @grpc/proto-loader decodes it (the server itself uses decodeReportEventsRequest). */
 export interface WireEvent {
   eventId?: string | null;
   payload?: WireStruct | null;
@@ -29,11 +30,15 @@ export interface CheckedEvent {
 
 export type EventCheck = { accepted: true; event: CheckedEvent } | { accepted: false; reason: string };
 
-/** Counts characters (code points) as the database's VARCHAR limits do, not UTF-16 units. */
-function characters(text: string): number {
+/**
+ * Whether text has more characters (code points, as the database's VARCHAR limits count) than
+ * `limit`. A string never has more code points than UTF-16 units, so short ones need no count.
+ */
+function longerThan(text: string, limit: number): boolean {
+  if (text.length <= limit) return false;
   let count = 0;
   for (const _ of text) count += 1;
-  return count;
+  return count > limit;
 }
 
 function reject(reason: string): EventCheck {
@@ -42,25 +47,25 @@ function reject(reason: string): EventCheck {
 
 /**
  * Decides whether one reported event can be stored, and in which form. `batchTimestamp`
- * (the request's client_timestamp) stands in for an event that carries none. A missing
- * payload is an empty object, as proto3 reads an absent message.
+ * (the request's client_timestamp) stands in for an event that carries none.
  */
-export function checkEvent(event: WireEvent, batchTimestamp: Date | null): EventCheck {
-  const eventId = event.eventId ?? '';
+export function checkDecodedEvent(event: DecodedEvent, batchTimestamp: Date | null): EventCheck {
+  const eventId = event.eventId;
   if (eventId.length === 0) return reject('event_id is required');
-  if (characters(eventId) > EVENT_LIMITS.eventIdChars) {
+  if (longerThan(eventId, EVENT_LIMITS.eventIdChars)) {
     return reject(`event_id is longer than ${EVENT_LIMITS.eventIdChars} characters`);
   }
 
-  const entries = Object.entries(event.metadata ?? {});
-  if (entries.length > EVENT_LIMITS.metadataPairs) {
-    return reject(`metadata has ${entries.length} pairs; at most ${EVENT_LIMITS.metadataPairs} are allowed`);
+  const metadata = event.metadata;
+  const keys = Object.keys(metadata);
+  if (keys.length > EVENT_LIMITS.metadataPairs) {
+    return reject(`metadata has ${keys.length} pairs; at most ${EVENT_LIMITS.metadataPairs} are allowed`);
   }
-  for (const [key, value] of entries) {
-    if (characters(key) > EVENT_LIMITS.metadataKeyChars) {
+  for (const key of keys) {
+    if (longerThan(key, EVENT_LIMITS.metadataKeyChars)) {
       return reject(`metadata key "${key.slice(0, 32)}..." is longer than ${EVENT_LIMITS.metadataKeyChars} characters`);
     }
-    if (characters(value) > EVENT_LIMITS.metadataValueChars) {
+    if (longerThan(metadata[key] as string, EVENT_LIMITS.metadataValueChars)) {
       return reject(`metadata value of "${key}" is longer than ${EVENT_LIMITS.metadataValueChars} characters`);
     }
   }
@@ -68,13 +73,8 @@ export function checkEvent(event: WireEvent, batchTimestamp: Date | null): Event
   const clientTimestamp = timestampToDate(event.clientTimestamp);
   if (clientTimestamp === undefined) return reject('client_timestamp is outside the range of google.protobuf.Timestamp');
 
-  let payload: JsonObject;
-  try {
-    payload = structToJson(event.payload);
-  } catch (error) {
-    if (error instanceof StructDepthError) return reject(error.message);
-    throw error;
-  }
+  const payload = event.payload;
+  if (payload instanceof StructDepthError) return reject(payload.message);
   const payloadText = JSON.stringify(payload);
   const payloadBytes = Buffer.byteLength(payloadText, 'utf8');
   if (payloadBytes > EVENT_LIMITS.payloadBytes) {
@@ -83,12 +83,29 @@ export function checkEvent(event: WireEvent, batchTimestamp: Date | null): Event
 
   return {
     accepted: true,
-    event: {
-      eventId,
-      payload,
-      payloadText,
-      metadata: Object.fromEntries(entries),
-      clientTimestamp: clientTimestamp ?? batchTimestamp,
-    },
+    event: { eventId, payload, payloadText, metadata, clientTimestamp: clientTimestamp ?? batchTimestamp },
   };
+}
+
+/**
+ * checkDecodedEvent for an event in proto-loader's shape. A missing payload is an empty
+ * object, as proto3 reads an absent message.
+ */
+export function checkEvent(event: WireEvent, batchTimestamp: Date | null): EventCheck {
+  let payload: JsonObject | StructDepthError;
+  try {
+    payload = structToJson(event.payload);
+  } catch (error) {
+    if (!(error instanceof StructDepthError)) throw error;
+    payload = error;
+  }
+  return checkDecodedEvent(
+    {
+      eventId: event.eventId ?? '',
+      payload,
+      metadata: { ...event.metadata },
+      clientTimestamp: event.clientTimestamp ?? null,
+    },
+    batchTimestamp,
+  );
 }

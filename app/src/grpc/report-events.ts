@@ -1,6 +1,5 @@
 import { status, type ServerUnaryCall } from '@grpc/grpc-js';
 import { insertEvents, type NewEvent, type RuleMatch } from '../db/events.js';
-import { listRules } from '../db/rules.js';
 import type { Database } from '../db/types.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/registry.js';
@@ -9,15 +8,11 @@ import type { Rule } from '../rules/model.js';
 import { authenticateSensor, type SensorAuthDeps } from './auth.js';
 import { CallError } from './call-error.js';
 import { databaseFailure } from './database-failure.js';
-import { checkEvent, type CheckedEvent, type WireEvent } from './event-checks.js';
-import { timestampToDate, type WireTimestamp } from './timestamp.js';
+import type { ActiveRulesCache } from './active-rules-cache.js';
+import { checkDecodedEvent, type CheckedEvent } from './event-checks.js';
+import type { DecodedReportEventsRequest } from './report-events-request.js';
+import { timestampToDate } from './timestamp.js';
 import type { UnaryReply } from './unary-handler.js';
-
-export interface ReportEventsRequest {
-  events?: WireEvent[] | null;
-  sensorId?: string | null;
-  clientTimestamp?: WireTimestamp | null;
-}
 
 export type EventStatus = 'EVENT_STATUS_ACCEPTED' | 'EVENT_STATUS_REJECTED' | 'EVENT_STATUS_ERROR';
 
@@ -37,6 +32,7 @@ export interface ReportEventsDeps extends SensorAuthDeps {
   db: Database;
   metrics: Metrics;
   maxBatchSize: number;
+  activeRules: ActiveRulesCache;
 }
 
 /** The column's limit. */
@@ -81,12 +77,12 @@ function matchRules(rules: readonly Rule[], payload: unknown, logger: Logger): R
  * INTERNAL) and the sensor re-sends the batch, which idempotency makes safe.
  */
 export async function reportEvents(
-  call: ServerUnaryCall<ReportEventsRequest, ReportEventsResponse>,
+  call: ServerUnaryCall<DecodedReportEventsRequest, ReportEventsResponse>,
   deps: ReportEventsDeps,
 ): Promise<UnaryReply<ReportEventsResponse>> {
   const principal = await authenticateSensor(call.metadata, call.getPeer(), deps);
   const request = call.request;
-  const events = request.events ?? [];
+  const events = request.events;
   if (events.length === 0) throw new CallError(status.INVALID_ARGUMENT, 'the batch has no events');
   if (events.length > deps.maxBatchSize) {
     throw new CallError(
@@ -94,7 +90,7 @@ export async function reportEvents(
       `the batch has ${events.length} events; at most ${deps.maxBatchSize} are allowed per call`,
     );
   }
-  const sensorId = request.sensorId ?? '';
+  const sensorId = request.sensorId;
   if ([...sensorId].length > SENSOR_ID_MAX_CHARS) {
     throw new CallError(status.INVALID_ARGUMENT, `sensor_id is longer than ${SENSOR_ID_MAX_CHARS} characters`);
   }
@@ -106,18 +102,18 @@ export async function reportEvents(
   const results: EventResult[] = [];
   const accepted: CheckedEvent[] = [];
   for (const event of events) {
-    const check = checkEvent(event, batchTimestamp);
+    const check = checkDecodedEvent(event, batchTimestamp);
     if (check.accepted) {
       accepted.push(check.event);
       results.push({ eventId: check.event.eventId, status: 'EVENT_STATUS_ACCEPTED', errorMessage: '' });
     } else {
-      results.push({ eventId: event.eventId ?? '', status: 'EVENT_STATUS_REJECTED', errorMessage: check.reason });
+      results.push({ eventId: event.eventId, status: 'EVENT_STATUS_REJECTED', errorMessage: check.reason });
     }
   }
 
   if (accepted.length > 0) {
     try {
-      const rules = await listRules(deps.db, principal.tenantId, { states: ['RULE_STATE_ACTIVE'] });
+      const rules = await deps.activeRules.rules(principal.tenantId);
       const toStore: NewEvent[] = accepted.map((event) => ({
         eventId: event.eventId,
         payload: event.payloadText,

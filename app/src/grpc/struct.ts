@@ -1,3 +1,5 @@
+import { setOwnField } from './own-field.js';
+
 /**
  * google.protobuf.Struct <-> plain JSON, in the object shapes @grpc/proto-loader uses with
  * PROTO_LOADER_OPTIONS (a `kind` field names the member of Value's oneof that is set).
@@ -23,8 +25,8 @@ export interface WireStruct {
 export const MAX_STRUCT_DEPTH = 100;
 
 export class StructDepthError extends Error {
-  constructor() {
-    super(`payload nests deeper than ${MAX_STRUCT_DEPTH} levels`);
+  constructor(message = `payload nests deeper than ${MAX_STRUCT_DEPTH} levels`) {
+    super(message);
     this.name = 'StructDepthError';
   }
 }
@@ -42,10 +44,9 @@ function valueKind(value: WireValue): string | undefined {
 export function structToJson(struct: WireStruct | null | undefined, depth = 0): JsonObject {
   if (depth > MAX_STRUCT_DEPTH) throw new StructDepthError();
   const result: JsonObject = {};
-  for (const [key, value] of Object.entries(struct?.fields ?? {})) {
-    // defineProperty, so a field named "__proto__" stays a field instead of a prototype.
-    Object.defineProperty(result, key, { value: valueToJson(value, depth + 1), enumerable: true, writable: true, configurable: true });
-  }
+  const fields = struct?.fields;
+  if (!fields) return result;
+  for (const key of Object.keys(fields)) setOwnField(result, key, valueToJson(fields[key], depth + 1));
   return result;
 }
 
@@ -77,7 +78,7 @@ export function valueToJson(value: WireValue | null | undefined, depth = 0): Jso
 export function jsonToStruct(object: Record<string, unknown>): WireStruct {
   const fields: Record<string, WireValue> = {};
   for (const [key, value] of Object.entries(object)) {
-    if (value !== undefined) fields[key] = jsonToValue(value);
+    if (value !== undefined) setOwnField(fields, key, jsonToValue(value));
   }
   return { fields };
 }

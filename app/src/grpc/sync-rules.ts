@@ -1,7 +1,8 @@
 import { Metadata, type ServerUnaryCall } from '@grpc/grpc-js';
-import { activeRulesForTags } from '../db/rules.js';
+import type { ServedRules } from '../db/rules.js';
 import type { Database } from '../db/types.js';
 import type { Metrics } from '../metrics/registry.js';
+import type { ActiveRulesCache } from './active-rules-cache.js';
 import { authenticateSensor, type SensorAuthDeps } from './auth.js';
 import { databaseFailure } from './database-failure.js';
 import type { UnaryReply } from './unary-handler.js';
@@ -22,6 +23,7 @@ export const IF_NONE_MATCH_METADATA = 'if-none-match';
 export interface SyncRulesDeps extends SensorAuthDeps {
   db: Database;
   metrics: Metrics;
+  activeRules: ActiveRulesCache;
 }
 
 /** Tolerates an HTTP-style quoted or weak ETag (`"abc"`, `W/"abc"`) as well as the bare value. */
@@ -41,9 +43,9 @@ export async function syncRules(
 ): Promise<UnaryReply<SyncRulesResponse>> {
   const principal = await authenticateSensor(call.metadata, call.getPeer(), deps);
   const tags = (call.request.tags ?? []).filter((tag) => tag.length > 0);
-  let served: Awaited<ReturnType<typeof activeRulesForTags>>;
+  let served: ServedRules;
   try {
-    served = await activeRulesForTags(deps.db, principal.tenantId, tags);
+    served = await deps.activeRules.forTags(principal.tenantId, tags);
   } catch (error) {
     const failure = await databaseFailure(deps.db, error);
     deps.logger.warn({ err: error }, 'SyncRules could not load rules');

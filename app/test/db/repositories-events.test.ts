@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { validate, version } from 'uuid';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
 import { insertEvents, listRecentEvents, type NewEvent } from '../../src/db/events.js';
 import { DEFAULT_TENANT_ID } from '../../src/db/types.js';
@@ -70,6 +71,32 @@ for (const dialect of DIALECTS) {
       assert.equal((await insertEvents(test_.db, T, { sensorId: 'bulk', apiKeyId: null, receivedAt: new Date(), events })).stored, 450);
       const rows = await test_.db.query<{ n: number }>("SELECT COUNT(*) AS n FROM event_rule_matches WHERE rule_name = 'bulk'");
       assert.equal(Number(rows[0]?.n), 450);
+    });
+
+    test('row ids are UUIDv7, unique and increasing in the order the events and their matches are listed', async () => {
+      const match = (n: number) => ({ ruleId: `00000000-0000-7000-8000-0000000000d${n}`, ruleName: 'ids', action: 'ACTION_OBSERVE', error: null });
+      const events = Array.from({ length: 300 }, (_, i) => event(`ids-${i}`, { matches: [match(1), match(2)] }));
+      for (const sensorId of ['ids-a', 'ids-b']) {
+        await insertEvents(test_.db, T, { sensorId, apiKeyId: null, receivedAt: new Date(), events: events.map((e) => ({ ...e, eventId: `${sensorId}-${e.eventId}` })) });
+      }
+      const rows = await test_.db.query<{ id: string; event_id: string }>(
+        "SELECT id, event_id FROM events WHERE sensor_id IN ('ids-a', 'ids-b')",
+      );
+      const inInsertOrder = ['ids-a', 'ids-b'].flatMap((sensorId) => events.map((e) => `${sensorId}-${e.eventId}`));
+      const idOf = new Map(rows.map((row) => [row.event_id, row.id]));
+      const eventIds = inInsertOrder.map((eventId) => idOf.get(eventId) as string);
+      const position = new Map(eventIds.map((id, index) => [id, index]));
+      const matchIds = (await test_.db.query<{ id: string; event_id: string; rule_id: string }>(
+        "SELECT id, event_id, rule_id FROM event_rule_matches WHERE rule_name = 'ids'",
+      ))
+        .sort((a, b) => (position.get(a.event_id) as number) - (position.get(b.event_id) as number) || (a.rule_id < b.rule_id ? -1 : 1))
+        .map((row) => row.id);
+      for (const ids of [eventIds, matchIds]) {
+        assert.equal(ids.length, ids === eventIds ? 600 : 1200);
+        assert.ok(ids.every((id) => validate(id) && version(id) === 7));
+        assert.deepEqual(ids, [...ids].sort(), 'each id is greater than the one made before it');
+        assert.equal(new Set(ids).size, ids.length);
+      }
     });
 
     test('events of another tenant are not listed', async () => {

@@ -2,8 +2,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
 import {
-  activeRulesForTags, createRule, deleteRule, editRule, getRule, getRuleByName, listRules,
-  RuleNameTakenError, RuleNotFoundError, scopeMatches, setRuleState,
+  activeRulesForTags, activeRuleVersions, createRule, deleteRule, editRule, getRule, getRuleByName, isCurrent, listRules,
+  loadActiveRuleSet, RuleNameTakenError, RuleNotFoundError, rulesForTags, scopeMatches, setRuleState,
 } from '../../src/db/rules.js';
 import { DEFAULT_TENANT_ID } from '../../src/db/types.js';
 import type { NewRule } from '../../src/rules/validate.js';
@@ -153,6 +153,35 @@ for (const dialect of DIALECTS) {
       // A change to a rule the sensor is not served leaves its ETag alone.
       await setRuleState(test_.db, tenant, elsewhere.ruleId, 'RULE_STATE_DISABLED');
       assert.equal((await activeRulesForTags(test_.db, tenant, ['sync=yes'])).etag, afterEdit.etag);
+    });
+
+    test('a loaded active rule set stays current until a rule is activated, edited, disabled or deleted', async () => {
+      let loaded = await loadActiveRuleSet(test_.db, T);
+      const current = async () => isCurrent(loaded, await activeRuleVersions(test_.db, T));
+      assert.ok(await current());
+      const draft = await createRule(test_.db, T, equalsRule('versions rule', 'v', 1, { state: 'RULE_STATE_DRAFT' }));
+      await createRule(test_.db, T, equalsRule('versions disabled rule', 'v', 1, { state: 'RULE_STATE_DISABLED' }));
+      assert.ok(await current(), 'rules that are not active change nothing');
+      assert.deepEqual(loaded.rules, await listRules(test_.db, T, { states: ['RULE_STATE_ACTIVE'] }));
+
+      let ruleId = draft.ruleId;
+      const changes: [string, () => Promise<unknown>][] = [
+        ['activated', () => setRuleState(test_.db, T, ruleId, 'RULE_STATE_ACTIVE')],
+        ['edited', async () => {
+          ruleId = (await editRule(test_.db, T, ruleId, equalsRule('versions rule', 'v', 2))).ruleId;
+        }],
+        ['disabled', () => setRuleState(test_.db, T, ruleId, 'RULE_STATE_DISABLED')],
+        ['activated again', () => setRuleState(test_.db, T, ruleId, 'RULE_STATE_ACTIVE')],
+        ['deleted', () => deleteRule(test_.db, T, ruleId)],
+      ];
+      for (const [change, apply] of changes) {
+        await apply();
+        assert.equal(await current(), false, `a rule ${change} makes the loaded set stale`);
+        loaded = await loadActiveRuleSet(test_.db, T);
+        assert.ok(await current(), `reloaded after the rule was ${change}`);
+        assert.deepEqual(loaded.rules, await listRules(test_.db, T, { states: ['RULE_STATE_ACTIVE'] }));
+        assert.deepEqual(rulesForTags(loaded, ['env=prod']), await activeRulesForTags(test_.db, T, ['env=prod']));
+      }
     });
   });
 }

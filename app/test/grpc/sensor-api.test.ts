@@ -4,13 +4,14 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
+import protobuf from 'protobufjs/minimal.js';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../src/db/api-keys.js';
 import { openDatabase } from '../../src/db/connect.js';
 import { listRecentEvents } from '../../src/db/events.js';
-import { createRule, deleteRule, setRuleState } from '../../src/db/rules.js';
+import { createRule, deleteRule, editRule, setRuleState } from '../../src/db/rules.js';
 import { DEFAULT_TENANT_ID } from '../../src/db/types.js';
 import { UserError } from '../../src/errors.js';
-import { SENSOR_API_SERVICE } from '../../src/grpc/proto.js';
+import { loadSensorApiDefinition, SENSOR_API_SERVICE } from '../../src/grpc/proto.js';
 import { jsonToStruct } from '../../src/grpc/struct.js';
 import { callFailure, connectSensorClient, type WireMessage } from '../support/sensor-client.js';
 import { createTestDatabase } from '../support/databases.js';
@@ -28,6 +29,50 @@ function wireEvent(eventId: string, payload: Record<string, unknown>, extra: Wir
 
 function ruleIds(response: WireMessage): string[] {
   return (response.rules as WireMessage[]).map((rule) => String(rule.ruleId));
+}
+
+/** The bytes of a google.protobuf.Struct nesting `levels` objects: {"a": {"a": ... {}}}. */
+function nestedPayload(levels: number): Uint8Array {
+  let struct: Uint8Array = new Uint8Array(0);
+  for (let level = 0; level < levels; level++) {
+    const value = protobuf.Writer.create().uint32((5 << 3) | 2).bytes(struct).finish();
+    const entry = protobuf.Writer.create().uint32((1 << 3) | 2).string('a').uint32((2 << 3) | 2).bytes(value).finish();
+    struct = protobuf.Writer.create().uint32((1 << 3) | 2).bytes(entry).finish();
+  }
+  return struct;
+}
+
+/** A ReportEvents call with these exact request bytes; resolves to the response bytes. */
+async function callRaw(api: SensorApiFixture, request: Buffer): Promise<Buffer> {
+  const identity = (bytes: Buffer) => bytes;
+  const Raw = grpc.makeGenericClientConstructor(
+    {
+      ReportEvents: {
+        path: `/${SENSOR_API_SERVICE}/ReportEvents`,
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: identity,
+        requestDeserialize: identity,
+        responseSerialize: identity,
+        responseDeserialize: identity,
+      },
+    },
+    'RawSensorAPI',
+  );
+  const raw = new Raw(`127.0.0.1:${api.server.port}`, grpc.credentials.createInsecure());
+  try {
+    const metadata = new grpc.Metadata();
+    metadata.set('x-api-key', api.apiKey);
+    return await new Promise<Buffer>((resolve, reject) => {
+      (raw as unknown as Record<string, (...args: unknown[]) => void>).ReportEvents!(
+        request,
+        metadata,
+        (error: grpc.ServiceError | null, response: Buffer) => (error ? reject(error) : resolve(response)),
+      );
+    });
+  } finally {
+    raw.close();
+  }
 }
 
 describe('sensor API on sqlite', () => {
@@ -233,36 +278,52 @@ describe('sensor API on sqlite', () => {
       assert.equal(await counterValue(api.metrics, 'trapperkeeper_grpc_requests_total', { method: 'ReportEvents', code: 'RESOURCE_EXHAUSTED' }), 1);
     });
 
-    test('bytes that are not a protobuf message fail that call only', async () => {
-      const Raw = grpc.makeGenericClientConstructor(
-        {
-          ReportEvents: {
-            path: `/${SENSOR_API_SERVICE}/ReportEvents`,
-            requestStream: false,
-            responseStream: false,
-            requestSerialize: (bytes: Buffer) => bytes,
-            requestDeserialize: (bytes: Buffer) => bytes,
-            responseSerialize: (bytes: Buffer) => bytes,
-            responseDeserialize: (bytes: Buffer) => bytes,
-          },
-        },
-        'RawSensorAPI',
-      );
-      const raw = new Raw(`127.0.0.1:${api.server.port}`, grpc.credentials.createInsecure());
-      try {
-        const metadata = new grpc.Metadata();
-        metadata.set('x-api-key', api.apiKey);
-        const code = await new Promise<number>((resolve) => {
-          (raw as unknown as Record<string, (...args: unknown[]) => void>).ReportEvents!(
-            Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]),
-            metadata,
-            (error: grpc.ServiceError | null) => resolve(error ? error.code : grpc.status.OK),
-          );
-        });
-        assert.notEqual(code, grpc.status.OK);
-      } finally {
-        raw.close();
+    test('a rule activated, edited, disabled or deleted between batches applies from the next batch on', async () => {
+      const name = 'changes between batches';
+      const draft = await createRule(api.db, T, equalsRule(name, 'between', 1, { state: 'RULE_STATE_DRAFT' }));
+      let ruleId = draft.ruleId;
+      const matchedBy = async (eventId: string, value: number): Promise<string[]> => {
+        await api.client.reportEvents({ events: [wireEvent(eventId, { between: value })] }, { apiKey: api.apiKey });
+        const stored = (await listRecentEvents(api.db, T, 100)).find((event) => event.eventId === eventId);
+        return (stored?.matches ?? []).filter((match) => match.ruleName === name).map((match) => match.ruleId);
+      };
+      assert.deepEqual(await matchedBy('between-draft', 1), []);
+      await setRuleState(api.db, T, ruleId, 'RULE_STATE_ACTIVE');
+      assert.deepEqual(await matchedBy('between-active', 1), [ruleId]);
+      ruleId = (await editRule(api.db, T, ruleId, equalsRule(name, 'between', 2))).ruleId;
+      assert.deepEqual(await matchedBy('between-edited-old-value', 1), []);
+      assert.deepEqual(await matchedBy('between-edited-new-value', 2), [ruleId]);
+      await setRuleState(api.db, T, ruleId, 'RULE_STATE_DISABLED');
+      assert.deepEqual(await matchedBy('between-disabled', 2), []);
+      await setRuleState(api.db, T, ruleId, 'RULE_STATE_ACTIVE');
+      assert.deepEqual(await matchedBy('between-reactivated', 2), [ruleId]);
+      await deleteRule(api.db, T, ruleId);
+      assert.deepEqual(await matchedBy('between-deleted', 2), []);
+    });
+
+    test('a payload nested deeper than protobuf allows is rejected alone, the rest of the batch accepted', async () => {
+      // Hand-encoded: proto-loader's client refuses to encode it, a sensor in another language might not.
+      const tooDeep = nestedPayload(60);
+      const request = protobuf.Writer.create();
+      for (const [eventId, payload] of [['too-deep', tooDeep], ['shallow', nestedPayload(2)]] as const) {
+        request.uint32((1 << 3) | 2).bytes(protobuf.Writer.create().uint32((1 << 3) | 2).string(eventId).uint32((2 << 3) | 2).bytes(payload).finish());
       }
+      const method = loadSensorApiDefinition().service.ReportEvents as unknown as { responseDeserialize(bytes: Buffer): WireMessage };
+      const response = method.responseDeserialize(await callRaw(api, Buffer.from(request.finish())));
+      assert.deepEqual(response.results.map((r: WireMessage) => [r.eventId, r.status]), [
+        ['too-deep', 'EVENT_STATUS_REJECTED'],
+        ['shallow', 'EVENT_STATUS_ACCEPTED'],
+      ]);
+      assert.match(response.results[0].errorMessage, /payload nests deeper than/);
+      const stored = (await listRecentEvents(api.db, T, 100)).find((event) => event.eventId === 'shallow');
+      assert.deepEqual(JSON.parse(stored?.payload ?? ''), { a: { a: {} } });
+    });
+
+    test('bytes that are not a protobuf message fail that call only', async () => {
+      await assert.rejects(callRaw(api, Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f])), (error: grpc.ServiceError) => {
+        assert.equal(error.code, grpc.status.INTERNAL);
+        return true;
+      });
       const next = await api.client.reportEvents({ events: [wireEvent('after-garbage', {})] }, { apiKey: api.apiKey });
       assert.equal(next.response.acceptedCount, 1);
     });
