@@ -7,8 +7,10 @@ import { generatePayloads } from './workload-payloads.js';
 /**
  * The events both ingestion runs send: a pool of payloads, each kept in the forms the two
  * runs need (a Struct for gRPC, JSON text plus its rule matches for the direct insert).
- * Batch `sequence` takes the next `batchSize` payloads of the pool, round-robin, so both
- * runs store the same payloads in the same order.
+ * Batches go round the pool in a cycle of `batchCycle` batches, batch `sequence` taking the
+ * `batchSize` payloads after those of the batch before it in the cycle, so both runs store
+ * the same payloads in the same order, and the gRPC sensors need only one encoded request
+ * per batch of the cycle (see encoded-requests.ts).
  */
 export interface EventPool {
   payloads: JsonObject[];
@@ -35,8 +37,21 @@ export function matchesFor(rules: readonly Rule[], payload: JsonObject): RuleMat
   return matches;
 }
 
+/** How many batches it takes to go round the pool once (a last partial round included). */
+export function batchCycle(pool: EventPool, batchSize: number): number {
+  return Math.ceil(pool.payloads.length / batchSize);
+}
+
 function poolIndex(pool: EventPool, sequence: number, batchSize: number, position: number): number {
-  return (sequence * batchSize + position) % pool.payloads.length;
+  return (((sequence % batchCycle(pool, batchSize)) * batchSize) + position) % pool.payloads.length;
+}
+
+/** Digits of the batch sequence in an event id: fixed, so every id of a position has one length. */
+export const EVENT_ID_SEQUENCE_DIGITS = 10;
+
+/** Unique per (label, sequence, position); the same in both runs. */
+export function benchEventId(label: string, sequence: number, position: number): string {
+  return `${label}-${String(sequence).padStart(EVENT_ID_SEQUENCE_DIGITS, '0')}-${position}`;
 }
 
 function wireTimestamp(millis: number): { seconds: number; nanos: number } {
@@ -44,14 +59,14 @@ function wireTimestamp(millis: number): { seconds: number; nanos: number } {
   return { seconds, nanos: (millis - seconds * 1000) * 1_000_000 };
 }
 
-/** A ReportEventsRequest as a sensor sends it. Event ids are unique per (label, sequence, position). */
+/** A ReportEventsRequest as a sensor sends it. */
 export function wireBatch(pool: EventPool, label: string, sequence: number, batchSize: number, sensorId: string): Record<string, unknown> {
   const timestamp = wireTimestamp(Date.now());
   return {
     sensorId,
     clientTimestamp: timestamp,
     events: Array.from({ length: batchSize }, (_, position) => ({
-      eventId: `${label}-${sequence}-${position}`,
+      eventId: benchEventId(label, sequence, position),
       payload: pool.structs[poolIndex(pool, sequence, batchSize, position)],
       metadata: METADATA,
       clientTimestamp: timestamp,
@@ -71,7 +86,7 @@ export function storedBatch(
   return Array.from({ length: batchSize }, (_, position) => {
     const index = poolIndex(pool, sequence, batchSize, position);
     return {
-      eventId: `${label}-${sequence}-${position}`,
+      eventId: benchEventId(label, sequence, position),
       payload: pool.texts[index] as string,
       metadata: METADATA,
       clientTimestamp,

@@ -5,7 +5,7 @@ import type { CleanupStack } from './cleanup.js';
 import { storedBatch, type EventPool } from './event-batches.js';
 import { currentLoadAverage } from './machine.js';
 import { createGrpcLoad, type GrpcLoadSpec, type LoadDriver } from './grpc-load.js';
-import { createGrpcLoadThread } from './grpc-load-thread.js';
+import { createGrpcLoadProcess } from './grpc-load-process.js';
 import { runClosedLoop, type LoadPlan } from './load-loop.js';
 import { perSecond, summarizeLatencies, type LatencySummary } from './stats.js';
 
@@ -17,8 +17,11 @@ export interface IngestionSettings {
   warmupBatchesPerStream: number;
 }
 
-/** Where the gRPC clients run: a worker thread (like separate sensors) or the server's own thread. */
-export type ClientThread = 'worker' | 'main';
+/**
+ * Where the gRPC sensors run: in a separate OS process, like real sensors, or in the server's
+ * process, on its thread, so that their CPU is taken from the server's event loop.
+ */
+export type ClientSide = 'process' | 'main';
 
 export interface ThroughputResult {
   batches: number;
@@ -32,6 +35,11 @@ export interface ThroughputResult {
   matchesPerEvent: number;
   /** The machine's 1-minute load average right after the run (this run included). */
   loadAverageAfter: number;
+  /**
+   * CPU milliseconds the sensors' process used per batch in the timed run, when they had a
+   * process of their own (--clients process); null otherwise.
+   */
+  sensorProcessCpuMsPerBatch: number | null;
 }
 
 /** Warm-up, row counts, the timed run, row counts again: every timed event must have been stored. */
@@ -56,6 +64,8 @@ async function measure(db: Database, batchSize: number, driver: LoadDriver): Pro
     storedMatches,
     matchesPerEvent: Math.round((storedMatches / storedEvents) * 1000) / 1000,
     loadAverageAfter: currentLoadAverage(),
+    sensorProcessCpuMsPerBatch:
+      load.loadProcessCpuMs === undefined ? null : Math.round((load.loadProcessCpuMs / load.operations) * 1000) / 1000,
   };
 }
 
@@ -63,10 +73,10 @@ async function measure(db: Database, batchSize: number, driver: LoadDriver): Pro
 export async function measureGrpcIngestion(
   db: Database,
   spec: GrpcLoadSpec,
-  clientThread: ClientThread,
+  clientSide: ClientSide,
   cleanup: CleanupStack,
 ): Promise<ThroughputResult> {
-  const driver = clientThread === 'worker' ? createGrpcLoadThread(spec) : createGrpcLoad(spec);
+  const driver = clientSide === 'process' ? createGrpcLoadProcess(spec) : createGrpcLoad(spec);
   const close = cleanup.add('close the gRPC load', () => driver.close());
   try {
     return await measure(db, spec.batchSize, driver);

@@ -7,6 +7,8 @@ export interface LoadResult {
   operations: number;
   elapsedMs: number;
   latenciesMs: number[];
+  /** CPU time (user + system) of the process that generated the load, when it had one to itself. */
+  loadProcessCpuMs?: number;
 }
 
 /**

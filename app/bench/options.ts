@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Dialect } from '../src/db/types.js';
 import { UserError } from '../src/errors.js';
-import type { ClientThread } from './ingestion.js';
+import type { ClientSide } from './ingestion.js';
 
 export interface BenchOptions {
   dialects: Dialect[];
@@ -11,7 +11,7 @@ export interface BenchOptions {
   seconds: number;
   batches: number | undefined;
   /** Where the gRPC sensors run; one ingestion run per entry. */
-  clientThreads: ClientThread[];
+  clientSides: ClientSide[];
   streams: number;
   batchSize: number;
   rules: number;
@@ -24,14 +24,14 @@ export interface BenchOptions {
 const ALL_DIALECTS: readonly Dialect[] = ['sqlite', 'postgres', 'mysql'];
 const DEFAULT_OUT_DIR = join(dirname(fileURLToPath(import.meta.url)), 'results');
 
-const CLIENT_THREADS: readonly ClientThread[] = ['worker', 'main'];
+const CLIENT_SIDES: readonly ClientSide[] = ['process', 'main'];
 
-function clientThreadList(value: string): ClientThread[] {
+function clientSideList(value: string): ClientSide[] {
   const names = value.split(',').map((name) => name.trim()).filter(Boolean);
-  if (names.length === 0 || names.some((name) => !CLIENT_THREADS.includes(name as ClientThread))) {
-    throw new InvalidArgumentError(`expected a comma-separated list of ${CLIENT_THREADS.join(', ')}`);
+  if (names.length === 0 || names.some((name) => !CLIENT_SIDES.includes(name as ClientSide))) {
+    throw new InvalidArgumentError(`expected a comma-separated list of ${CLIENT_SIDES.join(', ')}`);
   }
-  return [...new Set(names)] as ClientThread[];
+  return [...new Set(names)] as ClientSide[];
 }
 
 function positiveInteger(value: string): number {
@@ -62,10 +62,10 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     .option('--seconds <n>', 'timed seconds per ingestion run (gRPC and baseline)', positiveNumber, 10)
     .option('--batches <n>', 'a fixed number of batches per ingestion run instead of --seconds', positiveInteger)
     .option(
-      '--client-thread <list>',
-      'where the gRPC sensors run: worker (a worker thread, like separate sensors), main (the server\'s thread, so their CPU counts against it)',
-      clientThreadList,
-      ['worker', 'main'] as ClientThread[],
+      '--clients <list>',
+      'where the gRPC sensors run: process (a separate OS process, like real sensors), main (the server\'s thread, so their CPU counts against it)',
+      clientSideList,
+      ['process'] as ClientSide[],
     )
     .option('--streams <n>', 'concurrent sensors (gRPC connections), and baseline workers', positiveInteger, 4)
     .option('--batch-size <n>', 'events per ReportEvents call', positiveInteger, 100)
@@ -80,7 +80,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     dialects: Dialect[];
     seconds: number;
     batches?: number;
-    clientThread: ClientThread[];
+    clients: ClientSide[];
     streams: number;
     batchSize: number;
     rules: number;
@@ -94,7 +94,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     dialects: options.dialects,
     seconds: options.seconds,
     batches: options.batches,
-    clientThreads: options.clientThread,
+    clientSides: options.clients,
     streams: options.streams,
     batchSize: options.batchSize,
     rules: options.rules,

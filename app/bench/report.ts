@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dialect } from '../src/db/types.js';
-import type { ClientThread, ThroughputResult } from './ingestion.js';
+import type { ClientSide, ThroughputResult } from './ingestion.js';
 import type { MachineFacts } from './machine.js';
 import type { BenchOptions } from './options.js';
 import type { StageCosts } from './stage-costs.js';
@@ -11,6 +11,21 @@ import type { SyncLatencyResult } from './sync-latency.js';
 /** ReportEvents must reach at least this share of the direct-insert rate. Reported, not asserted. */
 export const INGESTION_TARGET_RATIO = 0.5;
 
+/** What the benchmark's gRPC sensors do, written into every results file. */
+export const INGESTION_CLIENT = [
+  'Each of the --streams sensors is a grpc-js Client on its own HTTP/2 connection, in one separate OS process',
+  '(child_process.fork, bench/grpc-load-child.ts) unless --clients main puts them on the server\'s thread.',
+  'Every ReportEventsRequest is encoded with the proto types (proto-loader/protobufjs) before the warm-up:',
+  'one request per batch of the payload cycle, holding only the events. Per batch a sensor copies that request,',
+  'writes the batch\'s sequence number into the fixed-width digits of each event id, appends its own sensor_id',
+  'and client_timestamp fields (concatenated protobuf messages merge), sends the bytes through an identity',
+  'request serializer, and reads only accepted_count from the response bytes, skipping the per-event results',
+  '(cost: stageCosts.clientPerBatchMs; the sensor process\'s whole CPU time per batch, grpc-js and HTTP/2',
+  'included: ingestion.grpc.process.sensorProcessCpuMsPerBatch).',
+  'Closed loop: a sensor sends its next batch once the last one is acknowledged; every batch must be accepted',
+  'whole, and the events stored are counted in the database afterwards.',
+].join(' ');
+
 export interface GrpcIngestion extends ThroughputResult {
   /** eventsPerSecond / the baseline's eventsPerSecond. */
   ratio: number;
@@ -19,15 +34,15 @@ export interface GrpcIngestion extends ThroughputResult {
 
 export interface IngestionComparison {
   baseline: ThroughputResult;
-  /** ReportEvents, by where the sensors ran (see --client-thread). */
-  grpc: Partial<Record<ClientThread, GrpcIngestion>>;
+  /** ReportEvents, by where the sensors ran (see --clients). */
+  grpc: Partial<Record<ClientSide, GrpcIngestion>>;
   target: number;
 }
 
 export interface DialectResults {
   serverVersion: string;
   ingestion: IngestionComparison;
-  /** Where a ReportEvents batch's time goes, stage by stage, outside the server. */
+  /** Where a ReportEvents batch's time goes, stage by stage, timed one at a time outside the server. */
   stageCosts: StageCosts;
   syncRules: SyncLatencyResult;
   readyz: LatencySummary;
@@ -39,6 +54,8 @@ export interface BenchResults {
   benchmark: 'trapperkeeper sensor-api';
   machine: MachineFacts;
   loadAverageAtEnd: number;
+  /** What the gRPC sensors do (INGESTION_CLIENT). */
+  ingestionClient: string;
   settings: Omit<BenchOptions, 'outDir' | 'batches'> & { batches: number | null };
   dialects: Partial<Record<Dialect, DialectResults>>;
   durationMs: number;
@@ -63,7 +80,11 @@ export function writeResults(outDir: string, results: BenchResults): string[] {
 const latency = (summary: LatencySummary): string => `p50 ${summary.p50Ms.toFixed(2)} ms, p99 ${summary.p99Ms.toFixed(2)} ms`;
 const label = (text: string): string => `  ${text.padEnd(32)}`;
 const throughput = (result: ThroughputResult): string =>
-  `${result.eventsPerSecond.toLocaleString('en-US').padStart(7)} events/s  batch ${latency(result.batchLatency)}  ${result.matchesPerEvent} matches/event`;
+  `${result.eventsPerSecond.toLocaleString('en-US').padStart(7)} events/s  batch ${latency(result.batchLatency)}  ${result.matchesPerEvent} matches/event`
+  + (result.sensorProcessCpuMsPerBatch === null ? '' : `  sensor process CPU ${result.sensorProcessCpuMsPerBatch.toFixed(2)} ms/batch`);
+
+const stages = (perBatchMs: Record<string, number>): string =>
+  Object.entries(perBatchMs).map(([stage, ms]) => `${stage} ${ms.toFixed(2)}`).join(', ');
 
 export function formatSummary(results: BenchResults): string {
   const { machine, settings } = results;
@@ -72,7 +93,7 @@ export function formatSummary(results: BenchResults): string {
     `  ${machine.cpus} x ${machine.cpuModel}, node ${machine.nodeVersion}, load ${machine.loadAverageAtStart} -> ${results.loadAverageAtEnd}`,
     `  ingestion: ${settings.streams} streams x batches of ${settings.batchSize}, ${settings.rules} active rules, `
       + (settings.batches === null ? `${settings.seconds} s per run` : `${settings.batches} batches per run`),
-    `  (sensors on worker: the gRPC clients run on a worker thread, like separate sensors; on main: on the server's thread)`,
+    `  sensors: requests pre-encoded before the run; in a separate process (or on the server's thread: "main")`,
   ];
   for (const [dialect, result] of Object.entries(results.dialects)) {
     const { ingestion, stageCosts } = result;
@@ -81,14 +102,15 @@ export function formatSummary(results: BenchResults): string {
       `${dialect} (${result.serverVersion.split(' on ')[0] ?? result.serverVersion})`,
       `${label('baseline (insertEvents)')}${throughput(ingestion.baseline)}`,
     );
-    for (const [thread, grpc] of Object.entries(ingestion.grpc)) {
+    for (const [side, grpc] of Object.entries(ingestion.grpc)) {
       lines.push(
-        `${label(`ReportEvents, sensors on ${thread}`)}${throughput(grpc)}`,
+        `${label(`ReportEvents, sensors in ${side}`)}${throughput(grpc)}`,
         `${label('')}= ${grpc.ratio.toFixed(2)} x baseline (target >= ${ingestion.target}: ${grpc.meetsTarget ? 'met' : 'NOT met'})`,
       );
     }
     lines.push(
-      `${label('one batch, by stage (ms)')}${Object.entries(stageCosts.perBatchMs).map(([stage, ms]) => `${stage} ${ms.toFixed(2)}`).join(', ')}`,
+      `${label('one batch, server stages (ms)')}${stages(stageCosts.serverPerBatchMs)}`,
+      `${label('one batch, sensor side (ms)')}${stages(stageCosts.clientPerBatchMs)}`,
       `${label(`SyncRules, ${result.syncRules.rulesServed} rules`)}full ${latency(result.syncRules.fullSync)}; ETag hit ${latency(result.syncRules.etagHit)}`,
       `${label('/readyz')}${latency(result.readyz)}`,
     );

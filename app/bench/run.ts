@@ -2,7 +2,8 @@
  * `npm run bench [-- --seconds 10 --dialects sqlite,postgres --out bench/results]`
  *
  * Benchmarks the real sensor API in this process on 127.0.0.1, per database dialect, each
- * measurement on a fresh database: ReportEvents ingestion over gRPC against a direct-insert
+ * measurement on a fresh database: ReportEvents ingestion over gRPC (from sensors in a separate
+ * process sending pre-encoded requests, see report.ts INGESTION_CLIENT) against a direct-insert
  * baseline, a stage-by-stage cost of one batch, SyncRules latency with and without an ETag
  * hit, and /readyz latency. Writes <out>/latest.json and prints a summary. Databases, temp
  * files and servers are removed at the end, also on failure or Ctrl-C.
@@ -24,7 +25,7 @@ import { currentLoadAverage, machineFacts } from './machine.js';
 import { parseBenchOptions, type BenchOptions } from './options.js';
 import { measureReadyzLatency } from './readyz-latency.js';
 import {
-  compareToBaseline, formatSummary, INGESTION_TARGET_RATIO, writeResults,
+  compareToBaseline, formatSummary, INGESTION_CLIENT, INGESTION_TARGET_RATIO, writeResults,
   type BenchResults, type DialectResults, type IngestionComparison,
 } from './report.js';
 import { measureStageCosts, type StageCosts } from './stage-costs.js';
@@ -75,8 +76,8 @@ async function benchDialect(dialect: Dialect, options: BenchOptions, cleanup: Cl
 
   const grpc: IngestionComparison['grpc'] = {};
   let stageCosts: StageCosts | undefined;
-  for (const clientThread of options.clientThreads) {
-    progress(`${dialect}: ReportEvents over gRPC, sensors on the ${clientThread} thread`);
+  for (const clientSide of options.clientSides) {
+    progress(`${dialect}: ReportEvents over gRPC, sensors in ${clientSide === 'process' ? 'a separate process' : 'the server\'s thread'}`);
     const ingestDb = await createBenchDatabase(dialect, cleanup);
     await createRules(ingestDb.db, rules);
     const services = await startBenchServices(ingestDb.db, cleanup);
@@ -87,7 +88,7 @@ async function benchDialect(dialect: Dialect, options: BenchOptions, cleanup: Cl
       payloadPoolSize: PAYLOAD_POOL_SIZE,
       payloadSeed: PAYLOAD_SEED,
     };
-    grpc[clientThread] = compareToBaseline(await measureGrpcIngestion(ingestDb.db, spec, clientThread, cleanup), baseline);
+    grpc[clientSide] = compareToBaseline(await measureGrpcIngestion(ingestDb.db, spec, clientSide, cleanup), baseline);
     if (!stageCosts) {
       progress(`${dialect}: stage costs of one batch`);
       stageCosts = await measureStageCosts({
@@ -151,6 +152,7 @@ async function main(): Promise<void> {
       benchmark: 'trapperkeeper sensor-api',
       machine,
       loadAverageAtEnd: currentLoadAverage(),
+      ingestionClient: INGESTION_CLIENT,
       settings,
       dialects,
       durationMs: Math.round(performance.now() - started),

@@ -1,39 +1,59 @@
 import { performance } from 'node:perf_hooks';
 import { Metadata } from '@grpc/grpc-js';
-import type { MethodDefinition } from '@grpc/proto-loader';
 import type { HmacSecret } from '../src/auth/hmac-secrets.js';
 import { insertEvents } from '../src/db/events.js';
-import { listRules } from '../src/db/rules.js';
 import { DEFAULT_TENANT_ID, type Database } from '../src/db/types.js';
+import { ActiveRulesCache } from '../src/grpc/active-rules-cache.js';
 import { API_KEY_METADATA, authenticateSensor } from '../src/grpc/auth.js';
-import { checkEvent, type CheckedEvent, type WireEvent } from '../src/grpc/event-checks.js';
-import { loadSensorApiDefinition, SENSOR_API_SERVICE } from '../src/grpc/proto.js';
+import { checkDecodedEvent, type CheckedEvent } from '../src/grpc/event-checks.js';
+import { decodeReportEventsRequest } from '../src/grpc/report-events-request.js';
+import { timestampToDate } from '../src/grpc/timestamp.js';
 import type { Logger } from '../src/log/logger.js';
-import { matchesFor, storedBatch, wireBatch, type EventPool } from './event-batches.js';
+import { encodeRequests } from './encoded-requests.js';
+import { matchesFor, storedBatch, type EventPool } from './event-batches.js';
+import { reportEventsCodec } from './report-events-codec.js';
 
 /**
- * A rough profile of one ReportEvents batch: each step the server takes, timed on its own,
- * one batch at a time on an otherwise idle event loop. The steps' sum against the measured
- * batch latency shows where ingestion time goes (the rest is gRPC transport, HTTP/2 framing
- * and waiting for the event loop under concurrency).
+ * A rough profile of one ReportEvents batch: each step the server takes (reportEvents in
+ * src/grpc/report-events.ts, with the server's own decoder in front), timed on its own, one
+ * batch at a time on an otherwise idle event loop, after warm-up. The steps' sum against the
+ * measured batch latency shows where ingestion time goes (the rest is gRPC transport, HTTP/2
+ * framing and waiting for the event loop under concurrency). The benchmark sensors' own work
+ * per batch is timed the same way.
  */
 export interface StageCosts {
   iterations: number;
-  /** Mean milliseconds per batch for each step. */
-  perBatchMs: {
-    clientEncode: number;
-    serverDecode: number;
+  /** Mean milliseconds per batch of each server step, in the order the server takes them, and their sum. */
+  serverPerBatchMs: {
+    /** decodeReportEventsRequest: the request bytes to events with JSON payloads. */
+    decode: number;
+    /** authenticateSensor: the API key's HMAC and its row. */
     authenticate: number;
+    /** checkDecodedEvent on every event (limits, compact JSON text of the payload). */
     checkEvents: number;
-    loadRules: number;
+    /** ActiveRulesCache.rules when the rules did not change: one query for their ids and versions. */
+    activeRules: number;
+    /** Every active rule on every payload, with the evaluator's compiled rules reused. */
     evaluate: number;
+    /** insertEvents: the events and their matches, with batched UUIDv7 ids. */
     insert: number;
+    /** proto-loader encoding the ReportEventsResponse (one result per event), as the server's service does. */
+    encodeResponse: number;
+    total: number;
+  };
+  /** Mean milliseconds per batch of a benchmark sensor's own work in the timed run. */
+  clientPerBatchMs: {
+    /** Copying the pre-encoded request and stamping its event ids (see encoded-requests.ts). */
+    prepareRequest: number;
+    /** Reading accepted_count from the ReportEventsResponse, skipping its per-event results. */
+    readAcceptedCount: number;
   };
 }
 
 const WARMUP_ITERATIONS = 5;
+const STAGE_LABEL = 'stage';
 
-type ReportEventsMethod = MethodDefinition<Record<string, unknown>, unknown>;
+const round = (ms: number): number => Math.round(ms * 1000) / 1000;
 
 async function meanMs(iterations: number, step: (iteration: number) => Promise<unknown> | unknown): Promise<number> {
   for (let i = 0; i < WARMUP_ITERATIONS; i++) await step(iterations + i);
@@ -43,7 +63,7 @@ async function meanMs(iterations: number, step: (iteration: number) => Promise<u
     await step(i);
     total += performance.now() - begun;
   }
-  return Math.round((total / iterations) * 1000) / 1000;
+  return round(total / iterations);
 }
 
 export async function measureStageCosts(options: {
@@ -56,44 +76,60 @@ export async function measureStageCosts(options: {
   iterations: number;
 }): Promise<StageCosts> {
   const { db, pool, batchSize, iterations } = options;
-  const { packageDefinition } = loadSensorApiDefinition();
-  const method = (packageDefinition[SENSOR_API_SERVICE] as unknown as Record<string, ReportEventsMethod>).ReportEvents as ReportEventsMethod;
-  const request = wireBatch(pool, 'stage', 0, batchSize, 'bench-stage');
-  const encoded = method.requestSerialize(request);
-  const decoded = method.requestDeserialize(encoded) as { events: WireEvent[] };
-  const checked = decoded.events.map((event) => checkEvent(event, null)).flatMap((check) => (check.accepted ? [check.event] : []));
+  const codec = reportEventsCodec();
+  const requests = encodeRequests({ codec, pool, batchSize, labels: [STAGE_LABEL], streams: 1 });
+  const encoded = requests.request(STAGE_LABEL, 0, 0);
+  const decoded = decodeReportEventsRequest(encoded);
+  const batchTimestamp = timestampToDate(decoded.clientTimestamp) ?? null;
+  const checkAll = (): CheckedEvent[] =>
+    decoded.events.flatMap((event) => {
+      const check = checkDecodedEvent(event, batchTimestamp);
+      return check.accepted ? [check.event] : [];
+    });
+  const checked = checkAll();
   if (checked.length !== batchSize) throw new Error('the stage-cost batch did not pass the event checks');
+
   const metadata = new Metadata();
   metadata.set(API_KEY_METADATA, options.apiKey);
   const authDeps = { db, secrets: new Map([[options.secret.id, options.secret]]), tenantId: DEFAULT_TENANT_ID, logger: options.logger };
-  const rules = await listRules(db, DEFAULT_TENANT_ID, { states: ['RULE_STATE_ACTIVE'] });
-  const matches = pool.payloads.map((payload) => matchesFor(rules, payload));
-  // The server parses rules afresh for each batch, so its rule compile cache never hits; fresh
-  // copies (made before timing) reproduce that.
-  const freshRules = Array.from({ length: iterations + WARMUP_ITERATIONS }, () =>
-    rules.map((rule) => ({ ...rule, orGroups: structuredClone(rule.orGroups) })),
-  );
-  const payloads = (checked as CheckedEvent[]).map((event) => event.payload);
   const apiKeyId = (await authenticateSensor(metadata, 'bench', authDeps)).apiKeyId;
+  // One cache for every call, as the server keeps it, so the same Rule objects (and the
+  // evaluator's compiled forms of them) come back each time.
+  const activeRules = new ActiveRulesCache(db);
+  const rules = await activeRules.rules(DEFAULT_TENANT_ID);
+  const matches = pool.payloads.map((payload) => matchesFor(rules, payload));
+  const reply = {
+    results: checked.map((event) => ({ eventId: event.eventId, status: 'EVENT_STATUS_ACCEPTED', errorMessage: '' })),
+    acceptedCount: checked.length,
+    rejectedCount: 0,
+  };
+  const response = codec.encodeResponse(reply);
 
-  const perBatchMs: StageCosts['perBatchMs'] = {
-    clientEncode: await meanMs(iterations, () => method.requestSerialize(request)),
-    serverDecode: await meanMs(iterations, () => method.requestDeserialize(encoded)),
+  const server = {
+    decode: await meanMs(iterations, () => decodeReportEventsRequest(encoded)),
     authenticate: await meanMs(iterations, () => authenticateSensor(metadata, 'bench', authDeps)),
-    checkEvents: await meanMs(iterations, () => decoded.events.map((event) => checkEvent(event, null))),
-    loadRules: await meanMs(iterations, () => listRules(db, DEFAULT_TENANT_ID, { states: ['RULE_STATE_ACTIVE'] })),
-    evaluate: await meanMs(iterations, (iteration) => {
-      const fresh = freshRules[iteration] ?? rules;
-      for (const payload of payloads) matchesFor(fresh, payload);
+    checkEvents: await meanMs(iterations, checkAll),
+    activeRules: await meanMs(iterations, () => activeRules.rules(DEFAULT_TENANT_ID)),
+    evaluate: await meanMs(iterations, () => {
+      for (const event of checked) matchesFor(rules, event.payload);
     }),
     insert: await meanMs(iterations, (iteration) =>
       insertEvents(db, DEFAULT_TENANT_ID, {
         sensorId: 'bench-stage',
         apiKeyId,
         receivedAt: new Date(),
-        events: storedBatch(pool, matches, `stage-${iteration}`, 0, batchSize),
+        events: storedBatch(pool, matches, STAGE_LABEL, iteration, batchSize),
       }),
     ),
+    encodeResponse: await meanMs(iterations, () => codec.encodeResponse(reply)),
   };
-  return { iterations, perBatchMs };
+  const total = round(Object.values(server).reduce((sum, ms) => sum + ms, 0));
+  return {
+    iterations,
+    serverPerBatchMs: { ...server, total },
+    clientPerBatchMs: {
+      prepareRequest: await meanMs(iterations, (iteration) => requests.request(STAGE_LABEL, iteration, 0)),
+      readAcceptedCount: await meanMs(iterations, () => codec.readAcceptedCount(response)),
+    },
+  };
 }

@@ -84,7 +84,7 @@ describe('the stack infrastructure, stood up from the plan the Pulumi program de
     const publicHttp = await eventually('Caddy answering', 30_000, () => get(ports.http));
     assert.deepEqual(publicHttp, { status: 503, body: 'no live release\n' });
     assert.deepEqual(await get(ports.grpc), { status: 503, body: 'no live release\n' });
-    assert.deepEqual(await get(ports.stagingHttp), { status: 503, body: 'no staging slot\n' });
+    assert.deepEqual(await get(ports.stagingHttp), { status: 503, body: 'no staging slot (or not a staging path)\n' });
     assert.deepEqual(await get(ports.stagingGrpc), { status: 503, body: 'no staging slot\n' });
 
     const published = (await testEngine.run(['port', infra.containers.caddy])).trim().split('\n').sort();
