@@ -42,17 +42,51 @@ export function evaluateReadyz(status: number, body: string, releaseId: string):
   return { ok: true, detail: `HTTP 200 release ${releaseId}` };
 }
 
+/** What an HTTP probe saw: a response (status and body), or no response at all and why. */
+export type HttpAnswer = { status: number; body: string } | { unreachable: string };
+
+/** What a grpc.health.v1.Health/Check call returned: code 0 (OK) with the serving status, or an error. */
+export interface GrpcHealthAnswer {
+  code: number;
+  details: string;
+  /** ServingStatus name (`SERVING`, `NOT_SERVING`, ...) when code is 0. */
+  status?: string;
+}
+
+/** The outcome of a /readyz probe, wherever it ran (this process or the stack's network). */
+export function readyzOutcome(answer: HttpAnswer, releaseId: string): CheckOutcome {
+  if ('unreachable' in answer) return { ok: false, detail: `no HTTP response: ${answer.unreachable}` };
+  return evaluateReadyz(answer.status, answer.body, releaseId);
+}
+
+/** The outcome of a gRPC health call: only OK with SERVING is a success. */
+export function grpcHealthOutcome(answer: GrpcHealthAnswer): CheckOutcome {
+  if (answer.code !== grpc.status.OK) {
+    return { ok: false, detail: `gRPC ${grpc.status[answer.code] ?? answer.code}: ${excerpt(answer.details)}` };
+  }
+  if (answer.status !== 'SERVING') return { ok: false, detail: `gRPC OK but status ${answer.status ?? 'missing'}, not SERVING` };
+  return { ok: true, detail: 'gRPC SERVING' };
+}
+
+/** Why fetch() got no response: the socket error code (ECONNREFUSED, ...) when there is one. */
+function unreachableReason(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (error as Error).message;
+}
+
+/** GET `url` from this process (the post-switch verification's public endpoints). */
 export function httpReadyzCheck(name: string, url: string, releaseId: string): HealthCheck {
   return {
     name: `${name} (${url})`,
     async run(timeoutMs) {
+      let answer: HttpAnswer;
       try {
         const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
-        return evaluateReadyz(response.status, await response.text(), releaseId);
+        answer = { status: response.status, body: await response.text() };
       } catch (error) {
-        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-        return { ok: false, detail: `no HTTP response: ${cause?.code ?? cause?.message ?? (error as Error).message}` };
+        answer = { unreachable: unreachableReason(error) };
       }
+      return readyzOutcome(answer, releaseId);
     },
     close() {},
   };
@@ -85,7 +119,7 @@ const POLLING_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_reconnect_backoff_ms': 1000,
 };
 
-/** grpc.health.v1.Health/Check over cleartext HTTP/2 (h2c); SERVING is a success. */
+/** grpc.health.v1.Health/Check over cleartext HTTP/2 (h2c) from this process; SERVING is a success. */
 export function grpcHealthCheck(name: string, address: string, service = ''): HealthCheck {
   const Client = loadHealthClient();
   const client = new Client(address, grpc.credentials.createInsecure(), POLLING_CHANNEL_OPTIONS);
@@ -94,13 +128,11 @@ export function grpcHealthCheck(name: string, address: string, service = ''): He
     run(timeoutMs) {
       return new Promise((resolve) => {
         client.Check({ service }, { deadline: Date.now() + timeoutMs }, (error, response) => {
-          if (error) {
-            resolve({ ok: false, detail: `gRPC ${grpc.status[error.code] ?? error.code}: ${excerpt(error.details || error.message)}` });
-          } else if (response?.status !== 'SERVING') {
-            resolve({ ok: false, detail: `gRPC OK but status ${response?.status ?? 'missing'}, not SERVING` });
-          } else {
-            resolve({ ok: true, detail: 'gRPC SERVING' });
-          }
+          resolve(
+            grpcHealthOutcome(
+              error ? { code: error.code, details: error.details || error.message } : { code: grpc.status.OK, details: '', status: response?.status },
+            ),
+          );
         });
       });
     },

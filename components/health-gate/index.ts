@@ -8,6 +8,24 @@ export {
   type GateState,
   type GateThresholds,
 } from './gate-state.js';
-export { endpointUrl, evaluateReadyz, httpReadyzCheck, grpcHealthCheck, type HealthCheck } from './checks.js';
+export {
+  endpointUrl,
+  evaluateReadyz,
+  readyzOutcome,
+  grpcHealthOutcome,
+  httpReadyzCheck,
+  grpcHealthCheck,
+  type HealthCheck,
+  type HttpAnswer,
+  type GrpcHealthAnswer,
+} from './checks.js';
 export { runHealthGate, DEFAULT_REQUEST_TIMEOUT_MS, type HealthGateOptions, type GateReport } from './run-health-gate.js';
-export { stagingChecks, withChecks, runStagingGate } from './staging-gate.js';
+export {
+  NetworkProbe,
+  planNetworkProbe,
+  PROBE_ROLE,
+  DEFAULT_PROBE_START_TIMEOUT_MS,
+  DEFAULT_PROBE_ANSWER_MARGIN_MS,
+  type NetworkProbeOptions,
+} from './network-probe.js';
+export { stagingTargets, stagingChecks, withChecks, runStagingGate, type StagingGateReport } from './staging-gate.js';

@@ -34,6 +34,7 @@ describe('runHealthGate', () => {
     assert.equal(report.state.rounds, 6);
     assert.equal(report.state.consecutive, 3);
     assert.equal(web.calls, 6);
+    assert.equal(report.roundDurationsMs.length, 6, 'one duration per round');
   });
 
   it('times out with the last failing response of each check and the fix', async () => {

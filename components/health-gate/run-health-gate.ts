@@ -26,6 +26,8 @@ export interface HealthGateOptions extends GateThresholds {
 export interface GateReport {
   state: GateState;
   durationMs: number;
+  /** How long each round's probes took, in order (the pauses between rounds excluded). */
+  roundDurationsMs: number[];
 }
 
 async function runCheck(check: HealthCheck, timeoutMs: number): Promise<RoundResult> {
@@ -47,12 +49,14 @@ export async function runHealthGate(checks: readonly HealthCheck[], options: Hea
   const deadline = started + options.timeoutMs;
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   let state = INITIAL_GATE_STATE;
+  const roundDurationsMs: number[] = [];
   for (;;) {
     const roundStarted = performance.now();
     const timeoutMs = Math.max(100, Math.min(requestTimeoutMs, deadline - roundStarted));
     state = recordRound(state, await Promise.all(checks.map((check) => runCheck(check, timeoutMs))));
-    if (gatePassed(state, options)) return { state, durationMs: Math.round(performance.now() - started) };
     const now = performance.now();
+    roundDurationsMs.push(Math.round(now - roundStarted));
+    if (gatePassed(state, options)) return { state, durationMs: Math.round(now - started), roundDurationsMs };
     if (now >= deadline) {
       throw new DeployError(
         describeGateFailure(options.subject, checks.map((c) => c.name), state, options),

@@ -162,7 +162,7 @@ export async function runRelease(spec: ReleaseSpec, context: ReleaseContext): Pr
  */
 async function gateOrRemove(spec: ReleaseSpec, engine: DockerEngine, target: Slot): Promise<void> {
   try {
-    await runStagingGate(spec, target);
+    await runStagingGate(engine, spec, target);
   } catch (error) {
     await removeSlot(engine, spec, target).catch(() => undefined);
     throw error;

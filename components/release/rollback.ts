@@ -95,7 +95,7 @@ export async function runRollback(options: RollbackOptions): Promise<RollbackOut
     await clock.time('stage', () => stageSlot(engine, spec, { live: { slot: live.slot, releaseId: live.spec.image.releaseId }, slot: targetSlot }));
     await clock.time('health-gate', async () => {
       try {
-        await runStagingGate(spec, targetSlot);
+        await runStagingGate(engine, spec, targetSlot);
       } catch (error) {
         if (!useParked) await removeSlot(engine, spec, targetSlot).catch(() => undefined);
         throw error;

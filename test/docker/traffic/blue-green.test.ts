@@ -6,6 +6,7 @@ import { DeployError } from '../../../components/errors.js';
 import { grpcHealthCheck, runStagingGate } from '../../../components/health-gate/index.js';
 import {
   loadCaddyConfig,
+  PROXY_PORTS,
   readLiveSlot,
   readProxyState,
   renderCaddyConfig,
@@ -23,7 +24,7 @@ import {
 } from '../../../components/slots/index.js';
 import { verifyPublicEndpoint, verifySwitchOrRestore } from '../../../components/verify/index.js';
 import { testEngine as engine } from '../../support/images.js';
-import { createTrafficEnvironment, type TrafficEnvironment } from './environment.js';
+import { createTrafficEnvironment, UNREACHABLE_STAGING, type TrafficEnvironment } from './environment.js';
 import { startLoad } from './load.js';
 
 async function publicReadyz(env: TrafficEnvironment, path = '/readyz'): Promise<{ status: number; release: string | null; body: string }> {
@@ -82,11 +83,26 @@ describe('blue-green traffic through Caddy (real Docker)', () => {
       [`${env.name}-blue-web-ui`, started.imageId, 'r1', true],
     ]);
     await stageSlot(engine, r1, { live: null, slot: 'blue' });
-    const report = await runStagingGate(r1, 'blue');
+    const report = await runStagingGate(engine, r1, 'blue');
     assert.equal(report.state.consecutive, r1.gate.successes);
-    t.diagnostic(`gate passed in ${report.durationMs} ms (${report.state.rounds} rounds)`);
+    t.diagnostic(`gate passed in ${report.durationMs} ms (${report.state.rounds} rounds of ${report.roundDurationsMs.join(', ')} ms; probe container started in ${report.probeStartMs} ms)`);
     // Public listeners still have no live release: staging never leaks to users.
     assert.equal((await publicReadyz(env)).status, 503);
+  });
+
+  it('the gate needs no host-published staging port: Caddy publishes none, the spec\'s staging addresses are unreachable, and it still passes through Caddy', async (t) => {
+    const published = await engine.run(['port', env.caddy]);
+    assert.match(published, new RegExp(`^${PROXY_PORTS.publicHttp}/tcp -> 127\\.0\\.0\\.1:`, 'm'));
+    assert.doesNotMatch(published, new RegExp(`^(${PROXY_PORTS.stagingHttp}|${PROXY_PORTS.stagingGrpc})/tcp`, 'm'));
+    const unreachable = await fetch(UNREACHABLE_STAGING.httpUrl, { signal: AbortSignal.timeout(2000) }).then(() => 'answered', () => 'no answer');
+    assert.equal(unreachable, 'no answer');
+    const spec = { ...r1, proxy: { ...r1.proxy, stagingHttpUrl: UNREACHABLE_STAGING.httpUrl, stagingGrpcAddress: UNREACHABLE_STAGING.grpcAddress } };
+    const report = await runStagingGate(engine, spec, 'blue');
+    assert.equal(report.state.consecutive, spec.gate.successes);
+    // The probe container is gone once the gate is over.
+    assert.deepEqual(await probeContainers(), []);
+    const mean = Math.round(report.roundDurationsMs.reduce((a, b) => a + b, 0) / report.roundDurationsMs.length);
+    t.diagnostic(`probe rounds (3 checks each, in the stack network): ${report.roundDurationsMs.join(', ')} ms (mean ${mean} ms); probe container start ${report.probeStartMs} ms; gate ${report.durationMs} ms`);
   });
 
   it('the first switch sends public HTTP, the sensor API health path and gRPC to the live slot, verified', async (t) => {
@@ -102,7 +118,7 @@ describe('blue-green traffic through Caddy (real Docker)', () => {
   it('a switch under load moves HTTP and gRPC together: zero failed requests, in-flight ones finish, no new request reaches the old slot', async (t) => {
     await startSlot(engine, r2, 'green', { secrets: env.secrets });
     await stageSlot(engine, r2, { live: blueR1, slot: 'green' });
-    await runStagingGate(r2, 'green');
+    await runStagingGate(engine, r2, 'green');
 
     // A gRPC channel and keep-alive HTTP connections opened before the switch.
     const heldGrpc = grpcHealthCheck('held channel', env.ports.publicGrpc);
@@ -162,7 +178,7 @@ describe('blue-green traffic through Caddy (real Docker)', () => {
     const started = performance.now();
     await startParkedSlot(engine, r1, 'blue');
     // After the switch the staging listeners already point at the parked slot (the rollback target).
-    const gate = await runStagingGate(r1, 'blue');
+    const gate = await runStagingGate(engine, r1, 'blue');
     const switched = await switchTraffic(engine, r1, 'blue', { expectedLive: { slot: 'green', releaseId: 'r2' } });
     const verified = await verifySwitchOrRestore(engine, r1, switched);
     const rollbackMs = Math.round(performance.now() - started);
@@ -194,7 +210,7 @@ describe('blue-green traffic through Caddy (real Docker)', () => {
     const r4 = await env.release('r4');
     // Staging points at green, which runs r3; the gate is for r4.
     await stageSlot(engine, r3Spec(), { live: blueR1, slot: 'green' });
-    await assert.rejects(runStagingGate({ ...r4, gate: { successes: 2, intervalMs: 200, timeoutMs: 1500 } }, 'green'), (error: unknown) => {
+    await assert.rejects(runStagingGate(engine, { ...r4, gate: { successes: 2, intervalMs: 200, timeoutMs: 1500 } }, 'green'), (error: unknown) => {
       assert.ok(error instanceof DeployError);
       assert.match(error.message, /web-ui \/readyz .*: HTTP 200 but release "r3", not r4/);
       return true;
@@ -210,17 +226,19 @@ describe('blue-green traffic through Caddy (real Docker)', () => {
     });
     await startSlot(engine, r5, 'green', { secrets: { ...env.secrets, TK_DATABASE_URL: `postgres://tk:unused@${tarpit}:5432/tk` } });
     await stageSlot(engine, r5, { live: blueR1, slot: 'green' });
-    await assert.rejects(runStagingGate(r5, 'green'), (error: unknown) => {
+    await assert.rejects(runStagingGate(engine, r5, 'green'), (error: unknown) => {
       assert.ok(error instanceof DeployError);
       assert.match(error.message, /^The green slot \(release r5\) did not pass the health gate: 3 consecutive successes .* within 3000 ms/);
-      assert.match(error.message, /- web-ui \/readyz \(http:\/\/127\.0\.0\.1:\d+\/__tk\/web-ui\/readyz\): HTTP 502/);
-      assert.match(error.message, /- sensor-api \/readyz \(http:\/\/127\.0\.0\.1:\d+\/__tk\/sensor-api\/readyz\): HTTP 502/);
-      assert.match(error.message, /- sensor-api gRPC health \(127\.0\.0\.1:\d+\): gRPC UNAVAILABLE/);
+      // Each check names the in-network address it probed and quotes Caddy's last answer there.
+      assert.ok(error.message.includes(`- web-ui /readyz (http://${env.caddy}:8081/__tk/web-ui/readyz): HTTP 502`), error.message);
+      assert.ok(error.message.includes(`- sensor-api /readyz (http://${env.caddy}:8081/__tk/sensor-api/readyz): HTTP 502`), error.message);
+      assert.ok(error.message.includes(`- sensor-api gRPC health (${env.caddy}:50052): gRPC UNAVAILABLE`), error.message);
       assert.match(error.fix ?? '', new RegExp(`docker logs ${env.name}-green-web-ui`));
       return true;
     });
     assert.equal((await publicReadyz(env)).release, 'r1');
     assert.deepEqual(await readLiveSlot(engine, r1), blueR1);
+    assert.deepEqual(await probeContainers(), [], 'a failed gate leaves no probe container behind');
   });
 
   it('Caddy rejects an invalid config load and keeps the old config serving', async () => {
@@ -249,7 +267,7 @@ describe('blue-green traffic through Caddy (real Docker)', () => {
     const r3 = r3Spec();
     await startSlot(engine, r3, 'green', { secrets: env.secrets });
     await stageSlot(engine, r3, { live: blueR1, slot: 'green' });
-    await runStagingGate(r3, 'green');
+    await runStagingGate(engine, r3, 'green');
     // The proxy is told green runs "r3-intended" while green really runs r3.
     const wrong = { ...r3, image: { ...r3.image, releaseId: 'r3-intended' } };
     const switched = await switchTraffic(engine, wrong, 'green', { expectedLive: blueR1 });
@@ -283,6 +301,12 @@ describe('blue-green traffic through Caddy (real Docker)', () => {
     const verified = await verifyPublicEndpoint(await env.release('r1'), blueR1, { timeoutMs: 15_000 });
     assert.equal(verified.verified, true);
   });
+
+  /** The gate's probe containers of this stack still present (running or not). */
+  async function probeContainers(): Promise<string[]> {
+    const out = await engine.run(['ps', '--all', '--format', '{{.Names}}', '--filter', `label=tk.stack=${env.name}`, '--filter', 'label=tk.role=health-probe']);
+    return out.split('\n').filter(Boolean);
+  }
 
   function r3Spec(): ReleaseSpec {
     return { ...r1, image: { ...r1.image, ref: `${env.repository}:r3`, releaseId: 'r3', commit: 'r3' } };

@@ -9,15 +9,17 @@ import { TEST_IMAGES, ensureAppImage, requireDocker, testEngine, uniqueName } fr
 
 /**
  * A stack of our own on the local Docker engine: a network, PostgreSQL (migrated), Caddy from
- * the toolkit's bootstrap config with its four listeners published on 127.0.0.1, and one release
- * image per release id (the app image with a distinct label, so each has its own image id).
+ * the toolkit's bootstrap config with its public listeners published on 127.0.0.1 (the staging
+ * ones are not published: the gate reaches them from inside the network, as it must on a remote
+ * engine), and one release image per release id (the app image with a distinct label, so each
+ * has its own image id).
  */
 export interface TrafficEnvironment {
   name: string;
   network: string;
   caddy: string;
   repository: string;
-  ports: { publicHttp: string; publicGrpc: string; stagingHttp: string; stagingGrpc: string };
+  ports: { publicHttp: string; publicGrpc: string };
   /** Values of the secret variables the slots need (TK_DATABASE_URL, TK_HMAC_SECRET). */
   secrets: Record<string, string>;
   appImage: string;
@@ -31,6 +33,12 @@ export interface TrafficEnvironment {
 }
 
 const engine = testEngine;
+
+/**
+ * The specs' host addresses of the staging listeners: nothing answers there (and fetch refuses
+ * port 9 outright), so a gate that used them instead of the stack's network would fail.
+ */
+export const UNREACHABLE_STAGING = { httpUrl: 'http://127.0.0.1:9/', grpcAddress: '127.0.0.1:9' } as const;
 
 /** The releases' drain timeout, also Caddy's grace period in the bootstrap config. */
 export const TEST_DRAIN_TIMEOUT_MS = 5000;
@@ -90,7 +98,7 @@ export async function createTrafficEnvironment(): Promise<TrafficEnvironment> {
     writeFileSync(bootstrapFile, JSON.stringify(bootstrapCaddyConfig({ prefix: name, graceMs: TEST_DRAIN_TIMEOUT_MS }), null, 2));
     await engine.run([
       'create', '--name', caddy, '--network', network,
-      ...Object.values(PROXY_PORTS).flatMap((port) => ['-p', `127.0.0.1::${port}`]),
+      ...[PROXY_PORTS.publicHttp, PROXY_PORTS.publicGrpc].flatMap((port) => ['-p', `127.0.0.1::${port}`]),
       TEST_IMAGES.caddy,
       ...caddyRunCommand(CADDY_BOOTSTRAP_PATH),
     ]);
@@ -99,8 +107,6 @@ export async function createTrafficEnvironment(): Promise<TrafficEnvironment> {
     const readPorts = async () => ({
       publicHttp: await publishedPort(caddy, PROXY_PORTS.publicHttp),
       publicGrpc: await publishedPort(caddy, PROXY_PORTS.publicGrpc),
-      stagingHttp: await publishedPort(caddy, PROXY_PORTS.stagingHttp),
-      stagingGrpc: await publishedPort(caddy, PROXY_PORTS.stagingGrpc),
     });
     const ports = await readPorts();
 
@@ -145,8 +151,8 @@ export async function createTrafficEnvironment(): Promise<TrafficEnvironment> {
             container: caddy,
             publicHttpUrl: `http://${ports.publicHttp}`,
             publicGrpcAddress: ports.publicGrpc,
-            stagingHttpUrl: `http://${ports.stagingHttp}/`,
-            stagingGrpcAddress: ports.stagingGrpc,
+            stagingHttpUrl: UNREACHABLE_STAGING.httpUrl,
+            stagingGrpcAddress: UNREACHABLE_STAGING.grpcAddress,
           },
           gate: { successes: 3, intervalMs: 200, timeoutMs: 30_000 },
           drainTimeoutMs: TEST_DRAIN_TIMEOUT_MS,
