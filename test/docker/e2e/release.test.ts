@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { readProxyState } from '../../../components/proxy/index.js';
 import { runRelease, type ReleaseOutcome } from '../../../components/release/pipeline.js';
@@ -137,6 +140,27 @@ describe('blue-green releases on a real Docker engine, under load', { timeout: 9
     const inspect = await testEngine.run(['image', 'inspect', ...images]);
     for (const [where, text] of Object.entries({ log: fixture.log(), page, history, inspect, timings: JSON.stringify(timings) })) {
       assert.ok(!text.includes(fixture.canary), `the canary leaked into the ${where}`);
+    }
+  });
+
+  it('destroy of an ephemeral stack copies a final snapshot out and removes both slots', async () => {
+    const spec = fixture.specFor(v2);
+    const cwd = mkdtempSync(join(tmpdir(), 'tk-destroy-'));
+    try {
+      // An absolute loader: the working directory is a temp folder where `tsx` does not resolve.
+      const tsx = import.meta.resolve('tsx');
+      await promisify(execFile)(process.execPath, ['--import', tsx, join(REPO_ROOT, 'components/release/cli.ts'), 'destroy'], {
+        cwd,
+        env: { ...process.env, ...fixture.secrets, TK_RELEASE_SPEC: JSON.stringify(spec) },
+      });
+      const copied = readdirSync(join(cwd, '.trapperkeeper/final-snapshots', spec.stack));
+      assert.equal(copied.filter((name) => name.endsWith('.dump')).length, 1);
+      assert.equal(copied.filter((name) => name.endsWith('.dump.sha256')).length, 1);
+      const slots = await testEngine.run(['ps', '-aq', '--filter', `label=tk.stack=${spec.stack}`, '--filter', 'label=tk.slot']);
+      assert.equal(slots.trim(), '');
+      assert.ok(existsSync(join(cwd, '.trapperkeeper')));
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
     }
   });
 });
