@@ -43,7 +43,7 @@ describe('stack config', () => {
       ephemeral: false,
       docker: {
         bindAddress: '127.0.0.1',
-        ports: { http: 8080, grpc: 50051, stagingHttp: 8081, stagingGrpc: 50052 },
+        ports: { http: 8080, grpc: 50051 },
         images: { postgres: 'postgres:16', caddy: 'caddy:2', appBuildBase: 'node:20-bookworm', appRuntimeBase: 'node:20-bookworm-slim' },
       },
     });
@@ -83,7 +83,7 @@ describe('stack config', () => {
         input(
           {
             provider: 'docker',
-            docker: { host: 'http://build-box:2375', ports: { http: 0, grpc: 50051, stagngHttp: 9000 }, images: { caddy: 'Caddy 2' } },
+            docker: { host: 'http://build-box:2375', ports: { http: 0, grcp: 50052 }, images: { caddy: 'Caddy 2' } },
             app: { version: 'v1.2', logLevel: 'loud', publicUrl: 'ftp://tk.example.com' },
             release: { gate: { successes: 'three' }, keepReleases: 1 },
             database: { name: 'trapper-keeper' },
@@ -102,8 +102,8 @@ describe('stack config', () => {
       "trapperkeeper:database.name: must be a PostgreSQL identifier: lowercase letters, digits and _, starting with a letter or _, at most 63 characters; pulumi config set --path 'database.name' trapperkeeper",
       "trapperkeeper:docker.host: must be unix:///path/to/docker.sock, tcp://host:port or ssh://user@host (scheme http:// is not supported); pulumi config set --path 'docker.host' ssh://deploy@tk.example.com",
       "trapperkeeper:docker.images.caddy: must be an image reference like postgres:16 or registry.example.com/team/postgres:16; pulumi config set --path 'docker.images.caddy' caddy:2",
+      "trapperkeeper:docker.ports.grcp: is not a known key (did you mean 'grpc'?); pulumi config rm --path 'docker.ports.grcp'",
       "trapperkeeper:docker.ports.http: must be 1-65535; pulumi config set --path 'docker.ports.http' 8080",
-      "trapperkeeper:docker.ports.stagngHttp: is not a known key (did you mean 'stagingHttp'?); pulumi config rm --path 'docker.ports.stagngHttp'",
       'trapperkeeper:ephemeral: must be a boolean, not a string; pulumi config set ephemeral false',
       'trapperkeeper:hmacSecret: is not set (checked the stack config, $TK_HMAC_SECRET and .env.dev); pulumi config set --secret hmacSecret "$(openssl rand -hex 16):$(openssl rand -base64 32)" (or TK_HMAC_SECRET=... in .env.dev)',
       'trapperkeeper:postgresPassword: is not set (checked the stack config, $TK_POSTGRES_PASSWORD and .env.dev); pulumi config set --secret postgresPassword "$(openssl rand -base64 24)" (or TK_POSTGRES_PASSWORD=... in .env.dev)',
@@ -125,8 +125,13 @@ describe('stack config', () => {
     },
     {
       title: 'two listeners on one host port',
-      values: { docker: { ports: { http: 8080, stagingHttp: 8080 } } },
-      problem: "trapperkeeper:docker.ports.stagingHttp: is 8080, the same host port as docker.ports.http; pulumi config set --path 'docker.ports.stagingHttp' 8081",
+      values: { docker: { ports: { http: 8080, grpc: 8080 } } },
+      problem: "trapperkeeper:docker.ports.grpc: is 8080, the same host port as docker.ports.http; pulumi config set --path 'docker.ports.grpc' 8081",
+    },
+    {
+      title: 'a staging port, which is no setting: the staging listeners are reached inside the stack network only',
+      values: { docker: { ports: { stagingHttp: 8081 } } },
+      problem: "trapperkeeper:docker.ports.stagingHttp: is not a known key; pulumi config rm --path 'docker.ports.stagingHttp'",
     },
     {
       title: 'a unix socket without a path',

@@ -48,7 +48,7 @@ describe('the Pulumi program (index.ts) under mocks', () => {
 
   it('declares nothing for a bad config, and throws one ConfigError listing every problem', async () => {
     pulumi.runtime.setAllConfig(
-      pulumiConfig({ provider: 'docker', docker: { ports: { http: 99999, grpc: 50051, stagingGrpc: 50051 }, host: 'ftp://x' }, release: { keepReleases: 0 } }),
+      pulumiConfig({ provider: 'docker', docker: { ports: { http: 99999, grpc: 'fifty' }, host: 'ftp://x' }, release: { keepReleases: 0 } }),
       [],
     );
     const error = thrown(() => program({ dir, processEnv: {}, git: CLEAN_GIT }));
@@ -59,8 +59,8 @@ describe('the Pulumi program (index.ts) under mocks', () => {
     assert.ok(cause instanceof ConfigError);
     assert.deepEqual(cause.problems.map((p) => p.path).sort(), [
       'docker.host',
+      'docker.ports.grpc',
       'docker.ports.http',
-      'docker.ports.stagingGrpc',
       'hmacSecret',
       'postgresPassword',
       'release.keepReleases',

@@ -8,8 +8,6 @@ const spec = {
     container: 'tk-dev-caddy',
     publicHttpUrl: 'http://127.0.0.1:8080',
     publicGrpcAddress: '127.0.0.1:50051',
-    stagingHttpUrl: 'http://127.0.0.1:8081',
-    stagingGrpcAddress: '127.0.0.1:50052',
   },
 };
 

@@ -54,12 +54,12 @@ export interface ReleaseSpec {
   };
   proxy: {
     container: string;
-    /** Public endpoints as users reach them (through Caddy). */
+    /**
+     * Public endpoints as users reach them (through Caddy). Caddy's staging listeners (the idle
+     * slot) are not published: the health gate reaches them inside the stack network only.
+     */
     publicHttpUrl: string;
     publicGrpcAddress: string;
-    /** Staging listeners routed to the idle slot through the same upstream addresses. */
-    stagingHttpUrl: string;
-    stagingGrpcAddress: string;
   };
   gate: {
     /** Consecutive successes of every check required to promote. */

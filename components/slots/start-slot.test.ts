@@ -17,8 +17,6 @@ const spec: ReleaseSpec = {
     container: 'tk-dev-caddy',
     publicHttpUrl: 'http://127.0.0.1:8080',
     publicGrpcAddress: '127.0.0.1:50051',
-    stagingHttpUrl: 'http://127.0.0.1:8081',
-    stagingGrpcAddress: '127.0.0.1:50052',
   },
   gate: { successes: 3, intervalMs: 1000, timeoutMs: 60_000 },
   drainTimeoutMs: 15_000,

@@ -19,10 +19,12 @@ describe('docker section checks', () => {
     it(`refuses DOCKER_HOST ${host}`, () => assert.match(dockerHostProblem(host) ?? '', expected));
   }
 
-  it('reports each port that repeats an earlier one, with a free port as the fix', () => {
-    assert.deepEqual(ensureDistinctPorts({ http: 8080, grpc: 8080, stagingHttp: 8081, stagingGrpc: 8080 }), [
-      { path: 'docker.ports.grpc', problem: 'is 8080, the same host port as docker.ports.http', fix: "pulumi config set --path 'docker.ports.grpc' 8082" },
-      { path: 'docker.ports.stagingGrpc', problem: 'is 8080, the same host port as docker.ports.http', fix: "pulumi config set --path 'docker.ports.stagingGrpc' 8083" },
+  it('reports a port that repeats an earlier one, with a free port as the fix', () => {
+    assert.deepEqual(ensureDistinctPorts({ http: 8080, grpc: 8080 }), [
+      { path: 'docker.ports.grpc', problem: 'is 8080, the same host port as docker.ports.http', fix: "pulumi config set --path 'docker.ports.grpc' 8081" },
+    ]);
+    assert.deepEqual(ensureDistinctPorts({ http: 65535, grpc: 65535 }), [
+      { path: 'docker.ports.grpc', problem: 'is 65535, the same host port as docker.ports.http', fix: "pulumi config set --path 'docker.ports.grpc' 1024" },
     ]);
     assert.deepEqual(ensureDistinctPorts({ http: 80, grpc: 50051 }), []);
   });

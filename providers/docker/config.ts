@@ -5,9 +5,7 @@ import { configSetCommand, validFields } from '../config-errors.js';
 
 /** Defaults of the docker section, named so the schema, the docs and the tests agree. */
 export const DEFAULT_BIND_ADDRESS = '127.0.0.1';
-/** Staging listeners are for the release's health gate only: never published beyond loopback. */
-export const STAGING_BIND_ADDRESS = '127.0.0.1';
-export const DEFAULT_PORTS = { http: 8080, grpc: 50051, stagingHttp: 8081, stagingGrpc: 50052 } as const;
+export const DEFAULT_PORTS = { http: 8080, grpc: 50051 } as const;
 /** The official public images; tests and offline machines point these at tk-offline/* stand-ins. */
 export const DEFAULT_IMAGES = {
   postgres: 'postgres:16',
@@ -49,8 +47,6 @@ const imageReference = z.string().regex(IMAGE_REFERENCE, { error: 'must be an im
 const portsShape = {
   http: port('host port of the public HTTP listener').default(DEFAULT_PORTS.http),
   grpc: port('host port of the public gRPC listener').default(DEFAULT_PORTS.grpc),
-  stagingHttp: port('host port of the staging HTTP listener').default(DEFAULT_PORTS.stagingHttp),
-  stagingGrpc: port('host port of the staging gRPC listener').default(DEFAULT_PORTS.stagingGrpc),
 };
 
 /**
@@ -60,8 +56,6 @@ const portsShape = {
  * bindAddress: host address the public ports are published on. @default 127.0.0.1
  * ports.http: host port of the public HTTP listener (web UI). @default 8080
  * ports.grpc: host port of the public gRPC listener (sensor API). @default 50051
- * ports.stagingHttp: host port of the staging HTTP listener (the idle slot); always on 127.0.0.1. @default 8081
- * ports.stagingGrpc: host port of the staging gRPC listener (the idle slot); always on 127.0.0.1. @default 50052
  * images.postgres: PostgreSQL image. @default postgres:16
  * images.caddy: Caddy image (the proxy). @default caddy:2
  * images.appBuildBase: BUILD_IMAGE of app/Dockerfile. @default node:20-bookworm
@@ -98,8 +92,6 @@ export const DOCKER_CONFIG_EXAMPLES: ConfigExamples = {
   'docker.bindAddress': DEFAULT_BIND_ADDRESS,
   'docker.ports.http': String(DEFAULT_PORTS.http),
   'docker.ports.grpc': String(DEFAULT_PORTS.grpc),
-  'docker.ports.stagingHttp': String(DEFAULT_PORTS.stagingHttp),
-  'docker.ports.stagingGrpc': String(DEFAULT_PORTS.stagingGrpc),
   'docker.images.postgres': DEFAULT_IMAGES.postgres,
   'docker.images.caddy': DEFAULT_IMAGES.caddy,
   'docker.images.appBuildBase': DEFAULT_IMAGES.appBuildBase,

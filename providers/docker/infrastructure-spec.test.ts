@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bootstrapCaddyConfig } from '../../components/proxy/index.js';
+import { PROXY_PORTS, bootstrapCaddyConfig } from '../../components/proxy/index.js';
 import { databaseUrl, planDockerInfrastructure, planEndpoints } from './infrastructure-spec.js';
 import { dockerConfig } from './testing.js';
 
@@ -45,7 +45,7 @@ describe('docker infrastructure spec', () => {
     });
   });
 
-  it('plans Caddy resuming its last config, public ports on the bind address and staging ports on 127.0.0.1 only', () => {
+  it('plans Caddy resuming its last config, publishing only the public ports, on the bind address', () => {
     assert.deepEqual(dev.caddy, {
       name: 'tk-dev-caddy',
       image: 'caddy:2',
@@ -61,8 +61,6 @@ describe('docker infrastructure spec', () => {
       ports: [
         { name: 'http', hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80 },
         { name: 'grpc', hostIp: '127.0.0.1', hostPort: 50051, containerPort: 50051 },
-        { name: 'stagingHttp', hostIp: '127.0.0.1', hostPort: 8081, containerPort: 8081 },
-        { name: 'stagingGrpc', hostIp: '127.0.0.1', hostPort: 50052, containerPort: 50052 },
       ],
       restart: 'unless-stopped',
       uploads: [{ path: '/etc/caddy/bootstrap.json', content: `${JSON.stringify(bootstrapCaddyConfig({ prefix: 'tk-dev', graceMs: 15000 }), null, 2)}\n` }],
@@ -71,13 +69,13 @@ describe('docker infrastructure spec', () => {
     });
   });
 
-  it('keeps the staging ports on loopback even when the public ones listen everywhere, and never publishes the admin API', () => {
+  it('publishes neither the staging listeners nor the admin API, even when the public ports listen everywhere', () => {
     const prod = planDockerInfrastructure(dockerConfig('prod', { docker: { host: 'ssh://deploy@tk.example.com', bindAddress: '0.0.0.0', ports: { http: 80 } } }));
     assert.deepEqual(
       prod.caddy.ports.map((p) => `${p.name} ${p.hostIp}:${p.hostPort}->${p.containerPort}`),
-      ['http 0.0.0.0:80->80', 'grpc 0.0.0.0:50051->50051', 'stagingHttp 127.0.0.1:8081->8081', 'stagingGrpc 127.0.0.1:50052->50052'],
+      ['http 0.0.0.0:80->80', 'grpc 0.0.0.0:50051->50051'],
     );
-    assert.ok(!prod.caddy.ports.some((p) => p.containerPort === 2019));
+    assert.ok(!prod.caddy.ports.some((p) => ([PROXY_PORTS.stagingHttp, PROXY_PORTS.stagingGrpc, 2019] as number[]).includes(p.containerPort)));
     const bootstrap = JSON.parse(prod.caddy.uploads[0]?.content ?? '{}') as { admin: { listen: string } };
     assert.equal(bootstrap.admin.listen, 'localhost:2019');
   });
@@ -106,8 +104,6 @@ describe('docker infrastructure spec', () => {
       assert.deepEqual(planEndpoints(config), {
         publicHttpUrl: http,
         publicGrpcAddress: grpc,
-        stagingHttpUrl: 'http://127.0.0.1:8081',
-        stagingGrpcAddress: '127.0.0.1:50052',
       });
     });
   }

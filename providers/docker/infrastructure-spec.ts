@@ -2,7 +2,6 @@ import { isIP } from 'node:net';
 import { CADDY_BOOTSTRAP_PATH, PROXY_PORTS, bootstrapCaddyConfig, caddyRunCommand } from '../../components/proxy/index.js';
 import type { DockerStackConfig } from '../config.js';
 import type { SecretName } from '../stack-secrets.js';
-import { STAGING_BIND_ADDRESS } from './config.js';
 
 /**
  * The stable part of a Docker deployment as plain data: what stays while releases come and go.
@@ -33,7 +32,7 @@ export interface VolumeSpec {
   labels: Record<string, string>;
 }
 
-export type PortName = 'http' | 'grpc' | 'stagingHttp' | 'stagingGrpc';
+export type PortName = 'http' | 'grpc';
 
 export interface PublishedPort {
   name: PortName;
@@ -74,12 +73,10 @@ export interface HealthcheckSpec {
   startPeriodSeconds: number;
 }
 
-/** How people and the release reach the stack, as seen from the Docker host. */
+/** How people and the release reach the stack's public listeners. */
 export interface Endpoints {
   publicHttpUrl: string;
   publicGrpcAddress: string;
-  stagingHttpUrl: string;
-  stagingGrpcAddress: string;
 }
 
 /** The name the app (and snapshots, migrations) reach PostgreSQL by on the stack's network. */
@@ -145,12 +142,12 @@ export function planDockerInfrastructure(config: InfrastructureInput): DockerInf
     ],
     network,
     aliases: [],
-    // The admin API (localhost:2019 in the container) is never published.
+    // Only the public listeners are published. The staging listeners (the idle slot) are reached
+    // by the health gate from inside the stack network, and the admin API (localhost:2019 in the
+    // container) by `docker exec`: neither is published.
     ports: [
       { name: 'http', hostIp: bindAddress, hostPort: ports.http, containerPort: PROXY_PORTS.publicHttp },
       { name: 'grpc', hostIp: bindAddress, hostPort: ports.grpc, containerPort: PROXY_PORTS.publicGrpc },
-      { name: 'stagingHttp', hostIp: STAGING_BIND_ADDRESS, hostPort: ports.stagingHttp, containerPort: PROXY_PORTS.stagingHttp },
-      { name: 'stagingGrpc', hostIp: STAGING_BIND_ADDRESS, hostPort: ports.stagingGrpc, containerPort: PROXY_PORTS.stagingGrpc },
     ],
     restart: 'unless-stopped',
     uploads: [
@@ -183,8 +180,7 @@ export function planDockerInfrastructure(config: InfrastructureInput): DockerInf
 
 /**
  * Public endpoints: `app.publicUrl` when set; otherwise the Docker host's name (from an ssh:// or
- * tcp:// DOCKER_HOST) or the bind address, with the published ports. Staging endpoints are on the
- * Docker host's loopback.
+ * tcp:// DOCKER_HOST) or the bind address, with the published ports.
  */
 export function planEndpoints(config: Pick<InfrastructureInput, 'docker' | 'app'>): Endpoints {
   const { ports, bindAddress, host } = config.docker;
@@ -194,8 +190,6 @@ export function planEndpoints(config: Pick<InfrastructureInput, 'docker' | 'app'
   return {
     publicHttpUrl: publicUrl ?? `http://${hostForUrl(publicHost)}:${ports.http}`,
     publicGrpcAddress: `${grpcHost}:${ports.grpc}`,
-    stagingHttpUrl: `http://${STAGING_BIND_ADDRESS}:${ports.stagingHttp}`,
-    stagingGrpcAddress: `${STAGING_BIND_ADDRESS}:${ports.stagingGrpc}`,
   };
 }
 

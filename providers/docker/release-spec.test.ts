@@ -34,8 +34,6 @@ describe('release spec', () => {
         container: 'tk-prod-caddy',
         publicHttpUrl: 'http://tk.example.com:80',
         publicGrpcAddress: 'tk.example.com:50051',
-        stagingHttpUrl: 'http://127.0.0.1:8081',
-        stagingGrpcAddress: '127.0.0.1:50052',
       },
       gate: { successes: 5, intervalMs: 2000, timeoutMs: 120000 },
       drainTimeoutMs: 30000,

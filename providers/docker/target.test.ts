@@ -110,13 +110,11 @@ describe('DockerTarget (Pulumi mocks)', () => {
     assert.equal(byName('tk-local-docker').inputs.host, undefined);
   });
 
-  it('publishes the public ports on the bind address and the staging ports on 127.0.0.1 only; PostgreSQL publishes nothing', async () => {
+  it('publishes only Caddy\'s public ports, on the bind address; PostgreSQL publishes nothing', async () => {
     await declare('tk-ports', dockerConfig('prod', PROD));
     assert.deepEqual(byName('tk-ports-infra-caddy').inputs.ports, [
       { internal: 80, external: 80, ip: '0.0.0.0', protocol: 'tcp' },
       { internal: 50051, external: 50051, ip: '0.0.0.0', protocol: 'tcp' },
-      { internal: 8081, external: 8081, ip: '127.0.0.1', protocol: 'tcp' },
-      { internal: 50052, external: 50052, ip: '127.0.0.1', protocol: 'tcp' },
     ]);
     assert.deepEqual(byName('tk-ports-infra-postgres').inputs.ports, []);
   });

@@ -28,7 +28,7 @@ export interface InfrastructureHandle {
   network: string;
   volumes: string[];
   containers: { postgres: string; caddy: string };
-  /** Host ports Caddy's listeners are published on, read back with `docker port`. */
+  /** Host ports Caddy's public listeners are published on, read back with `docker port`. */
   ports: Record<PortName, number>;
   /** Removes every object stand-up created, whatever state it is in. */
   tearDown(): Promise<void>;

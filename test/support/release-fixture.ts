@@ -81,8 +81,6 @@ export async function createReleaseFixture(stack: string, overrides: Record<stri
           ...spec.proxy,
           publicHttpUrl: `http://127.0.0.1:${infra.ports.http}`,
           publicGrpcAddress: `127.0.0.1:${infra.ports.grpc}`,
-          stagingHttpUrl: `http://127.0.0.1:${infra.ports.stagingHttp}`,
-          stagingGrpcAddress: `127.0.0.1:${infra.ports.stagingGrpc}`,
         },
       };
     },

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { PROXY_PORTS } from '../../../components/proxy/index.js';
 import { databaseUrl, planDockerInfrastructure } from '../../../providers/docker/infrastructure-spec.js';
 import { dockerConfig } from '../../../providers/docker/testing.js';
 import { type InfrastructureHandle, planContainerCreate, standUpInfrastructure } from '../../support/docker-infra.js';
@@ -25,6 +26,16 @@ async function eventually<T>(what: string, timeoutMs: number, probe: () => Promi
 async function get(port: number): Promise<{ status: number; body: string }> {
   const response = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(3000) });
   return { status: response.status, body: await response.text() };
+}
+
+/** `GET /` from a throwaway container on the stack network (the base image has bash but no HTTP client). */
+async function getFromNetwork(network: string, host: string, port: number): Promise<{ status: number; body: string }> {
+  const request = `exec 3<>/dev/tcp/${host}/${port} && printf 'GET / HTTP/1.0\\r\\nHost: ${host}\\r\\n\\r\\n' >&3 && cat <&3`;
+  const response = await testEngine.run(['run', '--rm', '--network', network, TEST_IMAGES.base, 'bash', '-c', request], { timeoutMs: 30_000 });
+  const split = response.indexOf('\r\n\r\n');
+  const status = /^HTTP\/1\.[01] (\d{3}) /.exec(response)?.[1];
+  if (split < 0 || status === undefined) throw new Error(`Not an HTTP response from ${host}:${port}: ${JSON.stringify(response.slice(0, 200))}`);
+  return { status: Number(status), body: response.slice(split + 4) };
 }
 
 describe('the stack infrastructure, stood up from the plan the Pulumi program declares', () => {
@@ -78,19 +89,29 @@ describe('the stack infrastructure, stood up from the plan the Pulumi program de
     assert.equal(out.trim(), 'tk_app|tk_infra');
   });
 
-  it('answers 503 "no live release" on the public listeners and "no staging slot" on the staging ones, all on 127.0.0.1', async () => {
+  it('answers 503 "no live release" on the public listeners, published on 127.0.0.1 only', async () => {
     assert.ok(infra);
     const ports = infra.ports;
     const publicHttp = await eventually('Caddy answering', 30_000, () => get(ports.http));
     assert.deepEqual(publicHttp, { status: 503, body: 'no live release\n' });
     assert.deepEqual(await get(ports.grpc), { status: 503, body: 'no live release\n' });
-    assert.deepEqual(await get(ports.stagingHttp), { status: 503, body: 'no staging slot (or not a staging path)\n' });
-    assert.deepEqual(await get(ports.stagingGrpc), { status: 503, body: 'no staging slot\n' });
 
     const published = (await testEngine.run(['port', infra.containers.caddy])).trim().split('\n').sort();
-    assert.equal(published.length, 4, `only the four listeners are published: ${published.join(', ')}`);
+    assert.deepEqual(
+      published.map((line) => line.split(' ')[0]),
+      [`${PROXY_PORTS.publicHttp}/tcp`, `${PROXY_PORTS.publicGrpc}/tcp`].sort(),
+      `only the two public listeners are published: ${published.join(', ')}`,
+    );
     assert.ok(published.every((line) => /-> 127\.0\.0\.1:\d+$/.test(line)), published.join(', '));
     assert.ok(!published.some((line) => line.startsWith('2019/')), 'the admin API is not published');
+  });
+
+  it('answers 503 "no staging slot" on the staging listeners from inside the stack network, where the health gate probes them', async () => {
+    assert.ok(infra);
+    const caddy = infra.containers.caddy;
+    await eventually('Caddy answering', 30_000, () => get(infra!.ports.http));
+    assert.deepEqual(await getFromNetwork(infra.network, caddy, PROXY_PORTS.stagingHttp), { status: 503, body: 'no staging slot (or not a staging path)\n' });
+    assert.deepEqual(await getFromNetwork(infra.network, caddy, PROXY_PORTS.stagingGrpc), { status: 503, body: 'no staging slot\n' });
   });
 
   it('keeps the admin API on the container loopback only', async () => {

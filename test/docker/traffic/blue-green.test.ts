@@ -24,7 +24,7 @@ import {
 } from '../../../components/slots/index.js';
 import { verifyPublicEndpoint, verifySwitchOrRestore } from '../../../components/verify/index.js';
 import { testEngine as engine } from '../../support/images.js';
-import { createTrafficEnvironment, UNREACHABLE_STAGING, type TrafficEnvironment } from './environment.js';
+import { createTrafficEnvironment, type TrafficEnvironment } from './environment.js';
 import { startLoad } from './load.js';
 
 async function publicReadyz(env: TrafficEnvironment, path = '/readyz'): Promise<{ status: number; release: string | null; body: string }> {
@@ -90,15 +90,12 @@ describe('blue-green traffic through Caddy (real Docker)', () => {
     assert.equal((await publicReadyz(env)).status, 503);
   });
 
-  it('the gate needs no host-published staging port: Caddy publishes none, the spec\'s staging addresses are unreachable, and it still passes through Caddy', async (t) => {
+  it('the gate needs no host-published staging port: Caddy publishes none, and the gate still passes through Caddy', async (t) => {
     const published = await engine.run(['port', env.caddy]);
     assert.match(published, new RegExp(`^${PROXY_PORTS.publicHttp}/tcp -> 127\\.0\\.0\\.1:`, 'm'));
     assert.doesNotMatch(published, new RegExp(`^(${PROXY_PORTS.stagingHttp}|${PROXY_PORTS.stagingGrpc})/tcp`, 'm'));
-    const unreachable = await fetch(UNREACHABLE_STAGING.httpUrl, { signal: AbortSignal.timeout(2000) }).then(() => 'answered', () => 'no answer');
-    assert.equal(unreachable, 'no answer');
-    const spec = { ...r1, proxy: { ...r1.proxy, stagingHttpUrl: UNREACHABLE_STAGING.httpUrl, stagingGrpcAddress: UNREACHABLE_STAGING.grpcAddress } };
-    const report = await runStagingGate(engine, spec, 'blue');
-    assert.equal(report.state.consecutive, spec.gate.successes);
+    const report = await runStagingGate(engine, r1, 'blue');
+    assert.equal(report.state.consecutive, r1.gate.successes);
     // The probe container is gone once the gate is over.
     assert.deepEqual(await probeContainers(), []);
     const mean = Math.round(report.roundDurationsMs.reduce((a, b) => a + b, 0) / report.roundDurationsMs.length);

@@ -34,12 +34,6 @@ export interface TrafficEnvironment {
 
 const engine = testEngine;
 
-/**
- * The specs' host addresses of the staging listeners: nothing answers there (and fetch refuses
- * port 9 outright), so a gate that used them instead of the stack's network would fail.
- */
-export const UNREACHABLE_STAGING = { httpUrl: 'http://127.0.0.1:9/', grpcAddress: '127.0.0.1:9' } as const;
-
 /** The releases' drain timeout, also Caddy's grace period in the bootstrap config. */
 export const TEST_DRAIN_TIMEOUT_MS = 5000;
 
@@ -151,8 +145,6 @@ export async function createTrafficEnvironment(): Promise<TrafficEnvironment> {
             container: caddy,
             publicHttpUrl: `http://${ports.publicHttp}`,
             publicGrpcAddress: ports.publicGrpc,
-            stagingHttpUrl: UNREACHABLE_STAGING.httpUrl,
-            stagingGrpcAddress: UNREACHABLE_STAGING.grpcAddress,
           },
           gate: { successes: 3, intervalMs: 200, timeoutMs: 30_000 },
           drainTimeoutMs: TEST_DRAIN_TIMEOUT_MS,

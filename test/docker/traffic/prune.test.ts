@@ -14,7 +14,7 @@ function pruneSpec(prefix: string, ref: string, keepReleases: number): ReleaseSp
     secretEnv: [],
     database: { container: `${prefix}-postgres`, name: 'tk', user: 'tk' },
     snapshots: { dir: '/snapshots', retentionDays: 7, lockWaitTimeoutMs: 10_000 },
-    proxy: { container: `${prefix}-caddy`, publicHttpUrl: 'http://127.0.0.1:1', publicGrpcAddress: '127.0.0.1:1', stagingHttpUrl: 'http://127.0.0.1:1', stagingGrpcAddress: '127.0.0.1:1' },
+    proxy: { container: `${prefix}-caddy`, publicHttpUrl: 'http://127.0.0.1:1', publicGrpcAddress: '127.0.0.1:1' },
     gate: { successes: 1, intervalMs: 100, timeoutMs: 1000 },
     drainTimeoutMs: 1000,
     keepReleases,
