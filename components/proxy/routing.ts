@@ -3,8 +3,11 @@ import { DeployError } from '../errors.js';
 import { SLOTS, type Slot } from '../release/spec.js';
 import { ROUTING_DIR, type ProxyRouting, type RoutedRelease } from './constants.js';
 
-/** Release ids are image tags (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`): safe in a shell word and a file. */
-const RELEASE_ID = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/**
+ * Release ids are an image tag (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`) with optional semver build
+ * metadata (`+cfg.<digest>`): characters safe in a shell word and a file.
+ */
+const RELEASE_ID = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(\+[A-Za-z0-9.-]{1,64})?$/;
 
 /** Exit code of the routing script when the markers are not what the release read. */
 export const ROUTING_CHANGED_EXIT_CODE = 3;
@@ -57,7 +60,7 @@ export function parseRouting(listing: string): ProxyRouting {
 
 function assertReleaseId(target: RoutedRelease | null): void {
   if (target && !RELEASE_ID.test(target.releaseId)) {
-    throw new DeployError(`Release id ${JSON.stringify(target.releaseId)} is not a valid image tag`, 'use the tag `<semver>-<git sha>-<UTC timestamp>`');
+    throw new DeployError(`Release id ${JSON.stringify(target.releaseId)} is not a valid release id`, 'use the tag `<semver>-<git sha>-<UTC timestamp>`, optionally followed by `+cfg.<digest>`');
   }
 }
 

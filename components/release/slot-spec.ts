@@ -35,14 +35,16 @@ export async function readSlotRecord(engine: DockerEngine, prefix: string, slot:
 }
 
 /**
- * The image of an earlier release for `rollback --to`: release ids are image tags
- * (`<semver>-<sha>-<timestamp>`) in the stack's own repository.
+ * The image of an earlier release for `rollback --to`: a release id is an image tag
+ * (`<semver>-<sha>-<timestamp>`) of the stack's own repository, optionally followed by
+ * `+cfg.<digest>` (the config it ran with, which does not change the image).
  */
 export function imageForRelease(current: ReleaseImage, releaseId: string): ReleaseImage {
   const repository = current.ref.slice(0, current.ref.lastIndexOf(':'));
-  const match = /^(\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?)-([0-9a-f]{7,40})-/.exec(releaseId);
+  const tag = releaseId.split('+')[0]!;
+  const match = /^(\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?)-([0-9a-f]{7,40})-/.exec(tag);
   if (!match) {
     throw new DeployError(`"${releaseId}" is not a release id (<semver>-<git sha>-<timestamp>)`, 'list the kept releases with `docker images ' + repository + '`');
   }
-  return { ref: `${repository}:${releaseId}`, releaseId, version: match[1]!, commit: match[2]! };
+  return { ref: `${repository}:${tag}`, releaseId, version: match[1]!, commit: match[2]! };
 }

@@ -20,12 +20,14 @@ describe('release spec', () => {
       snapshots: { retentionDays: 14, lockWaitTimeoutMs: 10000 },
       database: { name: 'tk', user: 'tk_app' },
     });
-    assert.deepEqual(planReleaseSpec(config, IMAGE), {
+    const spec = planReleaseSpec(config, IMAGE);
+    assert.match(spec.image.releaseId, /^1\.4\.0-0123abcd-20261123T101500Z\+cfg\.[0-9a-f]{8}$/);
+    assert.deepEqual(spec, {
       stack: 'prod',
       prefix: 'tk-prod',
       dockerHost: 'ssh://deploy@tk.example.com',
       network: 'tk-prod-net',
-      image: IMAGE,
+      image: { ...IMAGE, releaseId: spec.image.releaseId },
       appEnv: { TK_LOG_LEVEL: 'warn' },
       secretEnv: ['TK_DATABASE_URL', 'TK_HMAC_SECRET'],
       database: { container: 'tk-prod-postgres', name: 'tk', user: 'tk_app' },
@@ -41,6 +43,14 @@ describe('release spec', () => {
       lock: { waitMs: 5000 },
       ephemeral: false,
     });
+  });
+
+  it('gives a config-only change a new release id, and the same config the same id', () => {
+    const base = planReleaseSpec(dockerConfig('dev'), IMAGE);
+    assert.equal(planReleaseSpec(dockerConfig('dev'), IMAGE).image.releaseId, base.image.releaseId);
+    const changed = planReleaseSpec(dockerConfig('dev', { app: { logLevel: 'warn' } }), IMAGE);
+    assert.notEqual(changed.image.releaseId, base.image.releaseId);
+    assert.equal(changed.image.releaseId.split('+')[0], base.image.releaseId.split('+')[0]);
   });
 
   it('holds no secret value, only the names of the secret variables', () => {

@@ -1,7 +1,21 @@
+import { createHash } from 'node:crypto';
 import type { ReleaseImage, ReleaseSpec } from '../../components/release/spec.js';
 import type { DockerStackConfig } from '../config.js';
 import type { DockerInfrastructureSpec } from './infrastructure-spec.js';
 import { SNAPSHOTS_DIR, planDockerInfrastructure } from './infrastructure-spec.js';
+import { canonicalJson } from './release-command.js';
+
+/**
+ * A release is an image AND the config it runs with. The release id is the image tag plus, as
+ * semver build metadata, a digest of the rest of the spec: a config-only change is then a new
+ * release, which the health gate and the public verification can tell from the one serving.
+ */
+export function releaseIdentity(spec: ReleaseSpec): string {
+  const tag = spec.image.ref.slice(spec.image.ref.lastIndexOf(':') + 1);
+  const { image, ...rest } = spec;
+  const digest = createHash('sha256').update(canonicalJson({ ...rest, image: { ...image, releaseId: tag } })).digest('hex');
+  return `${tag}+cfg.${digest.slice(0, 8)}`;
+}
 
 /**
  * Secret variables the release process holds in its environment and forwards to the app
@@ -12,8 +26,13 @@ export type ReleaseSecretEnv = (typeof RELEASE_SECRET_ENV)[number];
 
 export type ReleaseSpecInput = Pick<DockerStackConfig, 'stack' | 'docker' | 'database' | 'ephemeral' | 'release' | 'snapshots' | 'app'>;
 
-/** Pure: the ReleaseSpec of a Docker stack for one image. */
+/** Pure: the ReleaseSpec of a Docker stack for one image (its release id per releaseIdentity). */
 export function planReleaseSpec(config: ReleaseSpecInput, image: ReleaseImage, infrastructure: DockerInfrastructureSpec = planDockerInfrastructure(config)): ReleaseSpec {
+  const spec = planSpecFields(config, image, infrastructure);
+  return { ...spec, image: { ...spec.image, releaseId: releaseIdentity(spec) } };
+}
+
+function planSpecFields(config: ReleaseSpecInput, image: ReleaseImage, infrastructure: DockerInfrastructureSpec): ReleaseSpec {
   return {
     stack: config.stack,
     prefix: infrastructure.prefix,

@@ -209,7 +209,8 @@ describe('DockerTarget (Pulumi mocks)', () => {
     assert.equal(unwrapSecrets(environment.TK_HMAC_SECRET), CANARY.hmacSecret);
 
     const triggers = inputs.triggers as unknown[];
-    assert.equal(triggers[0], '0.1.0-0123abcd-20261123T101500Z');
+    assert.equal(triggers[0], target.releaseSpec.image.releaseId);
+    assert.match(String(triggers[0]), /^0\.1\.0-0123abcd-20261123T101500Z\+cfg\.[0-9a-f]{8}$/);
     assert.equal(triggers[1], specHash(target.releaseSpec));
     assert.ok(isWrappedSecret(triggers[2]));
     assert.equal(unwrapSecrets(triggers[2]), secretsDigest([databaseUrl, CANARY.hmacSecret]));

@@ -56,13 +56,15 @@ describe('blue-green releases on a real Docker engine, under load', { timeout: 9
   });
 
   it('releases v1 onto an empty stack: migrated, gated and served through Caddy', async () => {
-    const outcome = await runRelease(fixture.specFor(v1), { engine: testEngine, events: fixture.events, secrets: fixture.secrets });
+    const spec = fixture.specFor(v1);
+    assert.ok(spec.image.releaseId.startsWith(`${v1.releaseId}+cfg.`), 'the release id is the image tag plus a digest of its config');
+    const outcome = await runRelease(spec, { engine: testEngine, events: fixture.events, secrets: fixture.secrets });
     timings.v1 = outcome.phases;
-    assert.equal(outcome.liveRelease, v1.releaseId);
+    assert.equal(outcome.liveRelease, spec.image.releaseId);
     assert.equal(outcome.previousRelease, null);
     assert.deepEqual(outcome.migrated, ['001_initial']);
-    const readyz = (await (await fetch(`${fixture.specFor(v1).proxy.publicHttpUrl}/readyz`)).json()) as { release: string };
-    assert.equal(readyz.release, v1.releaseId);
+    const readyz = (await (await fetch(`${spec.proxy.publicHttpUrl}/readyz`)).json()) as { release: string };
+    assert.equal(readyz.release, spec.image.releaseId);
   });
 
   it('releases v2 with a new migration under 100+ req/s of HTTP and gRPC with zero failed requests, and in-flight requests finish', async () => {
@@ -81,8 +83,8 @@ describe('blue-green releases on a real Docker engine, under load', { timeout: 9
       assert.deepEqual(statuses.filter((status) => status !== 403), [], 'every slow request in flight across the switch completed');
     }
     timings.v2 = outcome.phases;
-    assert.equal(outcome.liveRelease, v2.releaseId);
-    assert.equal(outcome.previousRelease, v1.releaseId);
+    assert.equal(outcome.liveRelease, spec.image.releaseId);
+    assert.equal(outcome.previousRelease, fixture.specFor(v1).image.releaseId);
     assert.deepEqual(outcome.migrated, ['002_rule_owner']);
     assert.ok(outcome.snapshot, 'a snapshot was taken before migrating');
     const verification = await verifySnapshot(testEngine, spec, outcome.snapshot);
@@ -103,7 +105,7 @@ describe('blue-green releases on a real Docker engine, under load', { timeout: 9
       (error: Error) => /health gate|never|did not/i.test(error.message) && error.message.includes('readyz'),
     );
     const state = await readProxyState(testEngine, spec);
-    assert.equal(state.routing.live?.releaseId, v2.releaseId);
+    assert.equal(state.routing.live?.releaseId, fixture.specFor(v2).image.releaseId);
     assert.match(fixture.log(), /"event":"release.failed"/);
   });
 
@@ -119,7 +121,7 @@ describe('blue-green releases on a real Docker engine, under load', { timeout: 9
     const seconds = (performance.now() - started) / 1000;
     timings.warmRollbackSeconds = seconds;
     timings.warmRollback = warm.phases;
-    assert.equal(warm.liveRelease, v2.releaseId);
+    assert.equal(warm.liveRelease, fixture.specFor(v2).image.releaseId);
     assert.ok(seconds < 30, `the warm rollback took ${seconds.toFixed(1)} s`);
   });
 
@@ -131,7 +133,8 @@ describe('blue-green releases on a real Docker engine, under load', { timeout: 9
     assert.deepEqual(report.http.errors, []);
     assert.deepEqual(report.grpc.errors, []);
     assert.equal(report.http.failed + report.grpc.failed, 0);
-    assert.ok(report.releasesSeen.includes(v1.releaseId) && report.releasesSeen.includes(v2.releaseId));
+    assert.ok(report.releasesSeen.includes(fixture.specFor(v1).image.releaseId), report.releasesSeen.join(', '));
+    assert.ok(report.releasesSeen.includes(fixture.specFor(v2).image.releaseId), report.releasesSeen.join(', '));
 
     const spec = fixture.specFor(v2);
     const page = await (await fetch(`${spec.proxy.publicHttpUrl}/login`)).text();
