@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import type { Logger } from '../log/logger.js';
-import { closeGracefully } from './graceful-close.js';
+import { prepareGracefulClose } from './graceful-close.js';
 import { instrumentHttp, registerOpsRoutes, type OpsDeps } from './ops-routes.js';
 
 export interface OpsServer {
@@ -14,8 +14,9 @@ export async function startOpsServer(options: { host: string; port: number; deps
   const app = Fastify({ logger: false, forceCloseConnections: 'idle' });
   instrumentHttp(app, options.deps.metrics, 'sensor-api');
   registerOpsRoutes(app, options.deps);
+  const closeGracefully = prepareGracefulClose(app, options.logger, 'sensor-api http');
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
-  return { port, close: (drainMs) => closeGracefully(app, drainMs, options.logger, 'sensor-api http') };
+  return { port, close: closeGracefully };
 }

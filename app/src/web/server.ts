@@ -1,4 +1,4 @@
-import { closeGracefully } from '../http/graceful-close.js';
+import { prepareGracefulClose } from '../http/graceful-close.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
@@ -111,6 +111,7 @@ export interface RunningWebUi {
 
 export async function startWebUi(deps: WebUiDeps & { host: string; port: number }): Promise<RunningWebUi> {
   const app = await buildWebUi(deps);
+  const closeGracefully = prepareGracefulClose(app, deps.logger, 'web-ui');
   await app.listen({ host: deps.host, port: deps.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : deps.port;
@@ -126,7 +127,7 @@ export async function startWebUi(deps: WebUiDeps & { host: string; port: number 
     port,
     async close(drainMs: number) {
       clearInterval(purge);
-      await closeGracefully(app, drainMs, deps.logger, 'web-ui');
+      await closeGracefully(drainMs);
     },
   };
 }

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { currentSchemaVersion } from '../../src/db/migrator.js';
 import { registerOpsRoutes } from '../../src/http/ops-routes.js';
@@ -79,6 +81,21 @@ test('close cuts requests still running after the drain time', async () => {
     assert.ok(Date.now() - started < 2_000);
     assert.equal(await stuck, 'cut');
   } finally {
+    await h.close();
+  }
+});
+
+test('close does not wait for a connection that never sent a request (a proxy pre-opens such upstreams)', async () => {
+  const h = await startWebHarness({});
+  const socket = connect(h.web.port, '127.0.0.1');
+  try {
+    await once(socket, 'connect');
+    const started = Date.now();
+    await h.web.close(5_000);
+    const took = Date.now() - started;
+    assert.ok(took < 1_000, `close took ${took} ms`);
+  } finally {
+    socket.destroy();
     await h.close();
   }
 });
