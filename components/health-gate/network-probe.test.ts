@@ -185,7 +185,7 @@ describe('NetworkProbe (the probe script behind a stand-in docker CLI)', () => {
     const names = calls.filter((args) => args[0] === 'run').map((args) => args[args.indexOf('--name') + 1]);
     assert.equal(names.length, 2);
     assert.notEqual(names[0], names[1]);
-    assert.deepEqual(calls.filter((args) => args[0] === 'rm'), [['rm', '--force', names[0]]]);
+    assert.deepEqual(calls.filter((args) => args[0] === 'rm'), [['rm', '--force', '--volumes', names[0]]]);
   });
 
   it('a probe container that exits fails the requests in flight with its error, and the next request starts a new one', async () => {

@@ -265,7 +265,7 @@ export class NetworkProbe {
     container.alive = false;
     container.child.stdin.destroy();
     container.child.kill('SIGKILL');
-    await this.engine.exec(['rm', '--force', container.name], { timeoutMs: CLOSE_TIMEOUT_MS }).catch(() => undefined);
+    await this.engine.exec(['rm', '--force', '--volumes', container.name], { timeoutMs: CLOSE_TIMEOUT_MS }).catch(() => undefined);
     await Promise.race([container.exited, sleepFor(CLOSE_TIMEOUT_MS)]);
   }
 }

@@ -109,7 +109,7 @@ export async function createReleaseFixture(stack: string, overrides: Record<stri
     },
     async tearDown() {
       const containers = (await testEngine.run(['ps', '-aq', '--filter', `label=tk.stack=${stack}`])).split('\n').filter(Boolean);
-      if (containers.length > 0) await testEngine.exec(['rm', '-f', ...containers]);
+      if (containers.length > 0) await testEngine.exec(['rm', '-f', '-v', ...containers]);
       await testEngine.exec(['rm', '-f', `${infraSpec.prefix}-deploy-lock`]);
       await infra.tearDown();
       const images = (await testEngine.run(['images', '-q', repository])).split('\n').filter(Boolean);

@@ -213,7 +213,7 @@ describe('pg_dump snapshots against a real PostgreSQL', () => {
       const left = await testEngine.run(['exec', container, 'ls', '/snapshots']);
       assert.doesNotMatch(left, /\.dump(\.partial|\.sha256)?$/m);
     } finally {
-      await testEngine.exec(['container', 'rm', '--force', container]);
+      await testEngine.exec(['container', 'rm', '--force', '--volumes', container]);
       await testEngine.exec(['volume', 'rm', '--force', volume]);
     }
   });

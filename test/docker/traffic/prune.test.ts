@@ -45,7 +45,7 @@ describe('pruning release images (real Docker)', () => {
   });
 
   after(async () => {
-    await engine.exec(['rm', '--force', `${name}-blue-web-ui`]);
+    await engine.exec(['rm', '--force', '--volumes', `${name}-blue-web-ui`]);
     const leftovers = [...(await tags(repository)), ...(await tags(otherRepository))];
     if (leftovers.length > 0) await engine.exec(['image', 'rm', ...leftovers]);
   });
