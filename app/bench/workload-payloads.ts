@@ -1,11 +1,12 @@
 import type { JsonObject, JsonValue } from '../src/grpc/struct.js';
+import { seededRandom } from '../src/rules/testing.js';
 
 /**
  * Event payloads shaped like service request telemetry: nested objects, an optional order
  * with a list of line items, a tag list. Deterministic for a seed, so runs compare.
  */
 export function generatePayloads(count: number, seed: number): JsonObject[] {
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const int = (min: number, max: number): number => min + Math.floor(random() * (max - min + 1));
   const money = (max: number): number => Math.round(random() * max * 100) / 100;
@@ -51,14 +52,3 @@ export function generatePayloads(count: number, seed: number): JsonObject[] {
   });
 }
 
-/** A small seeded uniform [0, 1) generator (mulberry32). */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
