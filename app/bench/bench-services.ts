@@ -36,9 +36,9 @@ export interface BenchServices {
 
 /**
  * The sensor API and its ops server, as `trapperkeeper sensor-api` starts them (default batch
- * and message limits), on free 127.0.0.1 ports, logging only warnings.
+ * and message limits, the given ingestion workers), on free 127.0.0.1 ports, logging only warnings.
  */
-export async function startBenchServices(db: Database, cleanup: CleanupStack): Promise<BenchServices> {
+export async function startBenchServices(db: Database, ingestWorkers: number, cleanup: CleanupStack): Promise<BenchServices> {
   const secret: HmacSecret = { id: randomBytes(16).toString('hex'), secret: randomBytes(32) };
   const { key, record } = await createApiKey(db, DEFAULT_TENANT_ID, 'benchmark sensor', secret);
   const warnings = new WarningLog();
@@ -48,6 +48,7 @@ export async function startBenchServices(db: Database, cleanup: CleanupStack): P
     host: '127.0.0.1',
     port: 0,
     maxBatchSize: DEFAULT_SENSOR_API_MAX_BATCH_SIZE,
+    ingestWorkers,
     maxMessageBytes: DEFAULT_SENSOR_API_MAX_MESSAGE_BYTES,
     db,
     logger,

@@ -1,6 +1,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
+import { defaultIngestWorkers } from '../src/config/defaults.js';
 import type { Dialect } from '../src/db/types.js';
 import { UserError } from '../src/errors.js';
 import type { ClientSide } from './ingestion.js';
@@ -14,6 +15,8 @@ export interface BenchOptions {
   clientSides: ClientSide[];
   streams: number;
   batchSize: number;
+  /** The sensor API's ingestion worker threads (sensor_api.ingest_workers). */
+  ingestWorkers: number;
   rules: number;
   syncRules: number;
   syncCalls: number;
@@ -37,6 +40,12 @@ function clientSideList(value: string): ClientSide[] {
 function positiveInteger(value: string): number {
   const number = Number(value);
   if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return number;
+}
+
+function nonNegativeInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0) throw new InvalidArgumentError('expected a whole number of at least 0');
   return number;
 }
 
@@ -69,6 +78,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     )
     .option('--streams <n>', 'concurrent sensors (gRPC connections), and baseline workers', positiveInteger, 4)
     .option('--batch-size <n>', 'events per ReportEvents call', positiveInteger, 100)
+    .option('--ingest-workers <n>', 'the server\'s ingestion worker threads (sensor_api.ingest_workers; 0 = main thread)', nonNegativeInteger, defaultIngestWorkers())
     .option('--rules <n>', 'active rules during ingestion (at most 20)', positiveInteger, 20)
     .option('--sync-rules <n>', 'active rules served by SyncRules', positiveInteger, 1000)
     .option('--sync-calls <n>', 'timed SyncRules calls of each kind', positiveInteger, 500)
@@ -83,6 +93,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     clients: ClientSide[];
     streams: number;
     batchSize: number;
+    ingestWorkers: number;
     rules: number;
     syncRules: number;
     syncCalls: number;
@@ -97,6 +108,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     clientSides: options.clients,
     streams: options.streams,
     batchSize: options.batchSize,
+    ingestWorkers: options.ingestWorkers,
     rules: options.rules,
     syncRules: options.syncRules,
     syncCalls: options.syncCalls,

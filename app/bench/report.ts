@@ -94,6 +94,7 @@ export function formatSummary(results: BenchResults): string {
     `  ingestion: ${settings.streams} streams x batches of ${settings.batchSize}, ${settings.rules} active rules, `
       + (settings.batches === null ? `${settings.seconds} s per run` : `${settings.batches} batches per run`),
     `  sensors: requests pre-encoded before the run; in a separate process (or on the server's thread: "main")`,
+    `  server: ${settings.ingestWorkers} ingestion worker thread(s) (sensor_api.ingest_workers)`,
   ];
   for (const [dialect, result] of Object.entries(results.dialects)) {
     const { ingestion, stageCosts } = result;

@@ -80,7 +80,7 @@ async function benchDialect(dialect: Dialect, options: BenchOptions, cleanup: Cl
     progress(`${dialect}: ReportEvents over gRPC, sensors in ${clientSide === 'process' ? 'a separate process' : 'the server\'s thread'}`);
     const ingestDb = await createBenchDatabase(dialect, cleanup);
     await createRules(ingestDb.db, rules);
-    const services = await startBenchServices(ingestDb.db, cleanup);
+    const services = await startBenchServices(ingestDb.db, options.ingestWorkers, cleanup);
     const spec: GrpcLoadSpec = {
       ...settings,
       port: services.grpcPort,
@@ -110,7 +110,7 @@ async function benchDialect(dialect: Dialect, options: BenchOptions, cleanup: Cl
   progress(`${dialect}: creating ${options.syncRules} rules for SyncRules`);
   const syncDb = await createBenchDatabase(dialect, cleanup);
   await createRules(syncDb.db, syncRuleSet(options.syncRules));
-  const syncServices = await startBenchServices(syncDb.db, cleanup);
+  const syncServices = await startBenchServices(syncDb.db, options.ingestWorkers, cleanup);
   progress(`${dialect}: SyncRules latency`);
   const syncRules = await measureSyncLatency(
     syncServices.grpcPort, syncServices.apiKey, options.syncRules, options.syncCalls, SYNC_WARMUP_CALLS, cleanup,

@@ -15,6 +15,8 @@ export interface AppConfig {
     maxConnections: number;
     maxBatchSize: number;
     maxMessageBytes: number;
+    /** Threads that prepare ReportEvents batches; 0 prepares them on the main thread. */
+    ingestWorkers: number;
   };
   webUi: {
     host: string;

@@ -3,6 +3,8 @@
  * the loader uses. TOML keys and environment names are derived in schema.ts.
  */
 
+import { availableParallelism } from 'node:os';
+
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -18,6 +20,17 @@ export const DEFAULT_SENSOR_API_HTTP_PORT = 9090;
 export const DEFAULT_SENSOR_API_MAX_CONNECTIONS = 1000;
 export const DEFAULT_SENSOR_API_MAX_BATCH_SIZE = 1000;
 export const DEFAULT_SENSOR_API_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** Most ingestion worker threads the default picks, however many CPUs there are. */
+const MAX_DEFAULT_INGEST_WORKERS = 4;
+
+/**
+ * Threads that decode, check and evaluate ReportEvents batches beside the main thread: one
+ * CPU is left to the main thread (gRPC and the database), up to four to the workers. With a
+ * single CPU a worker would only take turns with the main thread, so there is none.
+ */
+export function defaultIngestWorkers(cpus: number = availableParallelism()): number {
+  return Math.max(0, Math.min(MAX_DEFAULT_INGEST_WORKERS, cpus - 1));
+}
 
 export const DEFAULT_WEB_UI_HOST = '0.0.0.0';
 export const DEFAULT_WEB_UI_PORT = 8080;

@@ -10,6 +10,7 @@ import {
   DEFAULT_SENSOR_API_MAX_MESSAGE_BYTES,
   DEFAULT_SENSOR_API_PORT,
   DEFAULT_WEB_UI_PORT,
+  defaultIngestWorkers,
 } from './defaults.js';
 import { UserError } from '../errors.js';
 
@@ -77,6 +78,7 @@ describe('loadConfig defaults', () => {
       maxConnections: 1000,
       maxBatchSize: 1000,
       maxMessageBytes: DEFAULT_SENSOR_API_MAX_MESSAGE_BYTES,
+      ingestWorkers: defaultIngestWorkers(),
     });
     assert.deepEqual(config.webUi, { host: '0.0.0.0', port: DEFAULT_WEB_UI_PORT, sessionTtlMinutes: 480, trustProxy: true });
     assert.deepEqual(config.database, {
@@ -99,6 +101,16 @@ describe('loadConfig defaults', () => {
     assert.equal(relative.database.url, `sqlite://${join(dirs.cwd, 'state', 'tk')}/trapperkeeper.db`);
     const home = loadConfig(input({ env: { TK_DATA_DIR: '~/tk' } }));
     assert.equal(home.dataDir, join(dirs.home, 'tk'));
+  });
+
+  test('ingestion workers default to one CPU less than the machine has, at most 4, and can be set', () => {
+    assert.deepEqual([1, 2, 3, 5, 16].map((cpus) => defaultIngestWorkers(cpus)), [0, 1, 2, 4, 4]);
+    const { input } = setup();
+    assert.equal(loadConfig(input({ env: { TK_SENSOR_API_INGEST_WORKERS: '0' } })).sensorApi.ingestWorkers, 0);
+    assert.throws(
+      () => loadConfig(input({ env: { TK_SENSOR_API_INGEST_WORKERS: '65' } })),
+      (error: ConfigError) => /sensor_api\.ingest_workers \(env TK_SENSOR_API_INGEST_WORKERS\): 65 is above the maximum of 64/.test(error.message),
+    );
   });
 
   test('an empty environment variable counts as unset', () => {

@@ -22,6 +22,7 @@ import {
   DEFAULT_WEB_UI_SESSION_TTL_MINUTES,
   DEFAULT_WEB_UI_TRUST_PROXY,
   defaultDatabaseUrl,
+  defaultIngestWorkers,
 } from './defaults.js';
 import { nonEmptyEnv, readEnvLayer } from './env-source.js';
 import { readFlagLayer, type ConfigFlags } from './flag-source.js';
@@ -55,6 +56,7 @@ const DEFAULT_VALUES: Record<string, unknown> = {
   'sensor_api.max_connections': DEFAULT_SENSOR_API_MAX_CONNECTIONS,
   'sensor_api.max_batch_size': DEFAULT_SENSOR_API_MAX_BATCH_SIZE,
   'sensor_api.max_message_bytes': DEFAULT_SENSOR_API_MAX_MESSAGE_BYTES,
+  'sensor_api.ingest_workers': defaultIngestWorkers(),
   'web_ui.host': DEFAULT_WEB_UI_HOST,
   'web_ui.port': DEFAULT_WEB_UI_PORT,
   'web_ui.session_ttl_minutes': DEFAULT_WEB_UI_SESSION_TTL_MINUTES,
@@ -187,6 +189,7 @@ function toAppConfig(
       maxConnections: s.sensor_api.max_connections,
       maxBatchSize: s.sensor_api.max_batch_size,
       maxMessageBytes: s.sensor_api.max_message_bytes,
+      ingestWorkers: s.sensor_api.ingest_workers,
     },
     webUi: {
       host: s.web_ui.host,

@@ -29,6 +29,7 @@ export const sensorApiSchema = z.strictObject({
   max_connections: count(1, 1_000_000, 'connections'),
   max_batch_size: count(1, 1_000_000, 'events'),
   max_message_bytes: count(1024, 2_147_483_647, 'bytes'),
+  ingest_workers: count(0, 64, 'worker threads'),
 });
 
 export const webUiSchema = z.strictObject({

@@ -1,26 +1,16 @@
 import { status, type ServerUnaryCall } from '@grpc/grpc-js';
-import { insertEvents, type NewEvent, type RuleMatch } from '../db/events.js';
+import { insertEvents } from '../db/events.js';
 import type { Database } from '../db/types.js';
-import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/registry.js';
-import { evaluateRule } from '../rules/evaluate.js';
-import type { Rule } from '../rules/model.js';
+import type { ActiveRulesCache } from './active-rules-cache.js';
 import { authenticateSensor, type SensorAuthDeps } from './auth.js';
 import { CallError } from './call-error.js';
 import { databaseFailure } from './database-failure.js';
-import type { ActiveRulesCache } from './active-rules-cache.js';
-import { checkDecodedEvent, type CheckedEvent } from './event-checks.js';
-import type { DecodedReportEventsRequest } from './report-events-request.js';
-import { timestampToDate } from './timestamp.js';
+import type { BatchPreparer } from './ingest/pool.js';
+import type { EventResult } from './ingest/prepare-batch.js';
 import type { UnaryReply } from './unary-handler.js';
 
-export type EventStatus = 'EVENT_STATUS_ACCEPTED' | 'EVENT_STATUS_REJECTED' | 'EVENT_STATUS_ERROR';
-
-export interface EventResult {
-  eventId: string;
-  status: EventStatus;
-  errorMessage: string;
-}
+export type { EventResult, EventStatus } from './ingest/prepare-batch.js';
 
 export interface ReportEventsResponse {
   results: EventResult[];
@@ -31,43 +21,17 @@ export interface ReportEventsResponse {
 export interface ReportEventsDeps extends SensorAuthDeps {
   db: Database;
   metrics: Metrics;
-  maxBatchSize: number;
   activeRules: ActiveRulesCache;
-}
-
-/** The column's limit. */
-const SENSOR_ID_MAX_CHARS = 255;
-
-/**
- * Which rules an event matched, or failed to evaluate on (FAIL policy: the error is kept).
- * A rule that throws outright is recorded as an evaluation error too: one bad rule must not
- * lose the batch.
- */
-function matchRules(rules: readonly Rule[], payload: unknown, logger: Logger): RuleMatch[] {
-  const matches: RuleMatch[] = [];
-  for (const rule of rules) {
-    let error: string | null;
-    let matched: boolean;
-    try {
-      const evaluation = evaluateRule(rule, payload, { trace: false });
-      matched = evaluation.matched;
-      error = evaluation.error;
-    } catch (thrown) {
-      logger.error({ err: thrown, ruleId: rule.ruleId }, 'rule evaluation threw');
-      matched = false;
-      error = `evaluation failed: ${(thrown as Error).message}`;
-    }
-    if (matched || error !== null) {
-      matches.push({ ruleId: rule.ruleId, ruleName: rule.name, action: rule.action, error });
-    }
-  }
-  return matches;
+  batches: BatchPreparer;
 }
 
 /**
  * ReportEvents: each event is accepted or rejected on its own (with a reason); accepted ones
  * are stored once per (tenant, event_id) — a re-sent event is accepted again but not stored
  * twice — together with the rules they matched.
+ *
+ * The request arrives as bytes: it is decoded, checked and evaluated by the BatchPreparer
+ * (on an ingestion worker when there are any) only after the key is verified.
  *
  * Matching uses every active rule of the tenant, regardless of scope tags: the request does
  * not carry the sensor's tags, so the server cannot know which scoped rules the sensor holds,
@@ -77,55 +41,31 @@ function matchRules(rules: readonly Rule[], payload: unknown, logger: Logger): R
  * INTERNAL) and the sensor re-sends the batch, which idempotency makes safe.
  */
 export async function reportEvents(
-  call: ServerUnaryCall<DecodedReportEventsRequest, ReportEventsResponse>,
+  call: ServerUnaryCall<Buffer, ReportEventsResponse>,
   deps: ReportEventsDeps,
 ): Promise<UnaryReply<ReportEventsResponse>> {
   const principal = await authenticateSensor(call.metadata, call.getPeer(), deps);
-  const request = call.request;
-  const events = request.events;
-  if (events.length === 0) throw new CallError(status.INVALID_ARGUMENT, 'the batch has no events');
-  if (events.length > deps.maxBatchSize) {
-    throw new CallError(
-      status.INVALID_ARGUMENT,
-      `the batch has ${events.length} events; at most ${deps.maxBatchSize} are allowed per call`,
-    );
+  let rules;
+  try {
+    rules = await deps.activeRules.rules(principal.tenantId);
+  } catch (error) {
+    const failure = await databaseFailure(deps.db, error);
+    deps.logger.warn({ err: error }, 'ReportEvents could not read the active rules');
+    throw failure;
   }
-  const sensorId = request.sensorId;
-  if ([...sensorId].length > SENSOR_ID_MAX_CHARS) {
-    throw new CallError(status.INVALID_ARGUMENT, `sensor_id is longer than ${SENSOR_ID_MAX_CHARS} characters`);
-  }
-  const batchTimestamp = timestampToDate(request.clientTimestamp);
-  if (batchTimestamp === undefined) {
-    throw new CallError(status.INVALID_ARGUMENT, 'client_timestamp is outside the range of google.protobuf.Timestamp');
+  const batch = await deps.batches.prepare(call.request, principal.tenantId, rules);
+  if (batch.kind === 'refused') throw new CallError(status.INVALID_ARGUMENT, batch.message);
+  for (const thrown of batch.evaluationThrows) {
+    deps.logger.error({ err: { message: thrown.message, stack: thrown.stack }, ruleId: thrown.ruleId }, 'rule evaluation threw');
   }
 
-  const results: EventResult[] = [];
-  const accepted: CheckedEvent[] = [];
-  for (const event of events) {
-    const check = checkDecodedEvent(event, batchTimestamp);
-    if (check.accepted) {
-      accepted.push(check.event);
-      results.push({ eventId: check.event.eventId, status: 'EVENT_STATUS_ACCEPTED', errorMessage: '' });
-    } else {
-      results.push({ eventId: event.eventId, status: 'EVENT_STATUS_REJECTED', errorMessage: check.reason });
-    }
-  }
-
-  if (accepted.length > 0) {
+  if (batch.events.length > 0) {
     try {
-      const rules = await deps.activeRules.rules(principal.tenantId);
-      const toStore: NewEvent[] = accepted.map((event) => ({
-        eventId: event.eventId,
-        payload: event.payloadText,
-        metadata: event.metadata,
-        clientTimestamp: event.clientTimestamp,
-        matches: matchRules(rules, event.payload, deps.logger),
-      }));
       await insertEvents(deps.db, principal.tenantId, {
-        sensorId,
+        sensorId: batch.sensorId,
         apiKeyId: principal.apiKeyId,
         receivedAt: new Date(),
-        events: toStore,
+        events: batch.events,
       });
     } catch (error) {
       const failure = await databaseFailure(deps.db, error);
@@ -134,8 +74,9 @@ export async function reportEvents(
     }
   }
 
-  const rejectedCount = results.length - accepted.length;
-  deps.metrics.eventsAccepted.inc(accepted.length);
+  const acceptedCount = batch.events.length;
+  const rejectedCount = batch.results.length - acceptedCount;
+  deps.metrics.eventsAccepted.inc(acceptedCount);
   deps.metrics.eventsRejected.inc(rejectedCount);
-  return { response: { results, acceptedCount: accepted.length, rejectedCount } };
+  return { response: { results: batch.results, acceptedCount, rejectedCount } };
 }

@@ -9,8 +9,8 @@ import type { Metrics } from '../metrics/registry.js';
 import { ActiveRulesCache } from './active-rules-cache.js';
 import { callMetricsInterceptor } from './call-metrics.js';
 import { loadSensorApiDefinition, SENSOR_API_SERVICE } from './proto.js';
+import { startBatchPreparer } from './ingest/pool.js';
 import { reportEvents, type ReportEventsDeps } from './report-events.js';
-import { decodeReportEventsRequest } from './report-events-request.js';
 import { syncRules, type SyncRulesDeps } from './sync-rules.js';
 import { unaryHandler } from './unary-handler.js';
 
@@ -19,6 +19,8 @@ export interface SensorApiDeps {
   /** 0 picks a free port (see SensorApiServer.port). */
   port: number;
   maxBatchSize: number;
+  /** Threads that decode, check and evaluate ReportEvents batches; 0 does it on the main thread. */
+  ingestWorkers: number;
   /** Largest request accepted; a bigger one is answered RESOURCE_EXHAUSTED. */
   maxMessageBytes: number;
   /** Concurrent TCP connections; further ones are closed on arrival. @default 1000 */
@@ -76,14 +78,15 @@ function listenFailure(error: unknown, host: string, port: number): unknown {
 }
 
 /**
- * The service as proto-loader defines it, except that ReportEvents requests are read by the
- * server's own decoder (see report-events-request.ts), the hot path's largest cost otherwise.
+ * The service as proto-loader defines it, except that ReportEvents requests reach the handler
+ * as bytes: the server's own decoder reads them (report-events-request.ts), on an ingestion
+ * worker, after the caller's key is verified.
  */
 function serverServiceDefinition(): grpc.ServiceDefinition {
   const { service } = loadSensorApiDefinition();
   const reportEventsMethod = service.ReportEvents;
   if (!reportEventsMethod) throw new Error(`${SENSOR_API_SERVICE} has no ReportEvents method`);
-  return { ...service, ReportEvents: { ...reportEventsMethod, requestDeserialize: decodeReportEventsRequest } };
+  return { ...service, ReportEvents: { ...reportEventsMethod, requestDeserialize: (bytes: Buffer) => bytes } };
 }
 
 /**
@@ -98,14 +101,20 @@ export async function startSensorApi(deps: SensorApiDeps): Promise<SensorApiServ
   const tenantId = deps.tenantId ?? DEFAULT_TENANT_ID;
   const logger = deps.logger.child({ service: 'sensor-api' });
   const secrets = new Map(deps.hmacSecrets.map((secret) => [secret.id, secret]));
+  const batches = await startBatchPreparer({
+    workers: deps.ingestWorkers,
+    maxBatchSize: deps.maxBatchSize,
+    maxMessageBytes: deps.maxMessageBytes,
+    logger,
+  });
   const handlerDeps: SyncRulesDeps & ReportEventsDeps = {
     db: deps.db,
     secrets,
     tenantId,
     logger,
     metrics: deps.metrics,
-    maxBatchSize: deps.maxBatchSize,
     activeRules: new ActiveRulesCache(deps.db),
+    batches,
   };
 
   const server = new grpc.Server({
@@ -142,9 +151,10 @@ export async function startSensorApi(deps: SensorApiDeps): Promise<SensorApiServ
     port = await listen(listener, deps.host, deps.port);
   } catch (error) {
     server.forceShutdown();
+    await batches.close();
     throw listenFailure(error, deps.host, deps.port);
   }
-  logger.info({ host: deps.host, port }, 'sensor API listening');
+  logger.info({ host: deps.host, port, ingestWorkers: batches.workers }, 'sensor API listening');
 
   let drained: Promise<void> | undefined;
   const drain = (timeoutMs: number): Promise<void> => {
@@ -168,7 +178,7 @@ export async function startSensorApi(deps: SensorApiDeps): Promise<SensorApiServ
       void callsDone
         .then(() => {
           for (const socket of sockets) socket.destroy();
-          return listenerClosed;
+          return Promise.all([listenerClosed, batches.close()]);
         })
         .then(() => {
           logger.info('sensor API stopped');

@@ -15,6 +15,8 @@ import { parseHmacSecret, type HmacSecret } from '../../src/auth/hmac-secrets.js
  */
 
 export const CLI_MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+/** The installed command: bin/trapperkeeper.js running the compiled dist/ (see buildApp). */
+export const BUILT_BIN = fileURLToPath(new URL('../../bin/trapperkeeper.js', import.meta.url));
 /** tsx resolved from here: the child's cwd is a temp dir, where a bare `tsx` would not resolve. */
 const TSX_LOADER = import.meta.resolve('tsx');
 
@@ -71,6 +73,8 @@ export interface SpawnOptions {
   env?: Record<string, string | undefined>;
   /** Written to stdin, which is then closed; stdin is an empty closed pipe otherwise. */
   input?: string;
+  /** Run the compiled command (bin/trapperkeeper.js) instead of the sources under tsx. */
+  built?: boolean;
 }
 
 const running = new Set<ChildProcess>();
@@ -80,7 +84,8 @@ function spawnCli(workspace: Workspace, args: string[], options: SpawnOptions = 
   output: { stdout: string; stderr: string };
   exited: Promise<CliResult>;
 } {
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, CLI_MAIN, ...args], {
+  const entry = options.built ? [BUILT_BIN] : ['--import', TSX_LOADER, CLI_MAIN];
+  const child = spawn(process.execPath, [...entry, ...args], {
     cwd: workspace.dir,
     env: workspace.env(options.env),
     stdio: ['pipe', 'pipe', 'pipe'],

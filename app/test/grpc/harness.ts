@@ -42,6 +42,8 @@ export async function runSensorApi(db: Database, overrides: Partial<SensorApiDep
     host: '127.0.0.1',
     port: 0,
     maxBatchSize: TEST_MAX_BATCH_SIZE,
+    // A worker, as the server runs with more than one CPU; tests of the main-thread path pass 0.
+    ingestWorkers: 1,
     maxMessageBytes: TEST_MAX_MESSAGE_BYTES,
     db,
     logger: createLogger({ level: 'debug', pretty: false }, logs),

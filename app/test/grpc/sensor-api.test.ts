@@ -319,9 +319,10 @@ describe('sensor API on sqlite', () => {
       assert.deepEqual(JSON.parse(stored?.payload ?? ''), { a: { a: {} } });
     });
 
-    test('bytes that are not a protobuf message fail that call only', async () => {
+    test('bytes that are not a protobuf message fail that call only, as INVALID_ARGUMENT', async () => {
       await assert.rejects(callRaw(api, Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f])), (error: grpc.ServiceError) => {
-        assert.equal(error.code, grpc.status.INTERNAL);
+        assert.equal(error.code, grpc.status.INVALID_ARGUMENT);
+        assert.match(error.details, /not a valid ReportEventsRequest/);
         return true;
       });
       const next = await api.client.reportEvents({ events: [wireEvent('after-garbage', {})] }, { apiKey: api.apiKey });

@@ -31,6 +31,7 @@ describe('web UI in a browser', () => {
       host: '127.0.0.1',
       port: 0,
       maxBatchSize: 100,
+      ingestWorkers: 1,
       maxMessageBytes: 4 * 1024 * 1024,
       db: h.db,
       logger: createLogger({ level: 'silent', pretty: false }),

@@ -1,0 +1,116 @@
+import type { NewEvent, RuleMatch } from '../../db/events.js';
+import { evaluateRule } from '../../rules/evaluate.js';
+import type { Rule } from '../../rules/model.js';
+import { checkDecodedEvent } from '../event-checks.js';
+import { decodeReportEventsRequest, type DecodedReportEventsRequest } from '../report-events-request.js';
+import { timestampToDate } from '../timestamp.js';
+
+export type EventStatus = 'EVENT_STATUS_ACCEPTED' | 'EVENT_STATUS_REJECTED' | 'EVENT_STATUS_ERROR';
+
+export interface EventResult {
+  eventId: string;
+  status: EventStatus;
+  errorMessage: string;
+}
+
+/** A rule that threw while evaluating an event: recorded as an evaluation error, and logged. */
+export interface EvaluationThrow {
+  ruleId: string;
+  message: string;
+  stack: string | undefined;
+}
+
+/**
+ * What a ReportEvents request becomes before anything is stored: either a refusal of the whole
+ * call (INVALID_ARGUMENT), or a result per event and the accepted events with their matches.
+ * Plain data only: it crosses from an ingestion worker to the main thread.
+ */
+export type PreparedBatch =
+  | { kind: 'refused'; message: string }
+  | {
+      kind: 'prepared';
+      sensorId: string;
+      results: EventResult[];
+      /** The accepted events, ready for insertEvents. */
+      events: NewEvent[];
+      evaluationThrows: EvaluationThrow[];
+    };
+
+/** The column's limit. */
+const SENSOR_ID_MAX_CHARS = 255;
+
+function refused(message: string): PreparedBatch {
+  return { kind: 'refused', message };
+}
+
+/**
+ * Which rules an event matched, or failed to evaluate on (FAIL policy: the error is kept).
+ * A rule that throws outright is recorded as an evaluation error too: one bad rule must not
+ * lose the batch.
+ */
+function matchRules(rules: readonly Rule[], payload: unknown, thrown: EvaluationThrow[]): RuleMatch[] {
+  const matches: RuleMatch[] = [];
+  for (const rule of rules) {
+    let error: string | null;
+    let matched: boolean;
+    try {
+      const evaluation = evaluateRule(rule, payload, { trace: false });
+      matched = evaluation.matched;
+      error = evaluation.error;
+    } catch (caught) {
+      const failure = caught instanceof Error ? caught : new Error(String(caught));
+      thrown.push({ ruleId: rule.ruleId, message: failure.message, stack: failure.stack });
+      matched = false;
+      error = `evaluation failed: ${failure.message}`;
+    }
+    if (matched || error !== null) {
+      matches.push({ ruleId: rule.ruleId, ruleName: rule.name, action: rule.action, error });
+    }
+  }
+  return matches;
+}
+
+/**
+ * The CPU-bound part of ReportEvents, from the request's bytes to the rows to store: decoding,
+ * the batch's and each event's checks, and every active rule evaluated on every accepted
+ * event. It touches no database and no shared state, so it can run on an ingestion worker
+ * thread (see pool.ts) as well as on the main thread.
+ */
+export function prepareReportEventsBatch(bytes: Uint8Array, rules: readonly Rule[], maxBatchSize: number): PreparedBatch {
+  let request: DecodedReportEventsRequest;
+  try {
+    request = decodeReportEventsRequest(bytes);
+  } catch (error) {
+    return refused(`the request is not a valid ReportEventsRequest message (${(error as Error).message})`);
+  }
+  const decoded = request.events;
+  if (decoded.length === 0) return refused('the batch has no events');
+  if (decoded.length > maxBatchSize) {
+    return refused(`the batch has ${decoded.length} events; at most ${maxBatchSize} are allowed per call`);
+  }
+  const sensorId = request.sensorId;
+  if ([...sensorId].length > SENSOR_ID_MAX_CHARS) return refused(`sensor_id is longer than ${SENSOR_ID_MAX_CHARS} characters`);
+  const batchTimestamp = timestampToDate(request.clientTimestamp);
+  if (batchTimestamp === undefined) return refused('client_timestamp is outside the range of google.protobuf.Timestamp');
+
+  const results: EventResult[] = [];
+  const events: NewEvent[] = [];
+  const evaluationThrows: EvaluationThrow[] = [];
+  for (const event of decoded) {
+    const check = checkDecodedEvent(event, batchTimestamp);
+    if (!check.accepted) {
+      results.push({ eventId: event.eventId, status: 'EVENT_STATUS_REJECTED', errorMessage: check.reason });
+      continue;
+    }
+    const accepted = check.event;
+    results.push({ eventId: accepted.eventId, status: 'EVENT_STATUS_ACCEPTED', errorMessage: '' });
+    events.push({
+      eventId: accepted.eventId,
+      payload: accepted.payloadText,
+      metadata: accepted.metadata,
+      clientTimestamp: accepted.clientTimestamp,
+      matches: matchRules(rules, accepted.payload, evaluationThrows),
+    });
+  }
+  return { kind: 'prepared', sensorId, results, events, evaluationThrows };
+}
