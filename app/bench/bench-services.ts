@@ -8,7 +8,7 @@ import { DEFAULT_TENANT_ID, type Database } from '../src/db/types.js';
 import { startSensorApi } from '../src/grpc/server.js';
 import { startOpsServer } from '../src/http/ops-server.js';
 import { createLogger, type Logger } from '../src/log/logger.js';
-import { createMetrics } from '../src/metrics/registry.js';
+import { createMetrics, type Metrics } from '../src/metrics/registry.js';
 import { BUILD_INFO } from '../src/version.js';
 import type { CleanupStack } from './cleanup.js';
 
@@ -30,6 +30,7 @@ export interface BenchServices {
   /** The secret the key was issued under, and the server's logger (for stage-by-stage timing). */
   secret: HmacSecret;
   logger: Logger;
+  metrics: Metrics;
   warnings: WarningLog;
   stop(): Promise<void>;
 }
@@ -70,6 +71,7 @@ export async function startBenchServices(db: Database, ingestWorkers: number, cl
     apiKeyId: record.id,
     secret,
     logger,
+    metrics,
     warnings,
     stop: async () => {
       await stopOps();

@@ -9,6 +9,7 @@
  * files and servers are removed at the end, also on failure or Ctrl-C.
  */
 import { performance } from 'node:perf_hooks';
+import type { Counter } from 'prom-client';
 import { createApiKey } from '../src/db/api-keys.js';
 import { createRule } from '../src/db/rules.js';
 import { DEFAULT_TENANT_ID, type Database, type Dialect } from '../src/db/types.js';
@@ -41,6 +42,10 @@ const READYZ_WARMUP_REQUESTS = 50;
 
 function progress(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
+}
+
+async function counterValue(counter: Counter): Promise<number> {
+  return (await counter.get()).values.reduce((sum, value) => sum + value.value, 0);
 }
 
 async function createRules(db: Database, rules: readonly NewRule[]): Promise<Rule[]> {
@@ -88,7 +93,10 @@ async function benchDialect(dialect: Dialect, options: BenchOptions, cleanup: Cl
       payloadPoolSize: PAYLOAD_POOL_SIZE,
       payloadSeed: PAYLOAD_SEED,
     };
-    grpc[clientSide] = compareToBaseline(await measureGrpcIngestion(ingestDb.db, spec, clientSide, cleanup), baseline);
+    const ingestion = await measureGrpcIngestion(ingestDb.db, spec, clientSide, cleanup);
+    const transactions = await counterValue(services.metrics.eventWriteTransactions);
+    const batchesWritten = await counterValue(services.metrics.eventWriteBatches);
+    grpc[clientSide] = compareToBaseline(ingestion, baseline, Math.round((batchesWritten / transactions) * 100) / 100);
     if (!stageCosts) {
       progress(`${dialect}: stage costs of one batch`);
       stageCosts = await measureStageCosts({

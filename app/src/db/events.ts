@@ -119,47 +119,53 @@ function insertEventsIgnoringDuplicates(dialect: Dialect, rows: number): string 
 /**
  * Stores a batch of accepted events in one transaction. An event whose id the tenant already
  * has is skipped (with its matches): the first copy stands. Returns how many were new.
+ * (The sensor API writes through an EventWriter, which may share one transaction between
+ * several batches.)
  */
 export async function insertEvents(db: Database, tenantId: string, batch: EventBatch): Promise<{ stored: number }> {
   if (batch.events.length === 0) return { stored: 0 };
+  return db.transaction((tx) => writeEvents(tx, tenantId, batch));
+}
+
+/** insertEvents' statements, run inside a transaction the caller holds. */
+export async function writeEvents(tx: Queryable, tenantId: string, batch: EventBatch): Promise<{ stored: number }> {
+  if (batch.events.length === 0) return { stored: 0 };
   const rowIds = uuidv7Batch(batch.events.length);
-  return db.transaction(async (tx) => {
-    const indexes = batch.events.map((_, index) => index);
-    for (const part of chunks(indexes, ROWS_PER_STATEMENT)) {
-      const params: SqlValue[] = [];
-      for (const index of part) {
-        const event = batch.events[index] as NewEvent;
-        params.push(
-          rowIds[index] as string,
-          tenantId,
-          event.eventId,
-          batch.sensorId,
-          batch.apiKeyId,
-          event.payload,
-          JSON.stringify(event.metadata),
-          event.clientTimestamp,
-          batch.receivedAt,
-        );
-      }
-      await tx.execute(insertEventsIgnoringDuplicates(tx.dialect, part.length), params);
-    }
-    const stored = await storedRowIds(tx, rowIds);
-    const storedMatches = batch.events.flatMap((event, index) => {
-      const rowId = rowIds[index] as string;
-      return stored.has(rowId) ? event.matches.map((match) => ({ rowId, match })) : [];
-    });
-    const matchIds = uuidv7Batch(storedMatches.length);
-    const matchParams = storedMatches.map(({ rowId, match }, index): SqlValue[] => [
-      matchIds[index] as string, tenantId, rowId, match.ruleId, match.ruleName, match.action, match.error, batch.receivedAt,
-    ]);
-    for (const part of chunks(matchParams, ROWS_PER_STATEMENT)) {
-      await tx.execute(
-        `INSERT INTO event_rule_matches (${MATCH_COLUMNS.join(', ')}) VALUES ${placeholders(part.length, MATCH_COLUMNS.length)}`,
-        part.flat(),
+  const indexes = batch.events.map((_, index) => index);
+  for (const part of chunks(indexes, ROWS_PER_STATEMENT)) {
+    const params: SqlValue[] = [];
+    for (const index of part) {
+      const event = batch.events[index] as NewEvent;
+      params.push(
+        rowIds[index] as string,
+        tenantId,
+        event.eventId,
+        batch.sensorId,
+        batch.apiKeyId,
+        event.payload,
+        JSON.stringify(event.metadata),
+        event.clientTimestamp,
+        batch.receivedAt,
       );
     }
-    return { stored: stored.size };
+    await tx.execute(insertEventsIgnoringDuplicates(tx.dialect, part.length), params);
+  }
+  const stored = await storedRowIds(tx, rowIds);
+  const storedMatches = batch.events.flatMap((event, index) => {
+    const rowId = rowIds[index] as string;
+    return stored.has(rowId) ? event.matches.map((match) => ({ rowId, match })) : [];
   });
+  const matchIds = uuidv7Batch(storedMatches.length);
+  const matchParams = storedMatches.map(({ rowId, match }, index): SqlValue[] => [
+    matchIds[index] as string, tenantId, rowId, match.ruleId, match.ruleName, match.action, match.error, batch.receivedAt,
+  ]);
+  for (const part of chunks(matchParams, ROWS_PER_STATEMENT)) {
+    await tx.execute(
+      `INSERT INTO event_rule_matches (${MATCH_COLUMNS.join(', ')}) VALUES ${placeholders(part.length, MATCH_COLUMNS.length)}`,
+      part.flat(),
+    );
+  }
+  return { stored: stored.size };
 }
 
 /** Which of the row ids this batch generated made it in (the others were duplicates). */

@@ -1,5 +1,5 @@
 import { status, type ServerUnaryCall } from '@grpc/grpc-js';
-import { insertEvents } from '../db/events.js';
+import type { EventWriter } from '../db/event-writer.js';
 import type { Database } from '../db/types.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { ActiveRulesCache } from './active-rules-cache.js';
@@ -23,6 +23,7 @@ export interface ReportEventsDeps extends SensorAuthDeps {
   metrics: Metrics;
   activeRules: ActiveRulesCache;
   batches: BatchPreparer;
+  events: EventWriter;
 }
 
 /**
@@ -38,7 +39,8 @@ export interface ReportEventsDeps extends SensorAuthDeps {
  * and recording a match of a rule the sensor did not apply is better than missing one.
  *
  * Storing is all-or-nothing: when the database fails the call fails (UNAVAILABLE or
- * INTERNAL) and the sensor re-sends the batch, which idempotency makes safe.
+ * INTERNAL) and the sensor re-sends the batch, which idempotency makes safe. Batches that
+ * arrive while the database is busy writing are committed together (see EventWriter).
  */
 export async function reportEvents(
   call: ServerUnaryCall<Buffer, ReportEventsResponse>,
@@ -61,7 +63,7 @@ export async function reportEvents(
 
   if (batch.events.length > 0) {
     try {
-      await insertEvents(deps.db, principal.tenantId, {
+      await deps.events.write(principal.tenantId, {
         sensorId: batch.sensorId,
         apiKeyId: principal.apiKeyId,
         receivedAt: new Date(),

@@ -2,6 +2,7 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { HmacSecret } from '../auth/hmac-secrets.js';
+import { EventWriter } from '../db/event-writer.js';
 import { DEFAULT_TENANT_ID, type Database } from '../db/types.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -115,6 +116,12 @@ export async function startSensorApi(deps: SensorApiDeps): Promise<SensorApiServ
     metrics: deps.metrics,
     activeRules: new ActiveRulesCache(deps.db),
     batches,
+    events: new EventWriter(deps.db, {
+      onTransaction: (batchCount) => {
+        deps.metrics.eventWriteTransactions.inc();
+        deps.metrics.eventWriteBatches.inc(batchCount);
+      },
+    }),
   };
 
   const server = new grpc.Server({

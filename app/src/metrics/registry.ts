@@ -19,6 +19,8 @@ export interface Metrics {
   httpDuration: Histogram<'service' | 'method' | 'route' | 'code'>;
   eventsAccepted: Counter;
   eventsRejected: Counter;
+  eventWriteTransactions: Counter;
+  eventWriteBatches: Counter;
   ruleSyncs: Counter;
   ruleSyncEtagHits: Counter;
 }
@@ -92,6 +94,16 @@ export function createMetrics(build: BuildInfo, pool: () => PoolStats | undefine
     eventsRejected: new Counter({
       name: 'trapperkeeper_events_rejected_total',
       help: 'Events rejected by ReportEvents.',
+      registers: [registry],
+    }),
+    eventWriteTransactions: new Counter({
+      name: 'trapperkeeper_event_write_transactions_total',
+      help: 'Transactions that stored ReportEvents batches (batches arriving together share one).',
+      registers: [registry],
+    }),
+    eventWriteBatches: new Counter({
+      name: 'trapperkeeper_event_write_batches_total',
+      help: 'ReportEvents batches written; divided by the transactions, the batches per commit.',
       registers: [registry],
     }),
     ruleSyncs: new Counter({
