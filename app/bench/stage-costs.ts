@@ -18,8 +18,9 @@ import { reportEventsCodec } from './report-events-codec.js';
  * src/grpc/report-events.ts, with the server's own decoder in front), timed on its own, one
  * batch at a time on an otherwise idle event loop, after warm-up. The steps' sum against the
  * measured batch latency shows where ingestion time goes (the rest is gRPC transport, HTTP/2
- * framing and waiting for the event loop under concurrency). The benchmark sensors' own work
- * per batch is timed the same way.
+ * framing and waiting for the event loop under concurrency). With ingestion workers, decode,
+ * checkEvents, evaluate and encodeResponse run on a worker thread and the other steps on the
+ * main thread. The benchmark sensors' own work per batch is timed the same way.
  */
 export interface StageCosts {
   iterations: number;
@@ -37,7 +38,7 @@ export interface StageCosts {
     evaluate: number;
     /** insertEvents: the events and their matches, with batched UUIDv7 ids. */
     insert: number;
-    /** proto-loader encoding the ReportEventsResponse (one result per event), as the server's service does. */
+    /** proto-loader encoding the ReportEventsResponse (one result per event), as prepareReportEventsBatch does. */
     encodeResponse: number;
     total: number;
   };

@@ -7,16 +7,9 @@ import { authenticateSensor, type SensorAuthDeps } from './auth.js';
 import { CallError } from './call-error.js';
 import { databaseFailure } from './database-failure.js';
 import type { BatchPreparer } from './ingest/pool.js';
-import type { EventResult } from './ingest/prepare-batch.js';
 import type { UnaryReply } from './unary-handler.js';
 
-export type { EventResult, EventStatus } from './ingest/prepare-batch.js';
-
-export interface ReportEventsResponse {
-  results: EventResult[];
-  acceptedCount: number;
-  rejectedCount: number;
-}
+export type { EventResult, EventStatus, ReportEventsResponse } from './ingest/prepare-batch.js';
 
 export interface ReportEventsDeps extends SensorAuthDeps {
   db: Database;
@@ -31,8 +24,9 @@ export interface ReportEventsDeps extends SensorAuthDeps {
  * are stored once per (tenant, event_id) — a re-sent event is accepted again but not stored
  * twice — together with the rules they matched.
  *
- * The request arrives as bytes: it is decoded, checked and evaluated by the BatchPreparer
- * (on an ingestion worker when there are any) only after the key is verified.
+ * The request arrives as bytes and the response leaves as bytes: the BatchPreparer (on an
+ * ingestion worker when there are any) decodes, checks and evaluates the batch and encodes
+ * the response, only after the key is verified.
  *
  * Matching uses every active rule of the tenant, regardless of scope tags: the request does
  * not carry the sensor's tags, so the server cannot know which scoped rules the sensor holds,
@@ -43,9 +37,9 @@ export interface ReportEventsDeps extends SensorAuthDeps {
  * arrive while the database is busy writing are committed together (see EventWriter).
  */
 export async function reportEvents(
-  call: ServerUnaryCall<Buffer, ReportEventsResponse>,
+  call: ServerUnaryCall<Buffer, Buffer>,
   deps: ReportEventsDeps,
-): Promise<UnaryReply<ReportEventsResponse>> {
+): Promise<UnaryReply<Buffer>> {
   const principal = await authenticateSensor(call.metadata, call.getPeer(), deps);
   let rules;
   try {
@@ -76,9 +70,8 @@ export async function reportEvents(
     }
   }
 
-  const acceptedCount = batch.events.length;
-  const rejectedCount = batch.results.length - acceptedCount;
-  deps.metrics.eventsAccepted.inc(acceptedCount);
-  deps.metrics.eventsRejected.inc(rejectedCount);
-  return { response: { results: batch.results, acceptedCount, rejectedCount } };
+  deps.metrics.eventsAccepted.inc(batch.acceptedCount);
+  deps.metrics.eventsRejected.inc(batch.rejectedCount);
+  const { response } = batch;
+  return { response: Buffer.from(response.buffer, response.byteOffset, response.byteLength) };
 }

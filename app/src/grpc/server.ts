@@ -80,14 +80,16 @@ function listenFailure(error: unknown, host: string, port: number): unknown {
 
 /**
  * The service as proto-loader defines it, except that ReportEvents requests reach the handler
- * as bytes: the server's own decoder reads them (report-events-request.ts), on an ingestion
- * worker, after the caller's key is verified.
+ * as bytes and its responses leave as bytes: both are handled on an ingestion worker (see
+ * ingest/prepare-batch.ts), after the caller's key is verified.
  */
+const asBytes = (bytes: Buffer): Buffer => bytes;
+
 function serverServiceDefinition(): grpc.ServiceDefinition {
   const { service } = loadSensorApiDefinition();
   const reportEventsMethod = service.ReportEvents;
   if (!reportEventsMethod) throw new Error(`${SENSOR_API_SERVICE} has no ReportEvents method`);
-  return { ...service, ReportEvents: { ...reportEventsMethod, requestDeserialize: (bytes: Buffer) => bytes } };
+  return { ...service, ReportEvents: { ...reportEventsMethod, requestDeserialize: asBytes, responseSerialize: asBytes } };
 }
 
 /**
@@ -127,6 +129,7 @@ export async function startSensorApi(deps: SensorApiDeps): Promise<SensorApiServ
   const server = new grpc.Server({
     'grpc.max_receive_message_length': deps.maxMessageBytes,
     'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
+    'grpc.enable_channelz': 0,
     // Room for a few maximal messages in flight per connection (the default is 10 MB).
     'grpc-node.max_session_memory': Math.max(10, Math.ceil((deps.maxMessageBytes * 4) / (1024 * 1024))),
     interceptors: [callMetricsInterceptor(deps.metrics)],

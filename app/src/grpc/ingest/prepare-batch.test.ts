@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Rule } from '../../rules/model.js';
 import { prepareReportEventsBatch, type PreparedBatch } from './prepare-batch.js';
-import { encodeRequest, equalsOrFail, greaterThan } from './testing.js';
+import { decodeResponse, encodeRequest, equalsOrFail, greaterThan } from './testing.js';
 
 const rules = [greaterThan('slow', 'latency', 100), equalsOrFail('prod-only', 'env', 'prod')];
 
@@ -21,13 +21,15 @@ describe('prepareReportEventsBatch', () => {
     ], 'sensor-7'), rules, 10));
 
     assert.equal(batch.sensorId, 'sensor-7');
-    assert.deepEqual(batch.results.map((r) => [r.eventId, r.status]), [
+    const response = decodeResponse(batch.response);
+    assert.deepEqual([response.acceptedCount, response.rejectedCount, batch.acceptedCount, batch.rejectedCount], [3, 1, 3, 1]);
+    assert.deepEqual(response.results.map((r) => [r.eventId, r.status]), [
       ['slow-prod', 'EVENT_STATUS_ACCEPTED'],
       ['', 'EVENT_STATUS_REJECTED'],
       ['fast-no-env', 'EVENT_STATUS_ACCEPTED'],
       ['fast-prod', 'EVENT_STATUS_ACCEPTED'],
     ]);
-    assert.equal(batch.results[1]?.errorMessage, 'event_id is required');
+    assert.equal(response.results[1]?.errorMessage, 'event_id is required');
     assert.deepEqual(batch.events.map((e) => e.eventId), ['slow-prod', 'fast-no-env', 'fast-prod']);
     assert.deepEqual(JSON.parse(batch.events[0]?.payload ?? ''), { latency: 250, env: 'prod' });
     assert.deepEqual(batch.events[0]?.metadata, { region: 'eu' });

@@ -2,6 +2,7 @@ import type { NewEvent, RuleMatch } from '../../db/events.js';
 import { evaluateRule } from '../../rules/evaluate.js';
 import type { Rule } from '../../rules/model.js';
 import { checkDecodedEvent } from '../event-checks.js';
+import { loadSensorApiDefinition } from '../proto.js';
 import { decodeReportEventsRequest, type DecodedReportEventsRequest } from '../report-events-request.js';
 import { timestampToDate } from '../timestamp.js';
 
@@ -20,21 +21,43 @@ export interface EvaluationThrow {
   stack: string | undefined;
 }
 
+export interface ReportEventsResponse {
+  results: EventResult[];
+  acceptedCount: number;
+  rejectedCount: number;
+}
+
 /**
  * What a ReportEvents request becomes before anything is stored: either a refusal of the whole
- * call (INVALID_ARGUMENT), or a result per event and the accepted events with their matches.
- * Plain data only: it crosses from an ingestion worker to the main thread.
+ * call (INVALID_ARGUMENT), or the accepted events with their matches and the response the call
+ * answers once they are stored, already encoded (a result per event). Plain data only: it
+ * crosses from an ingestion worker to the main thread.
  */
 export type PreparedBatch =
   | { kind: 'refused'; message: string }
   | {
       kind: 'prepared';
       sensorId: string;
-      results: EventResult[];
       /** The accepted events, ready for insertEvents. */
       events: NewEvent[];
+      acceptedCount: number;
+      rejectedCount: number;
+      /** The ReportEventsResponse, protobuf-encoded. */
+      response: Uint8Array;
       evaluationThrows: EvaluationThrow[];
     };
+
+let responseSerializer: ((response: ReportEventsResponse) => Buffer) | undefined;
+
+/** proto-loader's encoding of the response, as the service would apply it. */
+function encodeResponse(response: ReportEventsResponse): Uint8Array {
+  responseSerializer ??= (loadSensorApiDefinition().service.ReportEvents as unknown as {
+    responseSerialize(value: ReportEventsResponse): Buffer;
+  }).responseSerialize;
+  const bytes = responseSerializer(response);
+  // A plain Uint8Array, as it arrives from a worker too; grpc-js gets a Buffer view of it.
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
 
 /** The column's limit. */
 const SENSOR_ID_MAX_CHARS = 255;
@@ -112,5 +135,15 @@ export function prepareReportEventsBatch(bytes: Uint8Array, rules: readonly Rule
       matches: matchRules(rules, accepted.payload, evaluationThrows),
     });
   }
-  return { kind: 'prepared', sensorId, results, events, evaluationThrows };
+  const acceptedCount = events.length;
+  const rejectedCount = results.length - acceptedCount;
+  return {
+    kind: 'prepared',
+    sensorId,
+    events,
+    acceptedCount,
+    rejectedCount,
+    response: encodeResponse({ results, acceptedCount, rejectedCount }),
+    evaluationThrows,
+  };
 }

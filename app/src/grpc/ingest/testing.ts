@@ -3,8 +3,17 @@ import { condition, groups, newRule, num, path, stored, str } from '../../rules/
 import type { Rule } from '../../rules/model.js';
 import { loadSensorApiDefinition } from '../proto.js';
 import { jsonToStruct } from '../struct.js';
+import type { ReportEventsResponse } from './prepare-batch.js';
 
-const method = loadSensorApiDefinition().service.ReportEvents as unknown as { requestSerialize(value: unknown): Buffer };
+const method = loadSensorApiDefinition().service.ReportEvents as unknown as {
+  requestSerialize(value: unknown): Buffer;
+  responseDeserialize(bytes: Buffer): ReportEventsResponse;
+};
+
+/** A ReportEventsResponse as a sensor generated from the protos reads it. */
+export function decodeResponse(bytes: Uint8Array): ReportEventsResponse {
+  return method.responseDeserialize(Buffer.from(bytes));
+}
 
 export interface TestEvent {
   eventId: string;
