@@ -231,6 +231,7 @@ describe('sensor API on sqlite', () => {
     test('invalid events are rejected one by one with a reason, the rest accepted', async () => {
       const acceptedBefore = await counterValue(api.metrics, 'trapperkeeper_events_accepted_total');
       const rejectedBefore = await counterValue(api.metrics, 'trapperkeeper_events_rejected_total');
+      const batchesBefore = await counterValue(api.metrics, 'trapperkeeper_event_write_batches_total');
       const manyPairs = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v']));
       const { response } = await api.client.reportEvents(
         {
@@ -257,6 +258,8 @@ describe('sensor API on sqlite', () => {
       assert.ok(!(await listRecentEvents(api.db, T, 100)).some((e) => e.eventId === 'long-key'));
       assert.equal(await counterValue(api.metrics, 'trapperkeeper_events_accepted_total'), acceptedBefore + 1);
       assert.equal(await counterValue(api.metrics, 'trapperkeeper_events_rejected_total'), rejectedBefore + 4);
+      assert.equal(await counterValue(api.metrics, 'trapperkeeper_event_write_batches_total'), batchesBefore + 1);
+      assert.ok(await counterValue(api.metrics, 'trapperkeeper_event_write_transactions_total') >= 1);
     });
 
     test('a payload over 1 MiB is rejected while the rest of the batch is accepted', async () => {
