@@ -1,11 +1,11 @@
 import { Metadata, status } from '@grpc/grpc-js';
 import { hashApiKey, parseApiKey } from '../auth/api-keys.js';
 import type { HmacSecret } from '../auth/hmac-secrets.js';
-import { findApiKeyByHash, lastUsedIsFresh, touchApiKeyLastUsed, type ApiKeyLookup } from '../db/api-keys.js';
+import { findApiKeyByHash, lastUsedIsFresh, touchApiKeyLastUsed } from '../db/api-keys.js';
 import type { Database } from '../db/types.js';
 import type { Logger } from '../log/logger.js';
 import { CallError } from './call-error.js';
-import { databaseFailure } from './database-failure.js';
+import { orDatabaseFailure } from './database-failure.js';
 
 export const API_KEY_METADATA = 'x-api-key';
 
@@ -54,14 +54,7 @@ export async function authenticateSensor(metadata: Metadata, peer: string, deps:
     throw refuse(deps, peer, status.UNAUTHENTICATED, 'Invalid API key', `key of unconfigured secret ${parsed.secretId}`);
   }
 
-  let found: ApiKeyLookup | undefined;
-  try {
-    found = await findApiKeyByHash(deps.db, hashApiKey(key, secret));
-  } catch (error) {
-    const failure = await databaseFailure(deps.db, error);
-    deps.logger.warn({ peer, err: error }, 'API key lookup failed');
-    throw failure;
-  }
+  const found = await orDatabaseFailure(deps, 'API key lookup failed', () => findApiKeyByHash(deps.db, hashApiKey(key, secret)), { peer });
   if (!found || found.tenantId !== deps.tenantId) {
     throw refuse(deps, peer, status.UNAUTHENTICATED, 'Invalid API key', 'unknown key');
   }

@@ -1,5 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import type { Database } from '../db/types.js';
+import type { Logger } from '../log/logger.js';
 import { CallError } from './call-error.js';
 
 /** Driver error codes that mean "the database cannot serve right now", whatever the query was. */
@@ -33,4 +34,23 @@ export async function databaseFailure(db: Database, error: unknown): Promise<Cal
     return unavailable;
   }
   return new CallError(status.INTERNAL, 'internal error');
+}
+
+/**
+ * Runs a database step of a call; when it fails, logs `failedTo` (with `context`) as a warning
+ * and throws the status the sensor should see (see databaseFailure).
+ */
+export async function orDatabaseFailure<T>(
+  deps: { db: Database; logger: Logger },
+  failedTo: string,
+  step: () => Promise<T>,
+  context: Record<string, unknown> = {},
+): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    const failure = await databaseFailure(deps.db, error);
+    deps.logger.warn({ ...context, err: error }, failedTo);
+    throw failure;
+  }
 }

@@ -5,7 +5,7 @@ import type { Metrics } from '../metrics/registry.js';
 import type { ActiveRulesCache } from './active-rules-cache.js';
 import { authenticateSensor, type SensorAuthDeps } from './auth.js';
 import { CallError } from './call-error.js';
-import { databaseFailure } from './database-failure.js';
+import { orDatabaseFailure } from './database-failure.js';
 import type { BatchPreparer } from './ingest/pool.js';
 import type { UnaryReply } from './unary-handler.js';
 
@@ -41,14 +41,8 @@ export async function reportEvents(
   deps: ReportEventsDeps,
 ): Promise<UnaryReply<Buffer>> {
   const principal = await authenticateSensor(call.metadata, call.getPeer(), deps);
-  let rules;
-  try {
-    rules = await deps.activeRules.rules(principal.tenantId);
-  } catch (error) {
-    const failure = await databaseFailure(deps.db, error);
-    deps.logger.warn({ err: error }, 'ReportEvents could not read the active rules');
-    throw failure;
-  }
+  const rules = await orDatabaseFailure(deps, 'ReportEvents could not read the active rules', () =>
+    deps.activeRules.rules(principal.tenantId));
   const batch = await deps.batches.prepare(call.request, principal.tenantId, rules);
   if (batch.kind === 'refused') throw new CallError(status.INVALID_ARGUMENT, batch.message);
   for (const thrown of batch.evaluationThrows) {
@@ -56,18 +50,13 @@ export async function reportEvents(
   }
 
   if (batch.events.length > 0) {
-    try {
-      await deps.events.write(principal.tenantId, {
+    await orDatabaseFailure(deps, 'ReportEvents could not store the batch', () =>
+      deps.events.write(principal.tenantId, {
         sensorId: batch.sensorId,
         apiKeyId: principal.apiKeyId,
         receivedAt: new Date(),
         events: batch.events,
-      });
-    } catch (error) {
-      const failure = await databaseFailure(deps.db, error);
-      deps.logger.warn({ err: error }, 'ReportEvents could not store the batch');
-      throw failure;
-    }
+      }));
   }
 
   deps.metrics.eventsAccepted.inc(batch.acceptedCount);

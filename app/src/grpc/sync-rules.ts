@@ -1,10 +1,9 @@
 import { Metadata, type ServerUnaryCall } from '@grpc/grpc-js';
-import type { ServedRules } from '../db/rules.js';
 import type { Database } from '../db/types.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { ActiveRulesCache } from './active-rules-cache.js';
 import { authenticateSensor, type SensorAuthDeps } from './auth.js';
-import { databaseFailure } from './database-failure.js';
+import { orDatabaseFailure } from './database-failure.js';
 import type { UnaryReply } from './unary-handler.js';
 import { toWireRule, type WireRule } from './wire-rule.js';
 
@@ -43,14 +42,8 @@ export async function syncRules(
 ): Promise<UnaryReply<SyncRulesResponse>> {
   const principal = await authenticateSensor(call.metadata, call.getPeer(), deps);
   const tags = (call.request.tags ?? []).filter((tag) => tag.length > 0);
-  let served: ServedRules;
-  try {
-    served = await deps.activeRules.forTags(principal.tenantId, tags);
-  } catch (error) {
-    const failure = await databaseFailure(deps.db, error);
-    deps.logger.warn({ err: error }, 'SyncRules could not load rules');
-    throw failure;
-  }
+  const served = await orDatabaseFailure(deps, 'SyncRules could not load rules', () =>
+    deps.activeRules.forTags(principal.tenantId, tags));
 
   const headers = new Metadata();
   headers.set(ETAG_METADATA, served.etag);
