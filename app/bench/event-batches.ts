@@ -1,6 +1,6 @@
 import type { NewEvent, RuleMatch } from '../src/db/events.js';
 import { jsonToStruct, type JsonObject, type WireStruct } from '../src/grpc/struct.js';
-import { evaluateRule } from '../src/rules/evaluate.js';
+import { matchRules, type EvaluationThrow } from '../src/grpc/ingest/prepare-batch.js';
 import type { Rule } from '../src/rules/model.js';
 import { generatePayloads } from './workload-payloads.js';
 
@@ -27,13 +27,9 @@ export function buildEventPool(size: number, seed: number): EventPool {
 
 /** What the server stores for one payload: every rule that matched or failed on it (as ReportEvents decides). */
 export function matchesFor(rules: readonly Rule[], payload: JsonObject): RuleMatch[] {
-  const matches: RuleMatch[] = [];
-  for (const rule of rules) {
-    const evaluation = evaluateRule(rule, payload, { trace: false });
-    if (evaluation.matched || evaluation.error !== null) {
-      matches.push({ ruleId: rule.ruleId, ruleName: rule.name, action: rule.action, error: evaluation.error });
-    }
-  }
+  const thrown: EvaluationThrow[] = [];
+  const matches = matchRules(rules, payload, thrown);
+  if (thrown.length > 0) throw new Error(`benchmark rule ${thrown[0]?.ruleId} threw: ${thrown[0]?.message}`);
   return matches;
 }
 

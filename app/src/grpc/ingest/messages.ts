@@ -13,6 +13,10 @@ export interface PrepareRequest {
   rulesGeneration: number;
   /** Present when the worker has not been sent this generation before. */
   rules?: readonly Rule[];
+}
+
+/** Fixed for a worker's life: its `workerData`. */
+export interface WorkerSettings {
   maxBatchSize: number;
 }
 

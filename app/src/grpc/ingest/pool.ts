@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../log/logger.js';
 import type { Rule } from '../../rules/model.js';
-import type { PrepareRequest, WorkerReply } from './messages.js';
+import type { PrepareRequest, WorkerReply, WorkerSettings } from './messages.js';
 import { prepareReportEventsBatch, type PreparedBatch } from './prepare-batch.js';
 
 /**
@@ -49,17 +49,19 @@ function defaultHeapLimitMb(maxMessageBytes: number): number {
 const RESPAWN_AFTER_FAILED_START_MS = 1_000;
 
 /** Starts worker.js beside this module, or worker.ts when running from the sources under tsx. */
-function startWorker(heapLimitMb: number): Worker {
-  const resourceLimits = { maxOldGenerationSizeMb: heapLimitMb };
-  if (extname(fileURLToPath(import.meta.url)) !== '.ts') return new Worker(new URL('./worker.js', import.meta.url), { resourceLimits });
+function startWorker(heapLimitMb: number, settings: WorkerSettings): Worker {
+  const options = { resourceLimits: { maxOldGenerationSizeMb: heapLimitMb }, workerData: settings };
+  if (extname(fileURLToPath(import.meta.url)) !== '.ts') return new Worker(new URL('./worker.js', import.meta.url), options);
   // tsx's loader does not carry into worker threads on Node 20: the worker registers it first.
   const tsxApi = import.meta.resolve('tsx/esm/api');
   const entry = new URL('./worker.ts', import.meta.url).href;
   const bootstrap = `import(${JSON.stringify(tsxApi)})
     .then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })
     .catch((error) => { process.nextTick(() => { throw error; }); });`;
-  return new Worker(bootstrap, { eval: true, resourceLimits });
+  return new Worker(bootstrap, { ...options, eval: true });
 }
+
+const DEFAULT_START_TIMEOUT_MS = 30_000;
 
 export async function startBatchPreparer(options: BatchPreparerOptions): Promise<BatchPreparer> {
   if (options.workers === 0) {
@@ -91,6 +93,8 @@ interface WorkerSlot {
 
 class WorkerPool implements BatchPreparer {
   readonly workers: number;
+  private readonly heapLimitMb: number;
+  private readonly startTimeoutMs: number;
   private readonly slots: WorkerSlot[] = [];
   private readonly generationOf = new WeakMap<readonly Rule[], number>();
   private nextGeneration = 1;
@@ -99,6 +103,8 @@ class WorkerPool implements BatchPreparer {
 
   constructor(private readonly options: BatchPreparerOptions) {
     this.workers = options.workers;
+    this.heapLimitMb = options.workerHeapLimitMb ?? defaultHeapLimitMb(options.maxMessageBytes);
+    this.startTimeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   }
 
   running(): number {
@@ -122,7 +128,7 @@ class WorkerPool implements BatchPreparer {
     if (!slot) return Promise.resolve(prepareReportEventsBatch(bytes, rules, this.options.maxBatchSize));
     const taskId = this.nextTaskId++;
     const generation = this.generation(rules);
-    const request: PrepareRequest = { taskId, bytes, tenantId, rulesGeneration: generation, maxBatchSize: this.options.maxBatchSize };
+    const request: PrepareRequest = { taskId, bytes, tenantId, rulesGeneration: generation };
     if (slot.generations.get(tenantId) !== generation) {
       request.rules = rules;
       slot.generations.set(tenantId, generation);
@@ -158,7 +164,7 @@ class WorkerPool implements BatchPreparer {
   }
 
   private spawn(): WorkerSlot {
-    const worker = startWorker(this.options.workerHeapLimitMb ?? defaultHeapLimitMb(this.options.maxMessageBytes));
+    const worker = startWorker(this.heapLimitMb, { maxBatchSize: this.options.maxBatchSize });
     let markReady!: () => void;
     let failStart!: (error: Error) => void;
     const ready = new Promise<void>((resolve, reject) => {
@@ -168,8 +174,8 @@ class WorkerPool implements BatchPreparer {
     // A replacement's ready is never awaited; its failure is reported by 'exit' instead.
     ready.catch(() => undefined);
     const startTimer = setTimeout(
-      () => failStart(new Error(`an ingestion worker did not start within ${this.options.startTimeoutMs ?? 30_000} ms`)),
-      this.options.startTimeoutMs ?? 30_000,
+      () => failStart(new Error(`an ingestion worker did not start within ${this.startTimeoutMs} ms`)),
+      this.startTimeoutMs,
     );
     startTimer.unref();
     const slot: WorkerSlot = { worker, pending: new Map(), generations: new Map(), ready, started: false };

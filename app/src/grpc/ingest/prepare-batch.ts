@@ -71,7 +71,7 @@ function refused(message: string): PreparedBatch {
  * A rule that throws outright is recorded as an evaluation error too: one bad rule must not
  * lose the batch.
  */
-function matchRules(rules: readonly Rule[], payload: unknown, thrown: EvaluationThrow[]): RuleMatch[] {
+export function matchRules(rules: readonly Rule[], payload: unknown, thrown: EvaluationThrow[]): RuleMatch[] {
   const matches: RuleMatch[] = [];
   for (const rule of rules) {
     let error: string | null;

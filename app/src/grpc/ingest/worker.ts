@@ -2,14 +2,15 @@
  * An ingestion worker thread: prepares ReportEvents batches (prepare-batch.ts) for the main
  * thread, which keeps gRPC and the database. Started by pool.ts.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import type { Rule } from '../../rules/model.js';
-import type { PrepareRequest, WorkerReply } from './messages.js';
+import type { PrepareRequest, WorkerReply, WorkerSettings } from './messages.js';
 import { prepareReportEventsBatch } from './prepare-batch.js';
 
 const port = parentPort;
 if (!port) throw new Error('grpc/ingest/worker is a worker thread entry point; pool.ts starts it');
 
+const { maxBatchSize } = workerData as WorkerSettings;
 const rulesByTenant = new Map<string, { generation: number; rules: readonly Rule[] }>();
 
 function rulesFor(request: PrepareRequest): readonly Rule[] {
@@ -27,7 +28,7 @@ function rulesFor(request: PrepareRequest): readonly Rule[] {
 port.on('message', (request: PrepareRequest) => {
   let reply: WorkerReply;
   try {
-    const batch = prepareReportEventsBatch(request.bytes, rulesFor(request), request.maxBatchSize);
+    const batch = prepareReportEventsBatch(request.bytes, rulesFor(request), maxBatchSize);
     reply = { kind: 'done', taskId: request.taskId, batch };
   } catch (error) {
     const failure = error instanceof Error ? error : new Error(String(error));
