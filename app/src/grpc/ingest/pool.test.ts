@@ -92,7 +92,7 @@ describe('ingestion workers', () => {
     for (let waited = 0; preparer.running() < 1 && waited < 10_000; waited += 50) await sleep(50);
     assert.equal(preparer.running(), 1);
     assert.deepEqual(matchedRuleIds(await preparer.prepare(small, 't', SLOW)), [['slow']]);
-    assert.match(logs.lines.join(''), /an ingestion worker stopped; starting a new one/);
+    assert.match(logs.lines.join(''), /ingestion worker stopped; starting a new one/);
   });
 
   test('after close, batches are refused and no worker is left running', async () => {

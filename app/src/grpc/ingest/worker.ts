@@ -2,13 +2,11 @@
  * An ingestion worker thread: prepares ReportEvents batches (prepare-batch.ts) for the main
  * thread, which keeps gRPC and the database. Started by pool.ts.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import type { Rule } from '../../rules/model.js';
-import type { PrepareRequest, WorkerReply, WorkerSettings } from './messages.js';
-import { prepareReportEventsBatch } from './prepare-batch.js';
-
-const port = parentPort;
-if (!port) throw new Error('grpc/ingest/worker is a worker thread entry point; pool.ts starts it');
+import { serveCalls } from '../../threads/serve-calls.js';
+import type { PrepareRequest, WorkerSettings } from './messages.js';
+import { prepareReportEventsBatch, type PreparedBatch } from './prepare-batch.js';
 
 const { maxBatchSize } = workerData as WorkerSettings;
 const rulesByTenant = new Map<string, { generation: number; rules: readonly Rule[] }>();
@@ -25,16 +23,5 @@ function rulesFor(request: PrepareRequest): readonly Rule[] {
   return held.rules;
 }
 
-port.on('message', (request: PrepareRequest) => {
-  let reply: WorkerReply;
-  try {
-    const batch = prepareReportEventsBatch(request.bytes, rulesFor(request), maxBatchSize);
-    reply = { kind: 'done', taskId: request.taskId, batch };
-  } catch (error) {
-    const failure = error instanceof Error ? error : new Error(String(error));
-    reply = { kind: 'failed', taskId: request.taskId, message: failure.message, stack: failure.stack };
-  }
-  port.postMessage(reply);
-});
-
-port.postMessage({ kind: 'ready' } satisfies WorkerReply);
+serveCalls<PrepareRequest, PreparedBatch>('grpc/ingest/worker', (request) =>
+  prepareReportEventsBatch(request.bytes, rulesFor(request), maxBatchSize));
