@@ -68,6 +68,10 @@ export class SqliteDatabase implements Database, MigrationLockSupport {
     return db;
   }
 
+  get file(): string | undefined {
+    return this.path === IN_MEMORY ? undefined : this.path;
+  }
+
   async query<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
     const tx = this.currentTransaction();
     if (tx) return tx.query<T>(sql, params);

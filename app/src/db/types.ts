@@ -38,6 +38,8 @@ export interface Database extends Queryable {
   close(): Promise<void>;
   /** The connection URL with any password replaced by `***`, safe to print. */
   readonly redactedUrl: string;
+  /** The database's file, when it is a local SQLite file that other connections (threads, processes) may open too. */
+  readonly file?: string;
 }
 
 export interface PoolOptions {

@@ -1,5 +1,5 @@
 import { status, type ServerUnaryCall } from '@grpc/grpc-js';
-import type { EventWriter } from '../db/event-writer.js';
+import type { EventStore } from '../db/event-store.js';
 import type { Database } from '../db/types.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { ActiveRulesCache } from './active-rules-cache.js';
@@ -16,7 +16,7 @@ export interface ReportEventsDeps extends SensorAuthDeps {
   metrics: Metrics;
   activeRules: ActiveRulesCache;
   batches: BatchPreparer;
-  events: EventWriter;
+  events: EventStore;
 }
 
 /**
@@ -34,7 +34,8 @@ export interface ReportEventsDeps extends SensorAuthDeps {
  *
  * Storing is all-or-nothing: when the database fails the call fails (UNAVAILABLE or
  * INTERNAL) and the sensor re-sends the batch, which idempotency makes safe. Batches that
- * arrive while the database is busy writing are committed together (see EventWriter).
+ * arrive while the database is busy writing are committed together (see EventWriter), on a
+ * thread of their own when the database is a SQLite file (see startEventStore).
  */
 export async function reportEvents(
   call: ServerUnaryCall<Buffer, Buffer>,

@@ -2,7 +2,7 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { HmacSecret } from '../auth/hmac-secrets.js';
-import { EventWriter } from '../db/event-writer.js';
+import { startEventStore } from '../db/event-store.js';
 import { DEFAULT_TENANT_ID, type Database } from '../db/types.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -20,7 +20,10 @@ export interface SensorApiDeps {
   /** 0 picks a free port (see SensorApiServer.port). */
   port: number;
   maxBatchSize: number;
-  /** Threads that decode, check and evaluate ReportEvents batches; 0 does it on the main thread. */
+  /**
+   * Threads that decode, check and evaluate ReportEvents batches; 0 does it on the main thread.
+   * Above 0, a SQLite file's events are also written on a thread of their own (see startEventStore).
+   */
   ingestWorkers: number;
   /** Largest request accepted; a bigger one is answered RESOURCE_EXHAUSTED. */
   maxMessageBytes: number;
@@ -110,6 +113,17 @@ export async function startSensorApi(deps: SensorApiDeps): Promise<SensorApiServ
     maxMessageBytes: deps.maxMessageBytes,
     logger,
   });
+  const events = await startEventStore(deps.db, {
+    threaded: deps.ingestWorkers > 0,
+    logger,
+    onTransaction: (batchCount) => {
+      deps.metrics.eventWriteTransactions.inc();
+      deps.metrics.eventWriteBatches.inc(batchCount);
+    },
+  }).catch(async (error: unknown) => {
+    await batches.close();
+    throw error;
+  });
   const handlerDeps: SyncRulesDeps & ReportEventsDeps = {
     db: deps.db,
     secrets,
@@ -118,12 +132,7 @@ export async function startSensorApi(deps: SensorApiDeps): Promise<SensorApiServ
     metrics: deps.metrics,
     activeRules: new ActiveRulesCache(deps.db),
     batches,
-    events: new EventWriter(deps.db, {
-      onTransaction: (batchCount) => {
-        deps.metrics.eventWriteTransactions.inc();
-        deps.metrics.eventWriteBatches.inc(batchCount);
-      },
-    }),
+    events,
   };
 
   const server = new grpc.Server({
@@ -161,10 +170,10 @@ export async function startSensorApi(deps: SensorApiDeps): Promise<SensorApiServ
     port = await listen(listener, deps.host, deps.port);
   } catch (error) {
     server.forceShutdown();
-    await batches.close();
+    await Promise.all([batches.close(), events.close()]);
     throw listenFailure(error, deps.host, deps.port);
   }
-  logger.info({ host: deps.host, port, ingestWorkers: batches.workers }, 'sensor API listening');
+  logger.info({ host: deps.host, port, ingestWorkers: batches.workers, eventWriterThread: events.threaded }, 'sensor API listening');
 
   let drained: Promise<void> | undefined;
   const drain = (timeoutMs: number): Promise<void> => {
@@ -188,7 +197,7 @@ export async function startSensorApi(deps: SensorApiDeps): Promise<SensorApiServ
       void callsDone
         .then(() => {
           for (const socket of sockets) socket.destroy();
-          return Promise.all([listenerClosed, batches.close()]);
+          return Promise.all([listenerClosed, batches.close(), events.close()]);
         })
         .then(() => {
           logger.info('sensor API stopped');

@@ -40,13 +40,15 @@ export class ThreadGroup<Request, Result> {
 
   /** Threads that have loaded and not stopped. */
   running(): number {
-    return this.threads.filter((thread) => thread.started).length;
+    return this.threads.filter((thread) => thread.started && !thread.stopped).length;
   }
 
   /** The live thread with the fewest unanswered calls; undefined while every one is being replaced. */
   leastBusy(): WorkerThread<Request, Result> | undefined {
     let best: WorkerThread<Request, Result> | undefined;
-    for (const thread of this.threads) if (!best || thread.pendingCalls < best.pendingCalls) best = thread;
+    for (const thread of this.threads) {
+      if (!thread.stopped && (!best || thread.pendingCalls < best.pendingCalls)) best = thread;
+    }
     return best;
   }
 

@@ -78,6 +78,8 @@ export class WorkerThread<Request, Result> {
   readonly exited: Promise<number>;
   /** Whether the thread has loaded. */
   started = false;
+  /** Whether the thread has crashed or exited (its replacement is another WorkerThread). */
+  stopped = false;
   private readonly worker: Worker;
   private readonly pending = new Map<number, PendingCall<Result>>();
   private nextCallId = 1;
@@ -115,6 +117,7 @@ export class WorkerThread<Request, Result> {
       else call.reject(new ThreadCallError(options.name, message.error));
     });
     this.worker.on('error', (error) => {
+      this.stopped = true;
       clearTimeout(startTimer);
       failStart(error);
       onCrash(error);
@@ -122,6 +125,7 @@ export class WorkerThread<Request, Result> {
     });
     this.exited = new Promise<number>((resolve) => {
       this.worker.on('exit', (code) => {
+        this.stopped = true;
         clearTimeout(startTimer);
         failStart(new Error(`the ${options.name} exited with code ${code} while starting`));
         this.failPending(new Error(`the ${options.name} handling this call exited with code ${code}`));
