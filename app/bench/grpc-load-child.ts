@@ -1,7 +1,7 @@
 /**
  * Child-process side of grpc-load-process.ts: the gRPC sensors in their own OS process,
- * stepping through prepare, warm-up, run and close when the benchmark asks. Exits once closed,
- * or as soon as the benchmark process goes away.
+ * stepping through prepare, warm-up, timed runs and close when the benchmark asks. Exits once
+ * closed, or as soon as the benchmark process goes away.
  */
 import { createGrpcLoad, type GrpcLoadSpec, type LoadDriver } from './grpc-load.js';
 import type { LoadResult } from './load-loop.js';

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { API_KEY_METADATA } from '../src/grpc/auth.js';
 import { encodeRequests } from './encoded-requests.js';
 import { buildEventPool } from './event-batches.js';
-import { runClosedLoop, type LoadPlan, type LoadResult } from './load-loop.js';
+import { closedLoop, type LoadPlan, type LoadResult } from './load-loop.js';
 import { reportEventsCodec, type ReportEventsReply } from './report-events-codec.js';
 
 /** Everything a gRPC load needs, as plain data (it crosses into the client process). */
@@ -17,7 +17,7 @@ export interface GrpcLoadSpec {
   payloadSeed: number;
 }
 
-/** A load with an untimed warm-up and a timed run, run in that order. */
+/** A load with an untimed warm-up, then timed runs (each continuing the last one's batch sequence). */
 export interface LoadDriver {
   warmup(): Promise<void>;
   run(): Promise<LoadResult>;
@@ -93,7 +93,7 @@ export function createGrpcLoad(spec: GrpcLoadSpec): LoadDriver {
         }),
       );
     },
-    run: () => runClosedLoop(spec.streams, spec.plan, (sequence, worker) => send(worker, TIMED_LABEL, sequence)),
+    run: closedLoop(spec.streams, spec.plan, (sequence, worker) => send(worker, TIMED_LABEL, sequence)),
     close: async () => clients.forEach((client) => client.close()),
   };
 }

@@ -6,8 +6,8 @@ import { storedBatch, type EventPool } from './event-batches.js';
 import { currentLoadAverage } from './machine.js';
 import { createGrpcLoad, type GrpcLoadSpec, type LoadDriver } from './grpc-load.js';
 import { createGrpcLoadProcess } from './grpc-load-process.js';
-import { runClosedLoop, type LoadPlan } from './load-loop.js';
-import { perSecond, summarizeLatencies, type LatencySummary } from './stats.js';
+import { closedLoop, type LoadPlan, type LoadResult } from './load-loop.js';
+import { median, perSecond, summarizeLatencies, type LatencySummary } from './stats.js';
 
 export interface IngestionSettings {
   streams: number;
@@ -23,6 +23,7 @@ export interface IngestionSettings {
  */
 export type ClientSide = 'process' | 'main';
 
+/** One timed run (a round) of one side. */
 export interface ThroughputResult {
   batches: number;
   events: number;
@@ -42,18 +43,33 @@ export interface ThroughputResult {
   sensorProcessCpuMsPerBatch: number | null;
 }
 
-/** Warm-up, row counts, the timed run, row counts again: every timed event must have been stored. */
-async function measure(db: Database, batchSize: number, driver: LoadDriver): Promise<ThroughputResult> {
-  await driver.warmup();
-  const eventsBefore = await countRows(db, 'events');
-  const matchesBefore = await countRows(db, 'event_rule_matches');
-  const load = await driver.run();
-  const storedEvents = (await countRows(db, 'events')) - eventsBefore;
-  const storedMatches = (await countRows(db, 'event_rule_matches')) - matchesBefore;
+/** One side of the comparison over all its rounds. */
+export interface IngestionResult {
+  /** The median of the rounds' eventsPerSecond: the headline number. */
+  eventsPerSecond: number;
+  /** Over every timed batch of every round, as are the two below. */
+  batchLatency: LatencySummary;
+  matchesPerEvent: number;
+  sensorProcessCpuMsPerBatch: number | null;
+  rounds: ThroughputResult[];
+}
+
+/** One side of the comparison, set up once and timed round after round. */
+export interface IngestionRounds {
+  /** Warms up before the first round only; every event a round sent must have been stored. */
+  runRound(): Promise<void>;
+  result(): IngestionResult;
+  close(): Promise<void>;
+}
+
+interface TimedRun {
+  load: LoadResult;
+  storedEvents: number;
+  storedMatches: number;
+}
+
+function throughput({ load, storedEvents, storedMatches }: TimedRun, batchSize: number): Omit<ThroughputResult, 'loadAverageAfter'> {
   const events = load.operations * batchSize;
-  if (storedEvents !== events) {
-    throw new Error(`${events} events were sent but ${storedEvents} were stored: the measurement is void`);
-  }
   return {
     batches: load.operations,
     events,
@@ -63,26 +79,60 @@ async function measure(db: Database, batchSize: number, driver: LoadDriver): Pro
     storedEvents,
     storedMatches,
     matchesPerEvent: Math.round((storedMatches / storedEvents) * 1000) / 1000,
-    loadAverageAfter: currentLoadAverage(),
     sensorProcessCpuMsPerBatch:
       load.loadProcessCpuMs === undefined ? null : Math.round((load.loadProcessCpuMs / load.operations) * 1000) / 1000,
   };
 }
 
+/** The runs as if they were one. */
+function pooled(runs: readonly TimedRun[]): TimedRun {
+  const sum = (values: number[]): number => values.reduce((total, value) => total + value, 0);
+  const cpuMs = runs.map((run) => run.load.loadProcessCpuMs);
+  return {
+    load: {
+      operations: sum(runs.map((run) => run.load.operations)),
+      elapsedMs: sum(runs.map((run) => run.load.elapsedMs)),
+      latenciesMs: runs.flatMap((run) => run.load.latenciesMs),
+      loadProcessCpuMs: cpuMs.every((ms) => ms !== undefined) ? sum(cpuMs) : undefined,
+    },
+    storedEvents: sum(runs.map((run) => run.storedEvents)),
+    storedMatches: sum(runs.map((run) => run.storedMatches)),
+  };
+}
+
+/** A round: row counts, the timed run, row counts again. */
+function ingestionRounds(db: Database, batchSize: number, driver: LoadDriver): IngestionRounds {
+  const runs: TimedRun[] = [];
+  const rounds: ThroughputResult[] = [];
+  return {
+    runRound: async () => {
+      if (runs.length === 0) await driver.warmup();
+      const eventsBefore = await countRows(db, 'events');
+      const matchesBefore = await countRows(db, 'event_rule_matches');
+      const load = await driver.run();
+      const storedEvents = (await countRows(db, 'events')) - eventsBefore;
+      const storedMatches = (await countRows(db, 'event_rule_matches')) - matchesBefore;
+      const events = load.operations * batchSize;
+      if (storedEvents !== events) {
+        throw new Error(`${events} events were sent but ${storedEvents} were stored: the measurement is void`);
+      }
+      const run = { load, storedEvents, storedMatches };
+      runs.push(run);
+      rounds.push({ ...throughput(run, batchSize), loadAverageAfter: currentLoadAverage() });
+    },
+    result: () => {
+      const { batchLatency, matchesPerEvent, sensorProcessCpuMsPerBatch } = throughput(pooled(runs), batchSize);
+      const eventsPerSecond = Math.round(median(rounds.map((round) => round.eventsPerSecond)));
+      return { eventsPerSecond, batchLatency, matchesPerEvent, sensorProcessCpuMsPerBatch, rounds };
+    },
+    close: () => driver.close(),
+  };
+}
+
 /** ReportEvents over real gRPC against the running server (see grpc-load.ts). */
-export async function measureGrpcIngestion(
-  db: Database,
-  spec: GrpcLoadSpec,
-  clientSide: ClientSide,
-  cleanup: CleanupStack,
-): Promise<ThroughputResult> {
+export function grpcIngestionRounds(db: Database, spec: GrpcLoadSpec, clientSide: ClientSide, cleanup: CleanupStack): IngestionRounds {
   const driver = clientSide === 'process' ? createGrpcLoadProcess(spec) : createGrpcLoad(spec);
-  const close = cleanup.add('close the gRPC load', () => driver.close());
-  try {
-    return await measure(db, spec.batchSize, driver);
-  } finally {
-    await close();
-  }
+  return ingestionRounds(db, spec.batchSize, { ...driver, close: cleanup.add('close the gRPC load', () => driver.close()) });
 }
 
 /**
@@ -90,13 +140,13 @@ export async function measureGrpcIngestion(
  * Database adapter and the same insertEvents SQL, with the same concurrency, but no gRPC, no
  * authentication, no rule loading and no evaluation.
  */
-export async function measureDirectInserts(
+export function directInsertRounds(
   db: Database,
   apiKeyId: string,
   pool: EventPool,
   matches: readonly RuleMatch[][],
   settings: IngestionSettings,
-): Promise<ThroughputResult> {
+): IngestionRounds {
   const insert = async (worker: number, label: string, sequence: number): Promise<void> => {
     const { stored } = await insertEvents(db, DEFAULT_TENANT_ID, {
       sensorId: `bench-sensor-${worker}`,
@@ -107,7 +157,7 @@ export async function measureDirectInserts(
     if (stored !== settings.batchSize) throw new Error(`a batch of ${settings.batchSize} stored ${stored} events`);
   };
   const warmupBatches = settings.warmupBatchesPerStream;
-  return measure(db, settings.batchSize, {
+  return ingestionRounds(db, settings.batchSize, {
     warmup: async () => {
       await Promise.all(
         Array.from({ length: settings.streams }, async (_, worker) => {
@@ -115,7 +165,7 @@ export async function measureDirectInserts(
         }),
       );
     },
-    run: () => runClosedLoop(settings.streams, settings.plan, (sequence, worker) => insert(worker, 'timed', sequence)),
+    run: closedLoop(settings.streams, settings.plan, (sequence, worker) => insert(worker, 'timed', sequence)),
     close: async () => undefined,
   });
 }

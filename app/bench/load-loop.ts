@@ -12,32 +12,37 @@ export interface LoadResult {
 }
 
 /**
- * Runs `workers` loops side by side, each issuing one operation at a time (a closed loop, as
- * a sensor sends its next batch once the last one is acknowledged), until the plan is used
- * up. Operations get consecutive sequence numbers across workers. In duration mode the
- * operations in flight at the deadline finish and are counted, and so is their time.
+ * A closed-loop load, timed each time the returned function is called: `workers` loops side
+ * by side, each issuing one operation at a time (as a sensor sends its next batch once the
+ * last one is acknowledged), until the plan is used up. Operations get consecutive sequence
+ * numbers across workers, and each run continues where the last one ended, so no two runs
+ * repeat a sequence (event ids are made from it). In duration mode the operations in flight at
+ * the deadline finish and are counted, and so is their time.
  */
-export async function runClosedLoop(
+export function closedLoop(
   workers: number,
   plan: LoadPlan,
   operation: (sequence: number, worker: number) => Promise<void>,
-): Promise<LoadResult> {
-  const latenciesMs: number[] = [];
+): () => Promise<LoadResult> {
   let next = 0;
-  const started = performance.now();
-  const more = (): boolean =>
-    plan.kind === 'operations' ? next < plan.operations : performance.now() - started < plan.durationMs;
+  return async () => {
+    const first = next;
+    const latenciesMs: number[] = [];
+    const started = performance.now();
+    const more = (): boolean =>
+      plan.kind === 'operations' ? next - first < plan.operations : performance.now() - started < plan.durationMs;
 
-  const loop = async (worker: number): Promise<void> => {
-    while (more()) {
-      const sequence = next++;
-      const begun = performance.now();
-      await operation(sequence, worker);
-      latenciesMs.push(performance.now() - begun);
-    }
+    const loop = async (worker: number): Promise<void> => {
+      while (more()) {
+        const sequence = next++;
+        const begun = performance.now();
+        await operation(sequence, worker);
+        latenciesMs.push(performance.now() - begun);
+      }
+    };
+    await Promise.all(Array.from({ length: workers }, (_, worker) => loop(worker)));
+    return { operations: latenciesMs.length, elapsedMs: performance.now() - started, latenciesMs };
   };
-  await Promise.all(Array.from({ length: workers }, (_, worker) => loop(worker)));
-  return { operations: latenciesMs.length, elapsedMs: performance.now() - started, latenciesMs };
 }
 
 /** Sequential timing of `count` calls after `warmup` untimed ones. */

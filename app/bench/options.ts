@@ -8,10 +8,12 @@ import type { ClientSide } from './ingestion.js';
 
 export interface BenchOptions {
   dialects: Dialect[];
-  /** Timed ingestion per run (gRPC, and the baseline), unless `batches` is set. */
+  /** Timed ingestion per round of each side (gRPC, and the baseline), unless `batches` is set. */
   seconds: number;
   batches: number | undefined;
-  /** Where the gRPC sensors run; one ingestion run per entry. */
+  /** Timed runs of each side, baseline and gRPC alternating; each side's headline is their median. */
+  rounds: number;
+  /** Where the gRPC sensors run; one gRPC side (database, server, rounds) per entry. */
   clientSides: ClientSide[];
   streams: number;
   batchSize: number;
@@ -68,8 +70,14 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   const program = new Command('npm run bench --')
     .description('Benchmarks the sensor API in-process on 127.0.0.1: ReportEvents ingestion against a direct-insert baseline, SyncRules and /readyz latency.')
     .option('--dialects <list>', 'databases to run on: sqlite, postgres, mysql', dialectList, ['sqlite', 'postgres'] as Dialect[])
-    .option('--seconds <n>', 'timed seconds per ingestion run (gRPC and baseline)', positiveNumber, 10)
-    .option('--batches <n>', 'a fixed number of batches per ingestion run instead of --seconds', positiveInteger)
+    .option('--seconds <n>', 'timed seconds per ingestion round of each side (gRPC and baseline)', positiveNumber, 10)
+    .option('--batches <n>', 'a fixed number of batches per ingestion round instead of --seconds', positiveInteger)
+    .option(
+      '--rounds <n>',
+      'timed ingestion runs of each side, baseline and gRPC alternating on the same databases; each side reports their median',
+      positiveInteger,
+      3,
+    )
     .option(
       '--clients <list>',
       'where the gRPC sensors run: process (a separate OS process, like real sensors), main (the server\'s thread, so their CPU counts against it)',
@@ -90,6 +98,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     dialects: Dialect[];
     seconds: number;
     batches?: number;
+    rounds: number;
     clients: ClientSide[];
     streams: number;
     batchSize: number;
@@ -105,6 +114,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     dialects: options.dialects,
     seconds: options.seconds,
     batches: options.batches,
+    rounds: options.rounds,
     clientSides: options.clients,
     streams: options.streams,
     batchSize: options.batchSize,

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dialect } from '../src/db/types.js';
-import type { ClientSide, ThroughputResult } from './ingestion.js';
+import type { ClientSide, IngestionResult } from './ingestion.js';
 import type { MachineFacts } from './machine.js';
 import type { BenchOptions } from './options.js';
 import type { StageCosts } from './stage-costs.js';
@@ -26,9 +26,12 @@ export const INGESTION_CLIENT = [
   'whole, and the events stored are counted in the database afterwards.',
 ].join(' ');
 
-export interface GrpcIngestion extends ThroughputResult {
-  /** eventsPerSecond / the baseline's eventsPerSecond. */
+export interface GrpcIngestion extends IngestionResult {
+  /** eventsPerSecond / the baseline's eventsPerSecond: the ratio of the medians. */
   ratio: number;
+  /** Each round's eventsPerSecond / that of the baseline round just before it, for the spread. */
+  roundRatios: number[];
+  /** Judged on `ratio`. */
   meetsTarget: boolean;
   /**
    * Batches the server's EventWriter stored per transaction (group commit), warm-up included;
@@ -37,8 +40,9 @@ export interface GrpcIngestion extends ThroughputResult {
   batchesPerTransaction: number;
 }
 
+/** Baseline and gRPC rounds alternate (--rounds), each side on one database throughout. */
 export interface IngestionComparison {
-  baseline: ThroughputResult;
+  baseline: IngestionResult;
   /** ReportEvents, by where the sensors ran (see --clients). */
   grpc: Partial<Record<ClientSide, GrpcIngestion>>;
   target: number;
@@ -66,9 +70,14 @@ export interface BenchResults {
   durationMs: number;
 }
 
-export function compareToBaseline(grpc: ThroughputResult, baseline: ThroughputResult, batchesPerTransaction: number): GrpcIngestion {
-  const ratio = Math.round((grpc.eventsPerSecond / baseline.eventsPerSecond) * 1000) / 1000;
-  return { ...grpc, ratio, meetsTarget: ratio >= INGESTION_TARGET_RATIO, batchesPerTransaction };
+const rateRatio = (eventsPerSecond: number, baselineEventsPerSecond: number): number =>
+  Math.round((eventsPerSecond / baselineEventsPerSecond) * 1000) / 1000;
+
+export function compareToBaseline(grpc: IngestionResult, baseline: IngestionResult, batchesPerTransaction: number): GrpcIngestion {
+  const ratio = rateRatio(grpc.eventsPerSecond, baseline.eventsPerSecond);
+  const roundRatios = grpc.rounds.map((round, index) =>
+    rateRatio(round.eventsPerSecond, baseline.rounds[index]?.eventsPerSecond ?? Number.NaN));
+  return { ...grpc, ratio, roundRatios, meetsTarget: ratio >= INGESTION_TARGET_RATIO, batchesPerTransaction };
 }
 
 /** Writes latest.json and a timestamped copy; returns the paths written. */
@@ -84,9 +93,13 @@ export function writeResults(outDir: string, results: BenchResults): string[] {
 
 const latency = (summary: LatencySummary): string => `p50 ${summary.p50Ms.toFixed(2)} ms, p99 ${summary.p99Ms.toFixed(2)} ms`;
 const label = (text: string): string => `  ${text.padEnd(32)}`;
-const throughput = (result: ThroughputResult): string =>
-  `${result.eventsPerSecond.toLocaleString('en-US').padStart(7)} events/s  batch ${latency(result.batchLatency)}  ${result.matchesPerEvent} matches/event`
-  + (result.sensorProcessCpuMsPerBatch === null ? '' : `  sensor process CPU ${result.sensorProcessCpuMsPerBatch.toFixed(2)} ms/batch`);
+const rate = (eventsPerSecond: number): string => eventsPerSecond.toLocaleString('en-US');
+const rates = (result: IngestionResult): string =>
+  `${rate(result.eventsPerSecond).padStart(7)} events/s, rounds ${result.rounds.map((round) => rate(round.eventsPerSecond)).join(' / ')}`;
+const perBatch = (result: IngestionResult): string =>
+  `batch ${latency(result.batchLatency)}; ${result.matchesPerEvent} matches/event`
+  + (result.sensorProcessCpuMsPerBatch === null ? '' : `; sensor process CPU ${result.sensorProcessCpuMsPerBatch.toFixed(2)} ms/batch`);
+const ratioRange = (ratios: readonly number[]): string => `${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}`;
 
 const stages = (perBatchMs: Record<string, number>): string =>
   Object.entries(perBatchMs).map(([stage, ms]) => `${stage} ${ms.toFixed(2)}`).join(', ');
@@ -96,8 +109,9 @@ export function formatSummary(results: BenchResults): string {
   const lines = [
     `TrapperKeeper sensor-api benchmark, ${machine.date}`,
     `  ${machine.cpus} x ${machine.cpuModel}, node ${machine.nodeVersion}, load ${machine.loadAverageAtStart} -> ${results.loadAverageAtEnd}`,
-    `  ingestion: ${settings.streams} streams x batches of ${settings.batchSize}, ${settings.rules} active rules, `
-      + (settings.batches === null ? `${settings.seconds} s per run` : `${settings.batches} batches per run`),
+    `  ingestion: ${settings.streams} streams x batches of ${settings.batchSize}, ${settings.rules} active rules`,
+    `  rounds: ${settings.rounds} x ${settings.batches === null ? `${settings.seconds} s` : `${settings.batches} batches`} per side,`
+      + ' baseline and gRPC alternating; events/s is the median over rounds',
     `  sensors: requests pre-encoded before the run; in a separate process (or on the server's thread: "main")`,
     `  server: ${settings.ingestWorkers} ingestion worker thread(s) (sensor_api.ingest_workers)`,
   ];
@@ -106,13 +120,14 @@ export function formatSummary(results: BenchResults): string {
     lines.push(
       '',
       `${dialect} (${result.serverVersion.split(' on ')[0] ?? result.serverVersion})`,
-      `${label('baseline (insertEvents)')}${throughput(ingestion.baseline)}`,
+      `${label('baseline (insertEvents)')}${rates(ingestion.baseline)}`,
+      `${label('')}${perBatch(ingestion.baseline)}; 1 batch per transaction`,
     );
     for (const [side, grpc] of Object.entries(ingestion.grpc)) {
       lines.push(
-        `${label(`ReportEvents, sensors in ${side}`)}${throughput(grpc)}`,
-        `${label('')}= ${grpc.ratio.toFixed(2)} x baseline (target >= ${ingestion.target}: ${grpc.meetsTarget ? 'met' : 'NOT met'}); `
-          + `${grpc.batchesPerTransaction.toFixed(2)} batches per transaction (baseline: 1)`,
+        `${label(`ReportEvents, sensors in ${side}`)}${rates(grpc)}; ${grpc.ratio.toFixed(2)} x baseline `
+          + `(per round ${ratioRange(grpc.roundRatios)}; target >= ${ingestion.target}: ${grpc.meetsTarget ? 'met' : 'NOT met'})`,
+        `${label('')}${perBatch(grpc)}; ${grpc.batchesPerTransaction.toFixed(2)} batches per transaction`,
       );
     }
     lines.push(

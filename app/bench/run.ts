@@ -1,12 +1,15 @@
 /**
- * `npm run bench [-- --seconds 10 --dialects sqlite,postgres --out bench/results]`
+ * `npm run bench [-- --seconds 10 --rounds 3 --dialects sqlite,postgres --out bench/results]`
  *
- * Benchmarks the real sensor API in this process on 127.0.0.1, per database dialect, each
- * measurement on a fresh database: ReportEvents ingestion over gRPC (from sensors in a separate
- * process sending pre-encoded requests, see report.ts INGESTION_CLIENT) against a direct-insert
- * baseline, a stage-by-stage cost of one batch, SyncRules latency with and without an ETag
- * hit, and /readyz latency. Writes <out>/latest.json and prints a summary. Databases, temp
- * files and servers are removed at the end, also on failure or Ctrl-C.
+ * Benchmarks the real sensor API in this process on 127.0.0.1, per database dialect:
+ * ReportEvents ingestion over gRPC (from sensors in a separate process sending pre-encoded
+ * requests, see report.ts INGESTION_CLIENT) against a direct-insert baseline, in alternating
+ * rounds (baseline, gRPC, baseline, gRPC, ...) so that drifts in the machine's speed hit both
+ * sides alike, each side on one fresh database for all its rounds and reported by the median
+ * over them; then a stage-by-stage cost of one batch, and on another fresh database SyncRules
+ * latency with and without an ETag hit, and /readyz latency. Writes <out>/latest.json and
+ * prints a summary. Databases, temp files and servers are removed at the end, also on failure
+ * or Ctrl-C.
  */
 import { performance } from 'node:perf_hooks';
 import type { Counter } from 'prom-client';
@@ -16,12 +19,14 @@ import { DEFAULT_TENANT_ID, type Database, type Dialect } from '../src/db/types.
 import { describeUserError, UserError } from '../src/errors.js';
 import type { Rule } from '../src/rules/model.js';
 import type { NewRule } from '../src/rules/validate.js';
-import { createBenchDatabase } from './bench-database.js';
-import { startBenchServices } from './bench-services.js';
+import { createBenchDatabase, type BenchDatabase } from './bench-database.js';
+import { startBenchServices, type BenchServices } from './bench-services.js';
 import { CleanupStack } from './cleanup.js';
 import { buildEventPool, matchesFor } from './event-batches.js';
 import type { GrpcLoadSpec } from './grpc-load.js';
-import { measureDirectInserts, measureGrpcIngestion, type IngestionSettings } from './ingestion.js';
+import {
+  directInsertRounds, grpcIngestionRounds, type ClientSide, type IngestionRounds, type IngestionSettings,
+} from './ingestion.js';
 import { currentLoadAverage, machineFacts } from './machine.js';
 import { parseBenchOptions, type BenchOptions } from './options.js';
 import { measureReadyzLatency } from './readyz-latency.js';
@@ -29,7 +34,7 @@ import {
   compareToBaseline, formatSummary, INGESTION_CLIENT, INGESTION_TARGET_RATIO, writeResults,
   type BenchResults, type DialectResults, type IngestionComparison,
 } from './report.js';
-import { measureStageCosts, type StageCosts } from './stage-costs.js';
+import { measureStageCosts } from './stage-costs.js';
 import { measureSyncLatency } from './sync-latency.js';
 import { ingestionRules, syncRuleSet } from './workload-rules.js';
 
@@ -39,6 +44,15 @@ const WARMUP_BATCHES_PER_STREAM = 3;
 const STAGE_COST_ITERATIONS = 30;
 const SYNC_WARMUP_CALLS = 20;
 const READYZ_WARMUP_REQUESTS = 50;
+const SENSORS_IN: Record<ClientSide, string> = { process: 'a separate process', main: 'the server\'s thread' };
+
+/** ReportEvents over gRPC with the sensors on one client side, on a database and server of its own. */
+interface GrpcSide {
+  clientSide: ClientSide;
+  ingestDb: BenchDatabase;
+  services: BenchServices;
+  ingestion: IngestionRounds;
+}
 
 function progress(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
@@ -67,7 +81,7 @@ async function benchDialect(dialect: Dialect, options: BenchOptions, cleanup: Cl
   };
   const serverWarnings: string[] = [];
 
-  progress(`${dialect}: baseline (direct inserts)`);
+  progress(`${dialect}: setting up the baseline (direct inserts) and ReportEvents over gRPC`);
   const baselineDb = await createBenchDatabase(dialect, cleanup);
   const baselineRules = await createRules(baselineDb.db, rules);
   // A real key row, so the stored api_key_id is what ReportEvents would store; never used to call.
@@ -76,13 +90,9 @@ async function benchDialect(dialect: Dialect, options: BenchOptions, cleanup: Cl
     secret: Buffer.alloc(32, 7),
   });
   const matches = pool.payloads.map((payload) => matchesFor(baselineRules, payload));
-  const baseline = await measureDirectInserts(baselineDb.db, record.id, pool, matches, settings);
-  await baselineDb.drop();
-
-  const grpc: IngestionComparison['grpc'] = {};
-  let stageCosts: StageCosts | undefined;
+  const baseline = directInsertRounds(baselineDb.db, record.id, pool, matches, settings);
+  const grpcSides: GrpcSide[] = [];
   for (const clientSide of options.clientSides) {
-    progress(`${dialect}: ReportEvents over gRPC, sensors in ${clientSide === 'process' ? 'a separate process' : 'the server\'s thread'}`);
     const ingestDb = await createBenchDatabase(dialect, cleanup);
     await createRules(ingestDb.db, rules);
     const services = await startBenchServices(ingestDb.db, options.ingestWorkers, cleanup);
@@ -93,27 +103,44 @@ async function benchDialect(dialect: Dialect, options: BenchOptions, cleanup: Cl
       payloadPoolSize: PAYLOAD_POOL_SIZE,
       payloadSeed: PAYLOAD_SEED,
     };
-    const ingestion = await measureGrpcIngestion(ingestDb.db, spec, clientSide, cleanup);
+    grpcSides.push({ clientSide, ingestDb, services, ingestion: grpcIngestionRounds(ingestDb.db, spec, clientSide, cleanup) });
+  }
+
+  for (let round = 1; round <= options.rounds; round++) {
+    progress(`${dialect}: round ${round} of ${options.rounds}: baseline (direct inserts)`);
+    await baseline.runRound();
+    for (const { clientSide, ingestion } of grpcSides) {
+      progress(`${dialect}: round ${round} of ${options.rounds}: ReportEvents over gRPC, sensors in ${SENSORS_IN[clientSide]}`);
+      await ingestion.runRound();
+    }
+  }
+  const baselineResult = baseline.result();
+  await baselineDb.drop();
+
+  const grpc: IngestionComparison['grpc'] = {};
+  for (const { clientSide, services, ingestion } of grpcSides) {
+    await ingestion.close();
     const transactions = await counterValue(services.metrics.eventWriteTransactions);
     const batchesWritten = await counterValue(services.metrics.eventWriteBatches);
-    grpc[clientSide] = compareToBaseline(ingestion, baseline, Math.round((batchesWritten / transactions) * 100) / 100);
-    if (!stageCosts) {
-      progress(`${dialect}: stage costs of one batch`);
-      stageCosts = await measureStageCosts({
-        db: ingestDb.db,
-        pool,
-        batchSize: options.batchSize,
-        apiKey: services.apiKey,
-        secret: services.secret,
-        logger: services.logger,
-        iterations: STAGE_COST_ITERATIONS,
-      });
-    }
+    grpc[clientSide] = compareToBaseline(ingestion.result(), baselineResult, Math.round((batchesWritten / transactions) * 100) / 100);
+  }
+  const [first] = grpcSides;
+  if (!first) throw new Error('no ingestion run took place');
+  progress(`${dialect}: stage costs of one batch`);
+  const stageCosts = await measureStageCosts({
+    db: first.ingestDb.db,
+    pool,
+    batchSize: options.batchSize,
+    apiKey: first.services.apiKey,
+    secret: first.services.secret,
+    logger: first.services.logger,
+    iterations: STAGE_COST_ITERATIONS,
+  });
+  for (const { ingestDb, services } of grpcSides) {
     serverWarnings.push(...services.warnings.lines);
     await services.stop();
     await ingestDb.drop();
   }
-  if (!stageCosts) throw new Error('no ingestion run took place');
 
   progress(`${dialect}: creating ${options.syncRules} rules for SyncRules`);
   const syncDb = await createBenchDatabase(dialect, cleanup);
@@ -131,7 +158,7 @@ async function benchDialect(dialect: Dialect, options: BenchOptions, cleanup: Cl
 
   return {
     serverVersion: baselineDb.serverVersion,
-    ingestion: { baseline, grpc, target: INGESTION_TARGET_RATIO },
+    ingestion: { baseline: baselineResult, grpc, target: INGESTION_TARGET_RATIO },
     stageCosts,
     syncRules,
     readyz,

@@ -30,3 +30,11 @@ export function summarizeLatencies(samplesMs: readonly number[]): LatencySummary
 export function perSecond(count: number, elapsedMs: number): number {
   return Math.round((count / elapsedMs) * 1000);
 }
+
+/** The middle value, or the mean of the two middle values of an even count. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  const upper = sorted[middle] ?? Number.NaN;
+  return sorted.length % 2 === 1 ? upper : ((sorted[middle - 1] ?? Number.NaN) + upper) / 2;
+}
