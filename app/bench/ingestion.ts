@@ -41,6 +41,17 @@ export interface ThroughputResult {
    * process of their own (--clients process); null otherwise.
    */
   sensorProcessCpuMsPerBatch: number | null;
+  cpuCores: CpuCores;
+}
+
+/**
+ * Cores kept busy on average during the timed run: whether the machine was saturated. This
+ * process is the baseline's inserter, or the server (with the sensors too when they run on
+ * its thread); the sensor process is null when there is none.
+ */
+export interface CpuCores {
+  thisProcess: number;
+  sensorProcess: number | null;
 }
 
 /** One side of the comparison over all its rounds. */
@@ -51,6 +62,7 @@ export interface IngestionResult {
   batchLatency: LatencySummary;
   matchesPerEvent: number;
   sensorProcessCpuMsPerBatch: number | null;
+  cpuCores: CpuCores;
   rounds: ThroughputResult[];
 }
 
@@ -66,9 +78,12 @@ interface TimedRun {
   load: LoadResult;
   storedEvents: number;
   storedMatches: number;
+  thisProcessCpuMs: number;
 }
 
-function throughput({ load, storedEvents, storedMatches }: TimedRun, batchSize: number): Omit<ThroughputResult, 'loadAverageAfter'> {
+const cores = (cpuMs: number, elapsedMs: number): number => Math.round((cpuMs / elapsedMs) * 100) / 100;
+
+function throughput({ load, storedEvents, storedMatches, thisProcessCpuMs }: TimedRun, batchSize: number): Omit<ThroughputResult, 'loadAverageAfter'> {
   const events = load.operations * batchSize;
   return {
     batches: load.operations,
@@ -81,6 +96,10 @@ function throughput({ load, storedEvents, storedMatches }: TimedRun, batchSize: 
     matchesPerEvent: Math.round((storedMatches / storedEvents) * 1000) / 1000,
     sensorProcessCpuMsPerBatch:
       load.loadProcessCpuMs === undefined ? null : Math.round((load.loadProcessCpuMs / load.operations) * 1000) / 1000,
+    cpuCores: {
+      thisProcess: cores(thisProcessCpuMs, load.elapsedMs),
+      sensorProcess: load.loadProcessCpuMs === undefined ? null : cores(load.loadProcessCpuMs, load.elapsedMs),
+    },
   };
 }
 
@@ -97,6 +116,7 @@ function pooled(runs: readonly TimedRun[]): TimedRun {
     },
     storedEvents: sum(runs.map((run) => run.storedEvents)),
     storedMatches: sum(runs.map((run) => run.storedMatches)),
+    thisProcessCpuMs: sum(runs.map((run) => run.thisProcessCpuMs)),
   };
 }
 
@@ -109,21 +129,23 @@ function ingestionRounds(db: Database, batchSize: number, driver: LoadDriver): I
       if (runs.length === 0) await driver.warmup();
       const eventsBefore = await countRows(db, 'events');
       const matchesBefore = await countRows(db, 'event_rule_matches');
+      const cpuBefore = process.cpuUsage();
       const load = await driver.run();
+      const cpuUsed = process.cpuUsage(cpuBefore);
       const storedEvents = (await countRows(db, 'events')) - eventsBefore;
       const storedMatches = (await countRows(db, 'event_rule_matches')) - matchesBefore;
       const events = load.operations * batchSize;
       if (storedEvents !== events) {
         throw new Error(`${events} events were sent but ${storedEvents} were stored: the measurement is void`);
       }
-      const run = { load, storedEvents, storedMatches };
+      const run = { load, storedEvents, storedMatches, thisProcessCpuMs: (cpuUsed.user + cpuUsed.system) / 1000 };
       runs.push(run);
       rounds.push({ ...throughput(run, batchSize), loadAverageAfter: currentLoadAverage() });
     },
     result: () => {
-      const { batchLatency, matchesPerEvent, sensorProcessCpuMsPerBatch } = throughput(pooled(runs), batchSize);
+      const { batchLatency, matchesPerEvent, sensorProcessCpuMsPerBatch, cpuCores } = throughput(pooled(runs), batchSize);
       const eventsPerSecond = Math.round(median(rounds.map((round) => round.eventsPerSecond)));
-      return { eventsPerSecond, batchLatency, matchesPerEvent, sensorProcessCpuMsPerBatch, rounds };
+      return { eventsPerSecond, batchLatency, matchesPerEvent, sensorProcessCpuMsPerBatch, cpuCores, rounds };
     },
     close: () => driver.close(),
   };

@@ -99,6 +99,10 @@ const rates = (result: IngestionResult): string =>
 const perBatch = (result: IngestionResult): string =>
   `batch ${latency(result.batchLatency)}; ${result.matchesPerEvent} matches/event`
   + (result.sensorProcessCpuMsPerBatch === null ? '' : `; sensor process CPU ${result.sensorProcessCpuMsPerBatch.toFixed(2)} ms/batch`);
+const cpuInUse = ({ cpuCores }: IngestionResult, cpus: number): string =>
+  `CPU in use ${cpuCores.thisProcess.toFixed(2)}`
+  + (cpuCores.sensorProcess === null ? '' : ` + sensors ${cpuCores.sensorProcess.toFixed(2)}`)
+  + ` of ${cpus} cores`;
 const ratioRange = (ratios: readonly number[]): string => `${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}`;
 
 const stages = (perBatchMs: Record<string, number>): string =>
@@ -121,13 +125,13 @@ export function formatSummary(results: BenchResults): string {
       '',
       `${dialect} (${result.serverVersion.split(' on ')[0] ?? result.serverVersion})`,
       `${label('baseline (insertEvents)')}${rates(ingestion.baseline)}`,
-      `${label('')}${perBatch(ingestion.baseline)}; 1 batch per transaction`,
+      `${label('')}${perBatch(ingestion.baseline)}; 1 batch per transaction; ${cpuInUse(ingestion.baseline, machine.cpus)}`,
     );
     for (const [side, grpc] of Object.entries(ingestion.grpc)) {
       lines.push(
         `${label(`ReportEvents, sensors in ${side}`)}${rates(grpc)}; ${grpc.ratio.toFixed(2)} x baseline `
           + `(per round ${ratioRange(grpc.roundRatios)}; target >= ${ingestion.target}: ${grpc.meetsTarget ? 'met' : 'NOT met'})`,
-        `${label('')}${perBatch(grpc)}; ${grpc.batchesPerTransaction.toFixed(2)} batches per transaction`,
+        `${label('')}${perBatch(grpc)}; ${grpc.batchesPerTransaction.toFixed(2)} batches per transaction; ${cpuInUse(grpc, machine.cpus)}`,
       );
     }
     lines.push(
