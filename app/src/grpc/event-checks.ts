@@ -1,14 +1,6 @@
 import type { DecodedEvent } from './report-events-request.js';
-import { structToJson, StructDepthError, type JsonObject, type WireStruct } from './struct.js';
-import { timestampToDate, type WireTimestamp } from './timestamp.js';
-
-/** An event as @grpc/proto-loader decodes it (the server itself uses decodeReportEventsRequest). */
-export interface WireEvent {
-  eventId?: string | null;
-  payload?: WireStruct | null;
-  metadata?: Record<string, string> | null;
-  clientTimestamp?: WireTimestamp | null;
-}
+import { StructDepthError, type JsonObject } from './struct.js';
+import { timestampToDate } from './timestamp.js';
 
 /** Per-event limits of the reference design; the id limit is the column's. */
 export const EVENT_LIMITS = {
@@ -85,27 +77,4 @@ export function checkDecodedEvent(event: DecodedEvent, batchTimestamp: Date | nu
     accepted: true,
     event: { eventId, payload, payloadText, metadata, clientTimestamp: clientTimestamp ?? batchTimestamp },
   };
-}
-
-/**
- * checkDecodedEvent for an event in proto-loader's shape. A missing payload is an empty
- * object, as proto3 reads an absent message.
- */
-export function checkEvent(event: WireEvent, batchTimestamp: Date | null): EventCheck {
-  let payload: JsonObject | StructDepthError;
-  try {
-    payload = structToJson(event.payload);
-  } catch (error) {
-    if (!(error instanceof StructDepthError)) throw error;
-    payload = error;
-  }
-  return checkDecodedEvent(
-    {
-      eventId: event.eventId ?? '',
-      payload,
-      metadata: { ...event.metadata },
-      clientTimestamp: event.clientTimestamp ?? null,
-    },
-    batchTimestamp,
-  );
 }
