@@ -6,6 +6,7 @@ import type { MachineFacts } from './machine.js';
 import type { BenchOptions } from './options.js';
 import type { StageCosts } from './stage-costs.js';
 import type { LatencySummary } from './stats.js';
+import { SYNC_PROBE_INTERVAL_MS } from './sync-probe.js';
 import type { SyncLatencyResult } from './sync-latency.js';
 
 /** ReportEvents must reach at least this share of the direct-insert rate. Reported, not asserted. */
@@ -38,6 +39,8 @@ export interface GrpcIngestion extends IngestionResult {
    * the baseline commits each batch on its own.
    */
   batchesPerTransaction: number;
+  /** One sensor's SyncRules calls (ETag hit) during the rounds: whether ingestion holds up other calls. */
+  syncRulesDuringIngestion: LatencySummary;
 }
 
 /** Baseline and gRPC rounds alternate (--rounds), each side on one database throughout. */
@@ -73,11 +76,15 @@ export interface BenchResults {
 const rateRatio = (eventsPerSecond: number, baselineEventsPerSecond: number): number =>
   Math.round((eventsPerSecond / baselineEventsPerSecond) * 1000) / 1000;
 
-export function compareToBaseline(grpc: IngestionResult, baseline: IngestionResult, batchesPerTransaction: number): GrpcIngestion {
+export function compareToBaseline(
+  grpc: IngestionResult,
+  baseline: IngestionResult,
+  server: Pick<GrpcIngestion, 'batchesPerTransaction' | 'syncRulesDuringIngestion'>,
+): GrpcIngestion {
   const ratio = rateRatio(grpc.eventsPerSecond, baseline.eventsPerSecond);
   const roundRatios = grpc.rounds.map((round, index) =>
     rateRatio(round.eventsPerSecond, baseline.rounds[index]?.eventsPerSecond ?? Number.NaN));
-  return { ...grpc, ratio, roundRatios, meetsTarget: ratio >= INGESTION_TARGET_RATIO, batchesPerTransaction };
+  return { ...grpc, ...server, ratio, roundRatios, meetsTarget: ratio >= INGESTION_TARGET_RATIO };
 }
 
 /** Writes latest.json and a timestamped copy; returns the paths written. */
@@ -132,6 +139,7 @@ export function formatSummary(results: BenchResults): string {
         `${label(`ReportEvents, sensors in ${side}`)}${rates(grpc)}; ${grpc.ratio.toFixed(2)} x baseline `
           + `(per round ${ratioRange(grpc.roundRatios)}; target >= ${ingestion.target}: ${grpc.meetsTarget ? 'met' : 'NOT met'})`,
         `${label('')}${perBatch(grpc)}; ${grpc.batchesPerTransaction.toFixed(2)} batches per transaction; ${cpuInUse(grpc, machine.cpus)}`,
+        `${label('')}SyncRules meanwhile (ETag hit, one sensor every ${SYNC_PROBE_INTERVAL_MS} ms) ${latency(grpc.syncRulesDuringIngestion)}`,
       );
     }
     lines.push(

@@ -36,6 +36,8 @@ import {
 } from './report.js';
 import { measureStageCosts } from './stage-costs.js';
 import { measureSyncLatency } from './sync-latency.js';
+import { startSyncProbe, SYNC_PROBE_INTERVAL_MS } from './sync-probe.js';
+import { summarizeLatencies } from './stats.js';
 import { ingestionRules, syncRuleSet } from './workload-rules.js';
 
 const PAYLOAD_POOL_SIZE = 1000;
@@ -52,6 +54,8 @@ interface GrpcSide {
   ingestDb: BenchDatabase;
   services: BenchServices;
   ingestion: IngestionRounds;
+  /** SyncRules latencies of the probe that ran beside this side's rounds. */
+  syncDuringIngestionMs: number[];
 }
 
 function progress(message: string): void {
@@ -103,26 +107,32 @@ async function benchDialect(dialect: Dialect, options: BenchOptions, cleanup: Cl
       payloadPoolSize: PAYLOAD_POOL_SIZE,
       payloadSeed: PAYLOAD_SEED,
     };
-    grpcSides.push({ clientSide, ingestDb, services, ingestion: grpcIngestionRounds(ingestDb.db, spec, clientSide, cleanup) });
+    const ingestion = grpcIngestionRounds(ingestDb.db, spec, clientSide, cleanup);
+    grpcSides.push({ clientSide, ingestDb, services, ingestion, syncDuringIngestionMs: [] });
   }
 
   for (let round = 1; round <= options.rounds; round++) {
     progress(`${dialect}: round ${round} of ${options.rounds}: baseline (direct inserts)`);
     await baseline.runRound();
-    for (const { clientSide, ingestion } of grpcSides) {
-      progress(`${dialect}: round ${round} of ${options.rounds}: ReportEvents over gRPC, sensors in ${SENSORS_IN[clientSide]}`);
-      await ingestion.runRound();
+    for (const side of grpcSides) {
+      progress(`${dialect}: round ${round} of ${options.rounds}: ReportEvents over gRPC, sensors in ${SENSORS_IN[side.clientSide]}`);
+      const probe = await startSyncProbe(side.services.grpcPort, side.services.apiKey, SYNC_PROBE_INTERVAL_MS, cleanup);
+      await side.ingestion.runRound();
+      side.syncDuringIngestionMs.push(...(await probe.stop()));
     }
   }
   const baselineResult = baseline.result();
   await baselineDb.drop();
 
   const grpc: IngestionComparison['grpc'] = {};
-  for (const { clientSide, services, ingestion } of grpcSides) {
+  for (const { clientSide, services, ingestion, syncDuringIngestionMs } of grpcSides) {
     await ingestion.close();
     const transactions = await counterValue(services.metrics.eventWriteTransactions);
     const batchesWritten = await counterValue(services.metrics.eventWriteBatches);
-    grpc[clientSide] = compareToBaseline(ingestion.result(), baselineResult, Math.round((batchesWritten / transactions) * 100) / 100);
+    grpc[clientSide] = compareToBaseline(ingestion.result(), baselineResult, {
+      batchesPerTransaction: Math.round((batchesWritten / transactions) * 100) / 100,
+      syncRulesDuringIngestion: summarizeLatencies(syncDuringIngestionMs),
+    });
   }
   const [first] = grpcSides;
   if (!first) throw new Error('no ingestion run took place');
