@@ -66,6 +66,28 @@ describe('event store on a SQLite file: writes on the event writer thread', () =
     assert.equal(transactions.reduce((sum, batches) => sum + batches, 0), 9);
   });
 
+  test('the main thread keeps serving while the thread writes, which it cannot while it writes itself', async () => {
+    /** Ticks of a 5 ms timer while 60 batches of 100 events are written; each batch resolves separately. */
+    const ticksDuringWrites = async (store: EventStore, sensor: string): Promise<number> => {
+      let ticks = 0;
+      const timer = setInterval(() => { ticks += 1; }, 5);
+      try {
+        await Promise.all(Array.from({ length: 60 }, (_, i) => store.write(T, batch(`${sensor}-${i}`, 100))));
+      } finally {
+        clearInterval(timer);
+      }
+      return ticks;
+    };
+    const threaded = await threadedStore();
+    const onMainThread = await startEventStore(test_.db, { threaded: false, logger: logger() });
+    const mainTicks = await ticksDuringWrites(onMainThread, 'loop-main');
+    const threadTicks = await ticksDuringWrites(threaded, 'loop-thread');
+    assert.equal(await storedEvents(test_.db, 'loop-thread-59'), 100);
+    // On the main thread the 6,000 events go into back-to-back synchronous transactions: no tick.
+    assert.ok(mainTicks <= 1, `${mainTicks} ticks while the main thread wrote`);
+    assert.ok(threadTicks >= 3, `${threadTicks} ticks while the writer thread wrote`);
+  });
+
   test('a failing batch is refused with its SQLite error code; the batches beside it are kept', async () => {
     const store = await threadedStore();
     const [bad, good] = await Promise.allSettled([
