@@ -39,8 +39,6 @@ export interface WriterSettings {
   redactedUrl: string;
 }
 
-const DEFAULT_START_TIMEOUT_MS = 30_000;
-
 /**
  * Starts the sensor API's event storage: an EventWriter (group commit) on the given database,
  * or, for a SQLite file when `threaded`, an EventWriter on a thread of its own with its own
@@ -83,7 +81,7 @@ export function startEventWriterThread(
     entry: new URL('./event-writer-thread.js', import.meta.url),
     workerData: settings,
     size: 1,
-    startTimeoutMs: options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
+    startTimeoutMs: options.startTimeoutMs,
     logger: options.logger,
   });
 }

@@ -35,8 +35,8 @@ export interface WorkerThreadOptions {
   workerData: unknown;
   /** The thread's heap limit; a thread that exceeds it dies alone. @default Node's */
   heapLimitMb?: number;
-  /** How long the thread may take to load before `ready` rejects. */
-  startTimeoutMs: number;
+  /** How long the thread may take to load before `ready` rejects. @default 30_000 */
+  startTimeoutMs?: number | undefined;
 }
 
 /** A call that a thread answered with an error; `code` carries the original error's code. */
@@ -50,6 +50,8 @@ export class ThreadCallError extends Error {
     if (error.stack) this.stack = error.stack;
   }
 }
+
+const DEFAULT_START_TIMEOUT_MS = 30_000;
 
 /** Node 20's worker threads do not inherit tsx's loader: under tsx the thread registers it first. */
 function spawn(options: WorkerThreadOptions): Worker {
@@ -98,9 +100,10 @@ export class WorkerThread<Request, Result> {
     });
     // Callers that never await ready (a replacement thread) learn of a failure from `exited`.
     this.ready.catch(() => undefined);
+    const startTimeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
     const startTimer = setTimeout(
-      () => failStart(new Error(`the ${options.name} did not start within ${options.startTimeoutMs} ms`)),
-      options.startTimeoutMs,
+      () => failStart(new Error(`the ${options.name} did not start within ${startTimeoutMs} ms`)),
+      startTimeoutMs,
     );
     startTimer.unref();
     this.worker.on('message', (message: ThreadMessage<Result>) => {

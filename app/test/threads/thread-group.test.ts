@@ -18,7 +18,6 @@ async function echoThreads(size: number, settings: EchoSettings = {}, logs = new
     entry: new URL('../support/threads/echo-thread.js', import.meta.url),
     workerData: settings,
     size,
-    startTimeoutMs: 30_000,
     logger: createLogger({ level: 'debug', pretty: false }, logs),
   });
   started.push(group);

@@ -45,8 +45,6 @@ function defaultHeapLimitMb(maxMessageBytes: number): number {
   return Math.max(MIN_WORKER_HEAP_MB, Math.ceil((maxMessageBytes * HEAP_PER_MESSAGE_BYTE) / (1024 * 1024)));
 }
 
-const DEFAULT_START_TIMEOUT_MS = 30_000;
-
 export async function startBatchPreparer(options: BatchPreparerOptions): Promise<BatchPreparer> {
   if (options.workers === 0) {
     return {
@@ -63,7 +61,7 @@ export async function startBatchPreparer(options: BatchPreparerOptions): Promise
     workerData: settings,
     size: options.workers,
     heapLimitMb: options.workerHeapLimitMb ?? defaultHeapLimitMb(options.maxMessageBytes),
-    startTimeoutMs: options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
+    startTimeoutMs: options.startTimeoutMs,
     logger: options.logger,
   });
   return new WorkerPool(options, threads);
