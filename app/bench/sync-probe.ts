@@ -2,13 +2,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { connectSensorClient } from '../test/support/sensor-client.js';
 import type { CleanupStack } from './cleanup.js';
+import { etagHitSync, firstSync } from './sync-latency.js';
 
 export interface SyncProbe {
   /** Stops calling; resolves with every call's latency (ms). */
   stop(): Promise<number[]>;
 }
-
-const SENSOR_TAGS = ['env=prod'];
 
 /** The bench's probe pace during each gRPC round. */
 export const SYNC_PROBE_INTERVAL_MS = 50;
@@ -21,15 +20,13 @@ export const SYNC_PROBE_INTERVAL_MS = 50;
 export async function startSyncProbe(grpcPort: number, apiKey: string, intervalMs: number, cleanup: CleanupStack): Promise<SyncProbe> {
   const client = connectSensorClient(grpcPort);
   const close = cleanup.add('close the SyncRules probe', () => client.close());
-  const first = await client.syncRules({ tags: SENSOR_TAGS }, { apiKey });
-  const etag = String(first.response.etag);
+  const { etag } = await firstSync(client, apiKey);
   const latenciesMs: number[] = [];
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
       const begun = performance.now();
-      const { response } = await client.syncRules({ tags: SENSOR_TAGS }, { apiKey, metadata: { 'if-none-match': etag } });
-      if (response.etag !== etag) throw new Error('the rules changed while the SyncRules probe ran');
+      await etagHitSync(client, apiKey, etag);
       const tookMs = performance.now() - begun;
       latenciesMs.push(tookMs);
       await sleep(Math.max(0, intervalMs - tookMs));
