@@ -59,4 +59,24 @@ describe('runHealthGate', () => {
     const broken = scripted('broken', [new Error('socket hang up')]);
     await assert.rejects(runHealthGate([broken], { ...options, timeoutMs: 30 }), /broken: probe failed: socket hang up/);
   });
+
+  it('hands every probe a whole number of milliseconds, also when the remaining time is fractional', async () => {
+    const timeouts: number[] = [];
+    // The remaining time (deadline minus a performance.now() reading) is what limits each probe here.
+    const check: HealthCheck = {
+      name: 'web-ui /readyz',
+      async run(timeoutMs) {
+        timeouts.push(timeoutMs);
+        AbortSignal.timeout(timeoutMs); // the timer API that refused a fractional delay in a real release
+        return down('HTTP 503');
+      },
+      close() {},
+    };
+    await assert.rejects(
+      runHealthGate([check], { ...options, intervalMs: 7, timeoutMs: 333.7, requestTimeoutMs: 10_000 }),
+      /web-ui \/readyz: HTTP 503/,
+    );
+    assert.ok(timeouts.length > 3, `several rounds ran (${timeouts.length})`);
+    for (const timeoutMs of timeouts) assert.ok(Number.isInteger(timeoutMs), `${timeoutMs} is a whole number of ms`);
+  });
 });

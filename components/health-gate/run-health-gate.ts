@@ -52,7 +52,9 @@ export async function runHealthGate(checks: readonly HealthCheck[], options: Hea
   const roundDurationsMs: number[] = [];
   for (;;) {
     const roundStarted = performance.now();
-    const timeoutMs = Math.max(100, Math.min(requestTimeoutMs, deadline - roundStarted));
+    // Whole milliseconds: the remaining time is fractional, and timer APIs (AbortSignal.timeout in
+    // the probe) reject a fractional delay, which would fail a healthy slot in the last round.
+    const timeoutMs = Math.max(100, Math.floor(Math.min(requestTimeoutMs, deadline - roundStarted)));
     state = recordRound(state, await Promise.all(checks.map((check) => runCheck(check, timeoutMs))));
     const now = performance.now();
     roundDurationsMs.push(Math.round(now - roundStarted));
