@@ -219,7 +219,7 @@ describe('stack config', () => {
   });
 
   it('has an example for every key, so every problem comes with a runnable fix', () => {
-    const config = parseStackConfig(input({ provider: 'docker', docker: { host: 'unix:///var/run/docker.sock' }, app: { version: '1.0.0', publicUrl: 'https://x.example.com' } }));
+    const config = parseStackConfig(input({ provider: 'docker', docker: { host: 'unix:///var/run/docker.sock' }, app: { version: '1.0.0', publicUrl: 'https://x.example.com' }, release: { rollbackTo: '0.3.0-3f2a9c1d-20261123T101500Z+cfg.1a2b3c4d' } }));
     const leaves = (value: unknown, path: string): string[] =>
       value !== null && typeof value === 'object' && !Array.isArray(value)
         ? Object.entries(value).flatMap(([key, inner]) => leaves(inner, path ? `${path}.${key}` : key))

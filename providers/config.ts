@@ -33,6 +33,9 @@ export function isReleaseSemver(value: string): boolean {
   return SEMVER.test(value);
 }
 
+/** `<semver>-<git sha>-<UTC time>`, optionally `+cfg.<digest>`: an image tag plus its config digest. */
+const RELEASE_ID = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+
 const count = (min: number, unit: string) =>
   z.int({ error: (issue) => (issue.input === undefined ? undefined : `must be a whole number of ${unit}`) }).min(min, { error: `must be at least ${min}` });
 
@@ -72,6 +75,10 @@ const commonShape = {
       keepReleases: count(MIN_KEEP_RELEASES, 'releases').default(DEFAULT_KEEP_RELEASES),
       lockWaitMs: count(0, 'milliseconds').default(DEFAULT_LOCK_WAIT_MS),
       allowDirty: z.boolean().default(false),
+      rollbackTo: z
+        .string()
+        .regex(RELEASE_ID, { error: 'must be a release id like 0.3.0-3f2a9c1d-20261123T101500Z (see the liveVersion and previousVersion stack outputs)' })
+        .optional(),
     })
     .prefault({}),
   snapshots: z
@@ -111,6 +118,7 @@ const providerSchema = z.enum(PROVIDERS, {
  * release.keepReleases: release images kept for rollback (at least 2: live and previous). @default 5
  * release.lockWaitMs: wait this long for another release's lock; 0 refuses at once. @default 0
  * release.allowDirty: build uncommitted changes, tagged ...-dirty-<now>; off, a dirty tree is refused. @default false
+ * release.rollbackTo: a kept release to serve instead of this commit's (rollback through `pulumi up`, so the outputs stay true); remove it to release again. @default unset
  * snapshots.retentionDays: snapshots older than this are deleted (never the newest good one). @default 7
  * snapshots.lockWaitTimeoutMs: pg_dump --lock-wait-timeout. @default 30000
  * database.name: the app's PostgreSQL database. @default trapperkeeper
@@ -139,6 +147,7 @@ export const CONFIG_EXAMPLES: ConfigExamples = {
   'release.keepReleases': String(DEFAULT_KEEP_RELEASES),
   'release.lockWaitMs': String(DEFAULT_LOCK_WAIT_MS),
   'release.allowDirty': 'false',
+  'release.rollbackTo': '0.3.0-3f2a9c1d-20261123T101500Z',
   'snapshots.retentionDays': String(DEFAULT_SNAPSHOT_RETENTION_DAYS),
   'snapshots.lockWaitTimeoutMs': String(DEFAULT_SNAPSHOT_LOCK_WAIT_TIMEOUT_MS),
   'database.name': DEFAULT_DATABASE.name,

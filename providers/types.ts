@@ -12,7 +12,8 @@ import type { ProviderName } from './config.js';
  *   deploy     `release`: runs the release (snapshot, migrate, start the idle slot, health gate,
  *              switch, verify, drain) and completes only once the public endpoint serves it;
  *   health     `status`: what the release reported live after verification;
- *   roll back  `rollbackCommand`: the command that moves traffic back to the previous release;
+ *   roll back  `rollbackCommand`: what a person runs to put the previous release back live through
+ *              `pulumi up` (a config pin), so the outputs keep telling the truth;
  *   clean up   `cleanup`: on `pulumi destroy`, removes the release's slots (and, for an
  *              ephemeral stack, takes a final snapshot first).
  */
@@ -24,8 +25,8 @@ export interface DeploymentTarget {
   readonly cleanup: pulumi.Resource;
   readonly endpoints: TargetEndpoints;
   readonly status: ReleaseStatus;
-  /** A shell command a person runs (with the stack's secrets in its environment) to roll back. */
-  readonly rollbackCommand: string;
+  /** The shell commands that roll back to the previous release, or a sentence when there is none. */
+  readonly rollbackCommand: pulumi.Output<string>;
 }
 
 export interface TargetEndpoints {

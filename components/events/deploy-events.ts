@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { humanLineStream } from './human-lines.js';
 
 /** The deployment events a release emits, as structured log lines (`event` field). */
 export type DeployEventName =
@@ -29,6 +30,30 @@ export const DEPLOY_REDACTED_PATHS = [
   'env', '*.env', 'hmacSecret', '*.hmacSecret', 'token', '*.token', 'apiKey', '*.apiKey',
 ];
 
+/** What a person reads for each event (the `msg` of its log record). */
+const DEPLOY_EVENT_MESSAGES: Record<DeployEventName, string> = {
+  'release.started': 'release started',
+  'lock.acquired': 'deploy lock acquired',
+  'lock.waiting': 'waiting for the deploy lock',
+  'lock.released': 'deploy lock released',
+  'lock.broken': 'deploy lock broken',
+  'snapshot.taken': 'snapshot taken and verified',
+  'snapshot.failed': 'snapshot failed',
+  'snapshot.pruned': 'old snapshots deleted',
+  'snapshot.retention-held-back': 'snapshot retention held back',
+  'snapshot.restored': 'snapshot restored',
+  migrated: 'migrations applied',
+  'slot.started': 'idle slot started',
+  'gate.passed': 'health gate passed',
+  promoted: 'traffic switched and verified',
+  verified: 'public endpoint verified',
+  drained: 'old slot drained and parked',
+  pruned: 'old release images pruned',
+  'release.succeeded': 'release live',
+  'release.failed': 'release failed',
+  'rolled-back': 'rolled back',
+};
+
 export type DeployEventLevel = 'info' | 'warn' | 'error';
 
 export interface DeployEvents {
@@ -36,22 +61,47 @@ export interface DeployEvents {
   logger: Logger;
 }
 
-/** JSON lines by default (CI, log shippers); human-readable on a terminal. */
-export function createDeployEvents(options: { level?: string; destination?: NodeJS.WritableStream; pretty?: boolean } = {}): DeployEvents {
-  const settings = {
-    name: 'trapperkeeper-deploy',
-    level: options.level ?? 'info',
-    redact: { paths: DEPLOY_REDACTED_PATHS, censor: '[redacted]' },
-    timestamp: pino.stdTimeFunctions.isoTime,
-  };
-  const pretty = options.pretty ?? (options.destination === undefined && process.stderr.isTTY === true);
-  const logger = pretty
-    ? pino({ ...settings, transport: { target: 'pino-pretty', options: { destination: 2 } } })
-    : pino(settings, (options.destination ?? process.stderr) as pino.DestinationStream);
+/** `human`: one line per step with its duration, for people; `json`: one JSON object per line. */
+export type DeployEventFormat = 'human' | 'json';
+
+/** Chooses JSON lines on stderr instead of the human lines (`TK_DEPLOY_EVENTS=json`). */
+export const DEPLOY_EVENTS_FORMAT_ENV = 'TK_DEPLOY_EVENTS';
+/** A file that receives every event as a JSON line as well, whatever the format on stderr. */
+export const DEPLOY_EVENTS_FILE_ENV = 'TK_DEPLOY_EVENTS_FILE';
+
+export interface DeployEventsOptions {
+  level?: string;
+  /** Where the lines go. @default process.stderr */
+  destination?: NodeJS.WritableStream;
+  /** @default json when TK_DEPLOY_EVENTS=json, else human */
+  format?: DeployEventFormat;
+  /** Also append every event as JSON to this file (created with its folder). @default TK_DEPLOY_EVENTS_FILE */
+  jsonFile?: string;
+}
+
+/**
+ * The deployment's event stream: each event one line a person can read (what happened, the
+ * release and slot, how long it took), or JSON lines for machines; with `jsonFile` both.
+ */
+export function createDeployEvents(options: DeployEventsOptions = {}): DeployEvents {
+  const format = options.format ?? (process.env[DEPLOY_EVENTS_FORMAT_ENV] === 'json' ? 'json' : 'human');
+  const jsonFile = options.jsonFile ?? (process.env[DEPLOY_EVENTS_FILE_ENV] || undefined);
+  const output = options.destination ?? process.stderr;
+  const streams: pino.StreamEntry[] = [{ level: 'trace', stream: format === 'json' ? output : humanLineStream(output) }];
+  if (jsonFile) streams.push({ level: 'trace', stream: pino.destination({ dest: jsonFile, mkdir: true, append: true, sync: true }) });
+  const logger = pino(
+    {
+      name: 'trapperkeeper-deploy',
+      level: options.level ?? 'info',
+      redact: { paths: DEPLOY_REDACTED_PATHS, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    pino.multistream(streams),
+  );
   return {
     logger,
     emit(event, fields = {}, level = 'info') {
-      logger[level]({ event, ...fields }, event);
+      logger[level]({ event, ...fields }, DEPLOY_EVENT_MESSAGES[event]);
     },
   };
 }

@@ -3,6 +3,7 @@ import type { DockerEngine } from '../../providers/docker/engine.js';
 import { DockerCommandError } from '../../providers/docker/engine.js';
 import { DeployError } from '../errors.js';
 import type { DeployEvents } from '../events/deploy-events.js';
+import { releaseCli } from '../release/command-line.js';
 import type { ReleaseSpec } from '../release/spec.js';
 import {
   DEFAULT_LOCK_IMAGE,
@@ -70,7 +71,7 @@ export class DeployLockHeldError extends DeployError {
 }
 
 export function breakLockCommand(stack: string): string {
-  return `npx tsx components/release/cli.ts lock break --stack ${stack}`;
+  return releaseCli('lock', 'break', '--stack', stack);
 }
 
 /**

@@ -2,11 +2,17 @@
  * The release CLI: what `pulumi up` runs (through the `release` local.Command) and what a person
  * runs to roll back or look at a stack's lock.
  *
- *   deploy                    run a release; ReleaseSpec in TK_RELEASE_SPEC, secrets in TK_DATABASE_URL / TK_HMAC_SECRET
+ *   deploy                    run a release; ReleaseSpec in TK_RELEASE_SPEC, secrets in TK_DATABASE_URL / TK_HMAC_SECRET;
+ *                             with TK_ROLLBACK_TO (the stack's release.rollbackTo) make that kept release live instead
  *   destroy                   before `pulumi destroy` removes the stack: remove both slots (final snapshot when ephemeral)
- *   rollback --stack S [--to RELEASE]   move traffic back to the parked previous release (or a kept one)
  *   status --stack S          live and parked releases, latest snapshot, lock
  *   lock status|break --stack S
+ *
+ * Rollback goes through `pulumi up` (`pulumi config set --path release.rollbackTo <release>`), so
+ * the stack's outputs always tell the release that serves. `deploy` and `destroy` print one line
+ * per step on stderr (TK_DEPLOY_EVENTS=json: JSON lines) and append every event as JSON to
+ * TK_DEPLOY_EVENTS_FILE (default .trapperkeeper/events/<stack>.jsonl); stdout carries only the
+ * summary line the stack outputs are read from.
  *
  * `--stack` commands find the Docker host in --docker-host, else DOCKER_HOST, else the stack's
  * Pulumi.<stack>.yaml (trapperkeeper:docker.host), else the local engine.
@@ -23,11 +29,13 @@ import { readProxyState } from '../proxy/index.js';
 import { removeSlot } from '../slots/index.js';
 import { latestSnapshot, takeSnapshot } from '../snapshot/index.js';
 import { runRelease } from './pipeline.js';
+import { RELEASE_SPEC_ENV, ROLLBACK_TO_ENV } from './command-line.js';
 import { runRollback } from './rollback.js';
 import { readSlotRecord } from './slot-spec.js';
 import { SLOTS, type ReleaseSpec } from './spec.js';
 
-const RELEASE_SPEC_ENV = 'TK_RELEASE_SPEC';
+/** Where `deploy` and `destroy` append their events as JSON lines, unless TK_DEPLOY_EVENTS_FILE says. */
+const EVENTS_DIR = '.trapperkeeper/events';
 /** Where `destroy` copies the final snapshot of an ephemeral stack before its volumes go. */
 const FINAL_SNAPSHOT_DIR = '.trapperkeeper/final-snapshots';
 
@@ -64,24 +72,31 @@ async function main(argv: string[]): Promise<void> {
     allowPositionals: true,
     options: {
       stack: { type: 'string' },
-      to: { type: 'string' },
       'docker-host': { type: 'string' },
       reason: { type: 'string' },
     },
   });
   const [command, subcommand] = positionals;
-  const events = createDeployEvents();
+  const releaseEvents = (spec: ReleaseSpec) => createDeployEvents({ jsonFile: process.env.TK_DEPLOY_EVENTS_FILE || join(EVENTS_DIR, `${spec.stack}.jsonl`) });
 
   switch (command) {
     case 'deploy': {
       const spec = specFromEnv();
-      const outcome = await runRelease(spec, { engine: new DockerEngine({ host: spec.dockerHost }), events });
-      const { liveSlot, liveRelease, previousRelease, latestSnapshot: latest } = outcome;
+      const events = releaseEvents(spec);
+      const engine = new DockerEngine({ host: spec.dockerHost });
+      const rollbackTo = process.env[ROLLBACK_TO_ENV] || undefined;
+      const outcome = rollbackTo
+        ? await runRollback({ engine, events, prefix: spec.prefix, to: rollbackTo, pinned: true })
+        : await runRelease(spec, { engine, events });
+      if ('migrationWarning' in outcome && outcome.migrationWarning) process.stderr.write(`\nwarning: ${outcome.migrationWarning}\n\n`);
+      const latest = 'latestSnapshot' in outcome ? outcome.latestSnapshot : ((await latestSnapshot(engine, spec))?.name ?? null);
+      const { liveSlot, liveRelease, previousRelease } = outcome;
       process.stdout.write(`${JSON.stringify({ liveSlot, liveRelease, previousRelease, latestSnapshot: latest })}\n`);
       return;
     }
     case 'destroy': {
       const spec = specFromEnv();
+      const events = releaseEvents(spec);
       const engine = new DockerEngine({ host: spec.dockerHost });
       if (spec.ephemeral) {
         const snapshot = await takeSnapshot(engine, spec, { commit: spec.image.commit, events });
@@ -92,18 +107,6 @@ async function main(argv: string[]): Promise<void> {
         events.logger.info({ event: 'snapshot.taken', snapshot: snapshot.name, copiedTo: dir }, 'final snapshot copied out before the data volumes are destroyed');
       }
       for (const slot of SLOTS) await removeSlot(engine, spec, slot);
-      return;
-    }
-    case 'rollback': {
-      const stack = requireStack(values.stack);
-      const outcome = await runRollback({
-        engine: engineFor(stack, values['docker-host']),
-        events,
-        prefix: `tk-${stack}`,
-        ...(values.to ? { to: values.to } : {}),
-      });
-      if (outcome.migrationWarning) process.stderr.write(`\nwarning: ${outcome.migrationWarning}\n\n`);
-      process.stdout.write(`${JSON.stringify({ liveSlot: outcome.liveSlot, liveRelease: outcome.liveRelease, previousRelease: outcome.previousRelease, phases: outcome.phases })}\n`);
       return;
     }
     case 'status': {
@@ -130,7 +133,7 @@ async function main(argv: string[]): Promise<void> {
       const engine = engineFor(stack, values['docker-host']);
       const spec = { stack, prefix: `tk-${stack}` };
       if (subcommand === 'break') {
-        await breakDeployLock(engine, spec, { events, by: process.env.USER ?? 'unknown', ...(values.reason ? { reason: values.reason } : {}) });
+        await breakDeployLock(engine, spec, { events: createDeployEvents(), by: process.env.USER ?? 'unknown', ...(values.reason ? { reason: values.reason } : {}) });
         return;
       }
       const lock = await readDeployLock(engine, spec);
@@ -140,7 +143,7 @@ async function main(argv: string[]): Promise<void> {
     default:
       throw new DeployError(
         `Unknown command "${command ?? ''}"`,
-        'use one of: deploy, destroy, rollback --stack S [--to RELEASE], status --stack S, lock status|break --stack S',
+        'use one of: deploy, destroy, status --stack S, lock status|break --stack S (roll back with `pulumi config set --path release.rollbackTo <release>` and `pulumi up`)',
       );
   }
 }

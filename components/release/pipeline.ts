@@ -41,6 +41,12 @@ export interface ReleaseOutcome extends ReleaseSummary {
 /** Records how long each phase takes, in order. */
 export class PhaseClock {
   readonly phases: Record<string, number> = {};
+  private readonly started = performance.now();
+
+  /** Milliseconds since the clock was made. */
+  total(): number {
+    return Math.round(performance.now() - this.started);
+  }
 
   async time<T>(phase: string, work: () => Promise<T>): Promise<T> {
     const started = performance.now();
@@ -91,7 +97,7 @@ export async function runRelease(spec: ReleaseSpec, context: ReleaseContext): Pr
   const lock = await clock.time('lock', () =>
     acquireDeployLock(engine, spec, context.holder ?? lockHolderForThisProcess(spec.image), { waitMs: spec.lock.waitMs, events }),
   );
-  events.emit('lock.acquired', { lock: lock.name });
+  events.emit('lock.acquired', { lock: lock.name, durationMs: clock.phases.lock });
   try {
     const live = await clock.time('read-live', async () => {
       const state = await readProxyState(engine, spec);
@@ -111,10 +117,10 @@ export async function runRelease(spec: ReleaseSpec, context: ReleaseContext): Pr
     }
 
     await clock.time('start-slot', () => startSlot(engine, spec, target, { secrets }));
-    events.emit('slot.started', { slot: target, release: spec.image.releaseId });
+    events.emit('slot.started', { slot: target, release: spec.image.releaseId, durationMs: clock.phases['start-slot'] });
     await clock.time('stage', () => stageSlot(engine, spec, { live, slot: target }));
     await clock.time('health-gate', () => gateOrRemove(spec, context.engine, target));
-    events.emit('gate.passed', { slot: target, release: spec.image.releaseId });
+    events.emit('gate.passed', { slot: target, release: spec.image.releaseId, durationMs: clock.phases['health-gate'] });
 
     const switched = await clock.time('switch', () => switchTraffic(engine, spec, target, { expectedLive: live }));
     await clock.time('verify', async () => {
@@ -125,13 +131,19 @@ export async function runRelease(spec: ReleaseSpec, context: ReleaseContext): Pr
         throw error;
       }
     });
-    events.emit('promoted', { slot: target, release: spec.image.releaseId, previous: live?.releaseId ?? null });
+    events.emit('promoted', {
+      slot: target,
+      release: spec.image.releaseId,
+      previous: live?.releaseId ?? null,
+      durationMs: (clock.phases.switch ?? 0) + (clock.phases.verify ?? 0),
+    });
 
     const drained = await clock.time('drain', () => drainAfterSwitch(engine, spec, switched));
-    if (drained) events.emit('drained', { slot: drained.slot, outcome: drained });
+    if (drained) events.emit('drained', { slot: drained.slot, outcome: drained, durationMs: clock.phases.drain });
     await clock.time('prune', async () => {
+      const started = performance.now();
       const pruned = await pruneImages(engine, spec);
-      events.emit('pruned', { images: pruned });
+      events.emit('pruned', { images: pruned, durationMs: Math.round(performance.now() - started) });
       await applyRetention(engine, spec, new Date(), { events });
     });
 
@@ -145,10 +157,10 @@ export async function runRelease(spec: ReleaseSpec, context: ReleaseContext): Pr
       snapshot,
       migrated,
     };
-    events.emit('release.succeeded', { ...outcome });
+    events.emit('release.succeeded', { ...outcome, release: outcome.liveRelease, slot: target, durationMs: clock.total() });
     return outcome;
   } catch (error) {
-    events.emit('release.failed', { release: spec.image.releaseId, error: (error as Error).message, phases: clock.phases }, 'error');
+    events.emit('release.failed', { release: spec.image.releaseId, error: (error as Error).message, phases: clock.phases, durationMs: clock.total() }, 'error');
     throw error;
   } finally {
     await lock.release();

@@ -19,6 +19,11 @@ export interface RollbackOptions {
   prefix: string;
   /** A kept release id to go back to; default: the parked previous slot. */
   to?: string;
+  /**
+   * `to` is the stack's pinned release (`release.rollbackTo`): when it already serves, report
+   * that and change nothing, so `pulumi up` with the same pin is a no-op rather than an error.
+   */
+  pinned?: boolean;
   secrets?: Record<string, string | undefined>;
   holder?: LockHolder;
 }
@@ -26,8 +31,8 @@ export interface RollbackOptions {
 export interface RollbackOutcome {
   liveSlot: Slot;
   liveRelease: string;
-  /** The release traffic moved away from. */
-  previousRelease: string;
+  /** The release traffic moved away from (when nothing moved: the other slot's release, if any). */
+  previousRelease: string | null;
   /** Set when migrations ran since the release now live: how to restore the data too. */
   migrationWarning: string | null;
   phases: Record<string, number>;
@@ -71,11 +76,14 @@ export async function runRollback(options: RollbackOptions): Promise<RollbackOut
   const { spec: liveSpec, live } = await clock.time('read-live', () => findLive(engine, options.prefix));
   const targetSlot = otherSlot(live.slot);
   const parked = await readSlotRecord(engine, options.prefix, targetSlot);
+  if (options.pinned && options.to === live.spec.image.releaseId) {
+    return { liveSlot: live.slot, liveRelease: options.to, previousRelease: parked?.spec.image.releaseId ?? null, migrationWarning: null, phases: clock.phases };
+  }
   const useParked = parked !== undefined && (options.to === undefined || parked.spec.image.releaseId === options.to);
   if (!useParked && options.to === undefined) {
     throw new DeployError(
       `Nothing is parked in the ${targetSlot} slot to roll back to`,
-      `name a kept release: npx tsx components/release/cli.ts rollback --stack ${liveSpec.stack} --to <release id> (docker images ${liveSpec.image.ref.split(':')[0]})`,
+      `name a kept release: pulumi config set --path release.rollbackTo <release id> --stack ${liveSpec.stack} (kept images: docker images ${liveSpec.image.ref.split(':')[0]})`,
     );
   }
   const spec: ReleaseSpec = useParked ? parked!.spec : { ...liveSpec, image: imageForRelease(liveSpec.image, options.to!) };
@@ -117,7 +125,7 @@ export async function runRollback(options: RollbackOptions): Promise<RollbackOut
       migrationWarning,
       phases: clock.phases,
     };
-    events.emit('rolled-back', { from: outcome.previousRelease, to: outcome.liveRelease, slot: targetSlot, phases: clock.phases });
+    events.emit('rolled-back', { from: outcome.previousRelease, to: outcome.liveRelease, slot: targetSlot, phases: clock.phases, durationMs: clock.total() });
     if (migrationWarning) events.emit('rolled-back', { warning: 'migrations ran since this release', snapshot: migrated!.name }, 'warn');
     return outcome;
   } finally {

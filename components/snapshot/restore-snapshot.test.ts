@@ -23,7 +23,7 @@ test('the restore procedure names the file, its checksum check, a restore into a
       '       docker exec tk-prod-postgres pg_restore --username=tk --dbname=trapperkeeper_restored_20261123t101507z --exit-on-error --single-transaction /var/lib/postgresql/snapshots/trapperkeeper_20261123T101507Z_3f2a9c1d.dump',
       '  3. stop the app containers (nothing may stay connected to trapperkeeper), then swap the databases:',
       `       docker exec tk-prod-postgres psql --username=tk --dbname=postgres -c 'ALTER DATABASE "trapperkeeper" RENAME TO "trapperkeeper_before_restore_20261123t101507z"' -c 'ALTER DATABASE "trapperkeeper_restored_20261123t101507z" RENAME TO "trapperkeeper"'`,
-      '  4. run the app version built from commit 3f2a9c1d (npx tsx components/release/cli.ts rollback --stack prod), and keep trapperkeeper_before_restore_20261123t101507z until you are sure.',
+      '  4. run the app version built from commit 3f2a9c1d (pulumi config set --path release.rollbackTo <release> --stack prod && pulumi up --stack prod), and keep trapperkeeper_before_restore_20261123t101507z until you are sure.',
     ].join('\n'),
   );
 });

@@ -82,7 +82,7 @@ export function restoreInstructions(spec: SnapshotSpec & Partial<Pick<ReleaseSpe
   const stamp = formatSnapshotTime(snapshot.takenAt).toLowerCase();
   const restored = `${db}_restored_${stamp}`.slice(0, 63);
   const previous = `${db}_before_restore_${stamp}`.slice(0, 63);
-  const rollback = spec.stack ? `npx tsx components/release/cli.ts rollback --stack ${spec.stack}` : 'the rollback command of the release CLI';
+  const rollback = spec.stack ? `pulumi config set --path release.rollbackTo <release> --stack ${spec.stack} && pulumi up --stack ${spec.stack}` : 'pulumi config set --path release.rollbackTo <release> && pulumi up';
   return [
     `Rolling back the app does not roll back the database. The snapshot taken before this release's migrations is`,
     `  ${dir}/${snapshot.name} in container ${container} (taken ${snapshot.takenAt.toISOString()}, commit ${snapshot.commit}${snapshot.sha256 ? `, sha256 ${snapshot.sha256}` : ''}).`,

@@ -1,26 +1,28 @@
 import { createHash } from 'node:crypto';
+import { releaseCli } from '../../components/release/command-line.js';
+
+export { RELEASE_SPEC_ENV, ROLLBACK_TO_ENV } from '../../components/release/command-line.js';
 import type { ReleaseSpec } from '../../components/release/spec.js';
 import { SLOTS } from '../../components/release/spec.js';
 import type { ReleaseSummary } from '../types.js';
 
-/** The release CLI, run from the project folder (Pulumi's working directory). */
-export const RELEASE_CLI = 'npx tsx components/release/cli.ts';
-/** The environment variable the release CLI reads its ReleaseSpec (JSON) from. */
-export const RELEASE_SPEC_ENV = 'TK_RELEASE_SPEC';
 
 export type ReleaseOperation = 'deploy' | 'destroy' | 'rollback';
 
 export function releaseCliCommand(operation: ReleaseOperation): string {
-  return `${RELEASE_CLI} ${operation}`;
+  return releaseCli(operation);
 }
 
 /**
- * How a person rolls back outside `pulumi up`: the release CLI finds the parked previous release
- * (and its spec) on the Docker host itself; `--to <release id>` picks an older kept image, which
- * needs TK_DATABASE_URL and TK_HMAC_SECRET in the environment.
+ * How a person rolls back: pin the previous release in the stack config and run `pulumi up`,
+ * which makes it live again (the warm parked slot, in seconds) and updates the stack outputs.
  */
-export function rollbackInstructions(stack: string): string {
-  return `${releaseCliCommand('rollback')} --stack ${stack}`;
+export function rollbackInstructions(stack: string, previousRelease: string | null, pinned?: string): string {
+  if (pinned !== undefined) {
+    return `release.rollbackTo pins ${pinned}; to release this commit again: pulumi config rm --path release.rollbackTo --stack ${stack} && pulumi up --stack ${stack}`;
+  }
+  if (previousRelease === null) return 'nothing to roll back to yet: this stack has had one release';
+  return `pulumi config set --path release.rollbackTo ${previousRelease} --stack ${stack} && pulumi up --stack ${stack}`;
 }
 
 /** JSON with object keys sorted, so equal specs hash equally whatever their key order. */

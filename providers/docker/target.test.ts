@@ -195,8 +195,8 @@ describe('DockerTarget (Pulumi mocks)', () => {
     const target = await declare('tk-rel', dockerConfig('dev', DEV));
     const release = byName('tk-rel-release');
     const inputs = release.inputs;
-    assert.equal(inputs.create, 'npx tsx components/release/cli.ts deploy');
-    assert.equal(inputs.update, 'npx tsx components/release/cli.ts deploy');
+    assert.equal(inputs.create, 'node --import tsx components/release/cli.ts deploy');
+    assert.equal(inputs.update, 'node --import tsx components/release/cli.ts deploy');
     assert.equal(inputs.delete, undefined, 'a replaced release must not run destroy');
 
     const environment = inputs.environment as Inputs;
@@ -227,7 +227,7 @@ describe('DockerTarget (Pulumi mocks)', () => {
     const target = await declare('tk-down', dockerConfig('dev', DEV));
     const cleanup = byName('tk-down-cleanup');
     assert.equal(cleanup.inputs.create, undefined);
-    assert.equal(cleanup.inputs.delete, 'npx tsx components/release/cli.ts destroy');
+    assert.equal(cleanup.inputs.delete, 'node --import tsx components/release/cli.ts destroy');
     const environment = cleanup.inputs.environment as Inputs;
     assert.equal(environment.TK_RELEASE_SPEC, canonicalJson(target.releaseSpec));
     assert.ok(isWrappedSecret(environment.TK_DATABASE_URL) && isWrappedSecret(environment.TK_HMAC_SECRET));
@@ -259,5 +259,27 @@ describe('DockerTarget (Pulumi mocks)', () => {
     assert.equal(await promiseOf(target.image.ref), 'tk-dev/trapperkeeper:0.1.0-0123abcd-20261123T101500Z');
     assert.equal(await pulumi.isSecret(target.release.environment), true);
     assert.equal(await pulumi.isSecret(target.infrastructure.postgres.envs), true);
+  });
+
+  it('shows the progress on stderr only: the summary on stdout is read, not printed again', async () => {
+    await declare('tk-log', dockerConfig('dev', DEV));
+    assert.equal(byName('tk-log-release').inputs.logging, 'stderr');
+    assert.equal(byName('tk-log-cleanup').inputs.logging, 'stderr');
+  });
+
+  it('rolls back through pulumi up: a pinned release reaches the release CLI and is a trigger, and the outputs say how to undo it', async () => {
+    const plain = await declare('tk-nopin', dockerConfig('dev', DEV));
+    assert.equal((byName('tk-nopin-release').inputs.triggers as unknown[]).length, 3, 'no pin: the triggers of earlier versions, so nothing re-runs on upgrade');
+    assert.equal(
+      await promiseOf(plain.rollbackCommand),
+      `pulumi config set --path release.rollbackTo ${MOCK_RELEASE_SUMMARY.previousRelease} --stack dev && pulumi up --stack dev`,
+    );
+
+    const pin = '0.0.9-89abcdef-20261120T080000Z+cfg.0badc0de';
+    const pinned = await declare('tk-pin', dockerConfig('dev', { ...DEV, release: { rollbackTo: pin } }));
+    const inputs = byName('tk-pin-release').inputs;
+    assert.equal((inputs.environment as Inputs).TK_ROLLBACK_TO, pin);
+    assert.ok((inputs.triggers as unknown[]).includes(pin), 'setting or removing the pin runs the release command');
+    assert.match(await promiseOf(pinned.rollbackCommand), /^release\.rollbackTo pins 0\.0\.9-.*pulumi config rm --path release\.rollbackTo --stack dev && pulumi up --stack dev$/);
   });
 });

@@ -8,7 +8,7 @@ import { AppImage, planAppImageBuild, releaseImageOf } from './image.js';
 import type { ImageTag } from './image-tag.js';
 import { DockerInfrastructure, createDockerProvider } from './infrastructure.js';
 import { databaseUrl, planDockerInfrastructure } from './infrastructure-spec.js';
-import { RELEASE_SPEC_ENV, canonicalJson, parseReleaseSummary, releaseCliCommand, rollbackInstructions, secretsDigest, specHash } from './release-command.js';
+import { RELEASE_SPEC_ENV, ROLLBACK_TO_ENV, canonicalJson, parseReleaseSummary, releaseCliCommand, rollbackInstructions, secretsDigest, specHash } from './release-command.js';
 import { planReleaseSpec } from './release-spec.js';
 
 export interface DockerTargetArgs {
@@ -44,12 +44,11 @@ export class DockerTarget extends pulumi.ComponentResource implements Deployment
   readonly releaseSpec: ReleaseSpec;
   readonly endpoints: TargetEndpoints;
   readonly status: ReleaseStatus;
-  readonly rollbackCommand: string;
+  readonly rollbackCommand: pulumi.Output<string>;
 
   constructor(name: string, args: DockerTargetArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super('trapperkeeper:docker:Target', name, {}, opts);
     const { config, imageTag } = args;
-    this.rollbackCommand = rollbackInstructions(config.stack);
 
     const infrastructureSpec = planDockerInfrastructure(config);
     const build = planAppImageBuild({ prefix: infrastructureSpec.prefix, tag: imageTag, images: config.docker.images, ...(args.buildContext ? { context: args.buildContext } : {}) });
@@ -65,11 +64,23 @@ export class DockerTarget extends pulumi.ComponentResource implements Deployment
     this.image = { resource: this.appImage.image, ref: pulumi.output(build.imageName) };
 
     const databaseUrlSecret = pulumi.secret(config.secrets.postgresPassword.apply((password) => databaseUrl(infrastructureSpec, password)));
+    const rollbackTo = config.release.rollbackTo;
+    if (rollbackTo !== undefined) {
+      pulumi.log.warn(
+        `release.rollbackTo pins release ${rollbackTo}: this commit's release ${this.releaseSpec.image.releaseId} is not deployed. ` +
+          `To release it: pulumi config rm --path release.rollbackTo && pulumi up`,
+        this,
+      );
+    }
     const environment = {
       [RELEASE_SPEC_ENV]: canonicalJson(this.releaseSpec),
       TK_DATABASE_URL: databaseUrlSecret,
       TK_HMAC_SECRET: config.secrets.hmacSecret,
+      ...(rollbackTo !== undefined ? { [ROLLBACK_TO_ENV]: rollbackTo } : {}),
     };
+    // The summary on stdout becomes the outputs; showing it too would only repeat what the
+    // one-line-per-step progress on stderr already said.
+    const logging = command.types.enums.local.Logging.Stderr;
 
     this.release = new command.local.Command(
       `${name}-release`,
@@ -77,9 +88,11 @@ export class DockerTarget extends pulumi.ComponentResource implements Deployment
         create: releaseCliCommand('deploy'),
         update: releaseCliCommand('deploy'),
         environment,
+        logging,
         triggers: [
           this.releaseSpec.image.releaseId,
           specHash(this.releaseSpec),
+          ...(rollbackTo !== undefined ? [rollbackTo] : []),
           pulumi.secret(pulumi.all([databaseUrlSecret, config.secrets.hmacSecret]).apply((values) => secretsDigest(values))),
         ],
       },
@@ -91,7 +104,7 @@ export class DockerTarget extends pulumi.ComponentResource implements Deployment
     // `delete` runs, which must not tear the deployment down.
     this.cleanup = new command.local.Command(
       `${name}-cleanup`,
-      { delete: releaseCliCommand('destroy'), environment },
+      { delete: releaseCliCommand('destroy'), environment, logging },
       { parent: this, dependsOn: [this.infrastructure] },
     );
 
@@ -103,6 +116,7 @@ export class DockerTarget extends pulumi.ComponentResource implements Deployment
       previousRelease: summary.apply((s) => s.previousRelease),
       latestSnapshot: summary.apply((s) => s.latestSnapshot),
     };
+    this.rollbackCommand = summary.apply((s) => rollbackInstructions(config.stack, s.previousRelease, rollbackTo));
     this.endpoints = {
       publicHttpUrl: pulumi.output(infrastructureSpec.endpoints.publicHttpUrl),
       publicGrpcAddress: pulumi.output(infrastructureSpec.endpoints.publicGrpcAddress),

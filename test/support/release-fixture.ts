@@ -59,7 +59,7 @@ export async function createReleaseFixture(stack: string, overrides: Record<stri
       callback();
     },
   });
-  const events = createDeployEvents({ destination: sink, pretty: false });
+  const events = createDeployEvents({ destination: sink, format: 'json' });
   const baseImage = ensureAppImage();
   const repository = `${infraSpec.prefix}/trapperkeeper`;
   const tagged: string[] = [];

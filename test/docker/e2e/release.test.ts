@@ -111,10 +111,19 @@ describe('blue-green releases on a real Docker engine, under load', { timeout: 9
 
   it('rolls back to v1 from its kept image, warns that migrations ran since, and then back to the warm v2 in seconds', async () => {
     const spec = fixture.specFor(v1);
-    const back = await runRollback({ engine: testEngine, events: fixture.events, prefix: spec.prefix, to: v1.releaseId, secrets: fixture.secrets });
+    // As `pulumi up` runs it with release.rollbackTo set (TK_ROLLBACK_TO).
+    const pin = { engine: testEngine, events: fixture.events, prefix: spec.prefix, to: v1.releaseId, pinned: true, secrets: fixture.secrets };
+    const back = await runRollback(pin);
     timings.rollbackToV1 = back.phases;
     assert.equal(back.liveRelease, v1.releaseId);
     assert.ok(back.migrationWarning?.includes('pg_restore'), 'the warning says how to restore the snapshot');
+    // The next `pulumi up` with the same pin changes nothing and reports the same truth.
+    const again = await runRollback(pin);
+    assert.deepEqual(
+      { liveSlot: again.liveSlot, liveRelease: again.liveRelease, previousRelease: again.previousRelease },
+      { liveSlot: back.liveSlot, liveRelease: v1.releaseId, previousRelease: fixture.specFor(v2).image.releaseId },
+    );
+    assert.equal(again.phases.switch, undefined, 'nothing was switched');
 
     const started = performance.now();
     const warm = await runRollback({ engine: testEngine, events: fixture.events, prefix: spec.prefix });

@@ -47,7 +47,7 @@ describe('migrations in a one-off container against a real PostgreSQL', () => {
 
     const lines: string[] = [];
     const events = createDeployEvents({
-      pretty: false,
+      format: 'json',
       destination: new Writable({
         write(chunk: Buffer, _encoding, done) {
           lines.push(chunk.toString('utf8'));
