@@ -105,8 +105,8 @@ describe('stack config', () => {
       "trapperkeeper:docker.ports.grcp: is not a known key (did you mean 'grpc'?); pulumi config rm --path 'docker.ports.grcp'",
       "trapperkeeper:docker.ports.http: must be 1-65535; pulumi config set --path 'docker.ports.http' 8080",
       'trapperkeeper:ephemeral: must be a boolean, not a string; pulumi config set ephemeral false',
-      'trapperkeeper:hmacSecret: is not set (checked the stack config, $TK_HMAC_SECRET and .env.dev); pulumi config set --secret hmacSecret "$(openssl rand -hex 16):$(openssl rand -base64 32)" (or TK_HMAC_SECRET=... in .env.dev)',
-      'trapperkeeper:postgresPassword: is not set (checked the stack config, $TK_POSTGRES_PASSWORD and .env.dev); pulumi config set --secret postgresPassword "$(openssl rand -base64 24)" (or TK_POSTGRES_PASSWORD=... in .env.dev)',
+      'trapperkeeper:hmacSecret: is not set (checked the stack config, $TK_HMAC_SECRET and .env.dev); pulumi config set --secret hmacSecret "$(openssl rand -hex 16):$(openssl rand -base64 32)"  # or TK_HMAC_SECRET=... in .env.dev',
+      'trapperkeeper:postgresPassword: is not set (checked the stack config, $TK_POSTGRES_PASSWORD and .env.dev); pulumi config set --secret postgresPassword "$(openssl rand -base64 24)"  # or TK_POSTGRES_PASSWORD=... in .env.dev',
       "trapperkeeper:release.gate.successes: must be a whole number of checks; pulumi config set --path 'release.gate.successes' 3",
       "trapperkeeper:release.keepReleases: must be at least 2; pulumi config set --path 'release.keepReleases' 5",
     ]);
@@ -206,7 +206,7 @@ describe('stack config', () => {
       parseStackConfig(input({ provider: 'docker', postgresPassword: CANARY.postgresPassword }, { secretConfigKeys: new Set(['trapperkeeper:hmacSecret']) })),
     );
     assert.deepEqual(problems, [
-      'trapperkeeper:postgresPassword: is stored in plain text in Pulumi.dev.yaml; pulumi config set --secret postgresPassword "<new value>" (and rotate it: the old value is in your history)',
+      'trapperkeeper:postgresPassword: is stored in plain text in Pulumi.dev.yaml; pulumi config set --secret postgresPassword "$(openssl rand -base64 24)"  # a new value: the old one is in your history',
     ]);
   });
 

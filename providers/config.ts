@@ -256,9 +256,12 @@ function providerAware(issues: readonly z.core.$ZodIssue[], values: Record<strin
   const provider = providerSchema.safeParse(values.provider);
   const providerMessage = provider.success ? 'is not valid' : (provider.error.issues[0]?.message ?? 'is not valid');
   const common = z.looseObject(commonShape).safeParse(values, { error: describeGenericIssue });
+  // With no provider named yet, a docker section is still checked (the only target so far).
+  const docker = values.provider === undefined && values.docker !== undefined ? dockerSectionSchema.safeParse(values.docker, { error: describeGenericIssue }) : undefined;
   return [
     { ...providerIssue, message: providerMessage },
     ...(common.success ? [] : common.error.issues),
+    ...(docker && !docker.success ? docker.error.issues.map((issue) => ({ ...issue, path: ['docker', ...issue.path] })) : []),
     ...issues.filter((issue) => issue !== providerIssue),
   ];
 }

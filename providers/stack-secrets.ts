@@ -68,14 +68,14 @@ export function resolveSecretValues(sources: SecretSources, stack: string): { va
   const values: Partial<SecretValues> = {};
   for (const name of SECRET_NAMES) {
     const source = STACK_SECRETS[name];
-    const fix = `${configSetCommand(source.configKey, source.example, { secret: true })} (or ${source.envName}=... in .env.${stack})`;
+    const fix = `${configSetCommand(source.configKey, source.example, { secret: true })}  # or ${source.envName}=... in .env.${stack}`;
     const fromConfig = nonEmpty(sources.config[name]);
     const value = fromConfig ?? nonEmpty(sources.processEnv[source.envName]) ?? nonEmpty(sources.envFile.values[source.envName]);
     if (fromConfig !== undefined && sources.plaintextConfigKeys.has(source.configKey)) {
       problems.push({
         path: source.configKey,
         problem: `is stored in plain text in Pulumi.${stack}.yaml`,
-        fix: `${configSetCommand(source.configKey, '"<new value>"', { secret: true })} (and rotate it: the old value is in your history)`,
+        fix: `${configSetCommand(source.configKey, source.example, { secret: true })}  # a new value: the old one is in your history`,
       });
     }
     if (value === undefined) {
