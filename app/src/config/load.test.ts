@@ -61,7 +61,9 @@ function configError(fn: () => unknown): ConfigError {
   assert.fail('expected loadConfig to throw');
 }
 
-const SECRET_VALUE = Buffer.alloc(32, 7).toString('base64');
+/** 32 bytes with 32 different values: a secret the entropy check accepts. */
+const SECRET_BYTES = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 37 + 11) % 256));
+const SECRET_VALUE = SECRET_BYTES.toString('base64');
 const HMAC = `${'a'.repeat(32)}:${SECRET_VALUE}`;
 
 describe('loadConfig defaults', () => {
@@ -456,6 +458,6 @@ describe('loadConfig secrets', () => {
     const { input } = setup();
     const config = loadConfig(input({ env: { TK_HMAC_SECRET: HMAC } }));
     assert.deepEqual(config.hmacSecrets.map((s) => s.id), ['a'.repeat(32)]);
-    assert.deepEqual(config.hmacSecrets[0]?.secret, Buffer.alloc(32, 7));
+    assert.deepEqual(config.hmacSecrets[0]?.secret, SECRET_BYTES);
   });
 });
