@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { loadConfig, type LoadConfigInput } from './load.js';
-import { ConfigError } from './problems.js';
+import { ConfigError, formatProblem } from './problems.js';
 import {
   DEFAULT_DATABASE_MAX_CONNECTIONS,
   DEFAULT_SENSOR_API_MAX_MESSAGE_BYTES,
@@ -430,10 +430,28 @@ describe('loadConfig secrets', () => {
     assert.doesNotMatch(error.message + (error.fix ?? ''), /s3cr3t/);
   });
 
-  test('a password in a database URL from env or a flag is allowed', () => {
+  test('a password in a database URL from the environment is allowed', () => {
     const { input } = setup();
-    const config = loadConfig(input({ flags: { global: { dbUrl: 'postgres://tk:pw@db/tk' } } }));
+    const config = loadConfig(input({ env: { TK_DATABASE_URL: 'postgres://tk:pw@db/tk' } }));
     assert.equal(config.database.url, 'postgres://tk:pw@db/tk');
+  });
+
+  test('a password in --db-url is refused (argv is visible to every user), without echoing it, pointing to the environment', () => {
+    const { input } = setup();
+    for (const dbUrl of ['postgres://tk:argv-pw@db/tk', 'mysql://root@db/tk?password=argv-pw']) {
+      const error = configError(() => loadConfig(input({ flags: { global: { dbUrl } } })));
+      assert.equal(error.problems.length, 1, dbUrl);
+      assert.match(formatProblem(error.problems[0]!), /^database\.url \(flag --db-url\): contains a password, and command lines are visible to every user/);
+      assert.match(error.problems[0]?.fix ?? '', /TK_DATABASE_PASSWORD.*TK_DATABASE_URL/);
+      assert.doesNotMatch(error.message + (error.fix ?? ''), /argv-pw/);
+    }
+  });
+
+  test('--db-url without a password combines with TK_DATABASE_PASSWORD', () => {
+    const { input } = setup();
+    const config = loadConfig(input({ flags: { global: { dbUrl: 'postgres://tk@db/tk' } }, env: { TK_DATABASE_PASSWORD: 'pw' } }));
+    assert.equal(config.database.url, 'postgres://tk:pw@db/tk');
+    assert.equal(config.origins['database.url'], 'flag --db-url + env TK_DATABASE_PASSWORD');
   });
 
   test('TK_DATABASE_PASSWORD is put into a file URL that has none, percent-encoded', () => {

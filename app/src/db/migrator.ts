@@ -1,6 +1,6 @@
 import { UserError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { redactDatabaseUrl } from './connect.js';
+import { REDACTED_PASSWORD, redactDatabaseUrl } from './connect.js';
 import { acquireMigrationLock, isMigrationLockHeld, supportsMigrationLock } from './migration-lock.js';
 import { loadMigrationFiles, type MigrationFile } from './migration-files.js';
 import {
@@ -114,8 +114,19 @@ function refuseFailed(db: Database, rows: MigrationRow[]): void {
   );
 }
 
+/**
+ * The command line an operator can paste. A URL with a password is not put on it (secrets
+ * never go on argv; --db-url refuses them): it is named as the TK_DATABASE_URL to set.
+ */
+function migrateCommand(redactedUrl: string, options: { hasPassword: boolean; args?: string }): string {
+  const command = `trapperkeeper migrate${options.args ? ` ${options.args}` : ''}`;
+  return options.hasPassword
+    ? `${command} with TK_DATABASE_URL=${redactedUrl} (the password in the URL or in TK_DATABASE_PASSWORD, never on the command line)`
+    : `${command} --db-url ${redactedUrl}`;
+}
+
 function failedFix(db: Database, id: string, partlyRun: boolean): string {
-  const resolve = `\`trapperkeeper migrate --resolve ${id} --db-url ${db.redactedUrl}\``;
+  const resolve = `\`${migrateCommand(db.redactedUrl, { hasPassword: db.redactedUrl.includes(REDACTED_PASSWORD), args: `--resolve ${id}` })}\``;
   const state = TRANSACTIONAL_DDL[db.dialect]
     ? `Nothing of ${id} stayed applied (the ${db.dialect} transaction was rolled back).`
     : partlyRun
@@ -176,7 +187,8 @@ export async function assertSchemaCurrent(db: Database, options: { url?: string;
   if (problems.length === 0) return;
   const summary = problems.map((entry) => `${entry.id} is ${entry.status}`).join(', ');
   const url = options.url ? redactDatabaseUrl(options.url) : db.redactedUrl;
-  throw new UserError(`Database schema out of date: ${summary}`, `trapperkeeper migrate --db-url ${url}`);
+  const hasPassword = url.includes(REDACTED_PASSWORD);
+  throw new UserError(`Database schema out of date: ${summary}`, migrateCommand(url, { hasPassword }));
 }
 
 /** The id of the last applied migration, or null on a database never migrated. */

@@ -17,6 +17,7 @@ const KEY_PATTERN = /^tk-v1-[0-9a-f]{32}-[0-9a-f]{64}$/;
 const GENERATE_HINT = /openssl rand -hex 16.*openssl rand -base64 32.*TK_HMAC_SECRET/;
 const ALL_ZERO_SECRET = `${'0'.repeat(32)}:${Buffer.alloc(32).toString('base64')}`;
 const REPEATED_BYTE_SECRET = `${'1'.repeat(32)}:${Buffer.alloc(32, 0x41).toString('base64')}`;
+const ARGV_PASSWORD = 'argv-canary-pw';
 
 describe('users and API keys through the trapperkeeper command', () => {
   const workspace = new Workspace();
@@ -41,6 +42,8 @@ describe('users and API keys through the trapperkeeper command', () => {
       sensorApiWithoutSecret: cli([...sensorApiArgs(await allocatePorts())], { env: { TK_HMAC_SECRET: undefined } }),
       sensorApiAllZeroSecret: cli([...sensorApiArgs(await allocatePorts())], { env: { TK_HMAC_SECRET: ALL_ZERO_SECRET } }),
       webUiRepeatedOlderSecret: cli([...webUiArgs(await allocatePorts())], { env: { TK_HMAC_SECRET_1: REPEATED_BYTE_SECRET } }),
+      sensorApiPasswordOnArgv: cli([...sensorApiArgs(await allocatePorts()), '--db-url', `postgres://tk:${ARGV_PASSWORD}@127.0.0.1:5432/tk`]),
+      migratePasswordOnArgv: cli(['migrate', '--db-url', `mysql://root:${ARGV_PASSWORD}@127.0.0.1:3306/tk`]),
     };
     for (const [name, promise] of Object.entries(commands)) run[name] = await promise;
   });
@@ -103,6 +106,17 @@ describe('users and API keys through the trapperkeeper command', () => {
       assert.notEqual(result.code, 0, name);
       assert.match(result.stderr, new RegExp(`\\(env ${variable}\\): is malformed: the secret has only 1 different byte value`), name);
       assert.match(result.stderr, GENERATE_HINT, name);
+    }
+  });
+
+  test('--db-url with a password is refused before connecting, pointing to TK_DATABASE_URL / TK_DATABASE_PASSWORD', () => {
+    for (const name of ['sensorApiPasswordOnArgv', 'migratePasswordOnArgv']) {
+      const result = run[name]!;
+      assert.notEqual(result.code, 0, name);
+      assert.match(result.stderr, /database\.url \(flag --db-url\): contains a password, and command lines are visible to every user of the machine/, name);
+      assert.match(result.stderr, /TK_DATABASE_PASSWORD/, name);
+      assert.match(result.stderr, /TK_DATABASE_URL/, name);
+      assert.ok(!`${result.stdout}${result.stderr}`.includes(ARGV_PASSWORD), `${name} printed the password`);
     }
   });
 
