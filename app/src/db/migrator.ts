@@ -62,6 +62,7 @@ export async function runMigrations(db: Database, options: MigrationOptions = {}
     }
     refuseFailed(db, rows);
     refuseChangedChecksums(db, files, rows);
+    refuseOutOfOrder(db, files, rows);
 
     const recorded = new Set(rows.map((row) => row.id));
     const applied: string[] = [];
@@ -144,6 +145,38 @@ function refuseChangedChecksums(db: Database, files: MigrationFile[], rows: Migr
     `Applied migration file changed: ${details.join('; ')}; no migration was applied`,
     `Restore the original file (applied migrations must never be edited) and put the change in a new migration file. Database: ${db.redactedUrl}`,
   );
+}
+
+/**
+ * A file added with a name that sorts before an applied one (a branch merged late, a typo in
+ * its number) would run after migrations written later than it, on a schema it was not
+ * written for. Refused, so the author gives it a name that states its real place.
+ */
+function refuseOutOfOrder(db: Database, files: MigrationFile[], rows: MigrationRow[]): void {
+  const recorded = new Set(rows.map((row) => row.id));
+  let lastApplied = -1;
+  files.forEach((file, index) => {
+    if (recorded.has(file.id)) lastApplied = index;
+  });
+  const early = files.slice(0, lastApplied + 1).filter((file) => !recorded.has(file.id));
+  const last = files[lastApplied];
+  if (early.length === 0 || !last) return;
+  const names = early.map((file) => `${file.id}.sql`).join(', ');
+  const example = renamedAfter(early[0]!.id, last.id);
+  throw new UserError(
+    `Migration file${early.length === 1 ? '' : 's'} ${names} ${early.length === 1 ? 'sorts' : 'sort'} before ${last.id}.sql, which is already applied; `
+      + 'migrations apply in name order, so applying it now would run it out of order; no migration was applied',
+    `Rename ${early.length === 1 ? 'it' : 'each'} so it sorts after ${last.id} (for example ${example}.sql), check that its SQL still fits the schema `
+      + `as ${last.id} left it, then run \`trapperkeeper migrate\` again. Database: ${db.redactedUrl}`,
+  );
+}
+
+/** `file`'s name with the number that follows `last`'s: 002b_add_index after 007_x gives 008_add_index. */
+function renamedAfter(file: string, last: string): string {
+  const number = /^(\d+)/.exec(last)?.[1];
+  const rest = file.replace(/^\d+[A-Za-z]?[_-]?/, '') || file;
+  if (number === undefined) return `${last}_${rest}`;
+  return `${String(Number(number) + 1).padStart(number.length, '0')}_${rest}`;
 }
 
 /** Each file's state (plus recorded migrations whose file is gone), for `migrate --status`. */
