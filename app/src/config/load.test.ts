@@ -72,6 +72,7 @@ describe('loadConfig defaults', () => {
     const config = loadConfig(input());
     assert.equal(config.dataDir, join(dirs.cwd, 'data'));
     assert.equal(config.logLevel, 'info');
+    assert.deepEqual(config.refusalLog, { perPeer: 10, perKind: 100, intervalMs: 60_000 });
     assert.equal(config.shutdownTimeoutMs, 10_000);
     assert.deepEqual(config.sensorApi, {
       host: '0.0.0.0',
@@ -94,6 +95,17 @@ describe('loadConfig defaults', () => {
     assert.deepEqual(config.hmacSecrets, []);
     assert.deepEqual(config.sources, []);
     assert.equal(config.origins['sensor_api.port'], 'default');
+  });
+
+  test('the refusal log limits come from TK_LOG_REFUSAL_* and are validated like every key', () => {
+    const { input } = setup();
+    const config = loadConfig(input({ env: { TK_LOG_REFUSAL_LINES_PER_PEER: '3', TK_LOG_REFUSAL_LINES: '20', TK_LOG_REFUSAL_INTERVAL_MS: '5000' } }));
+    assert.deepEqual(config.refusalLog, { perPeer: 3, perKind: 20, intervalMs: 5000 });
+    const error = configError(() => loadConfig(input({ env: { TK_LOG_REFUSAL_LINES_PER_PEER: '0', TK_LOG_REFUSAL_INTERVAL_MS: '10' } })));
+    assert.deepEqual(error.problems.map(formatProblem).sort(), [
+      'log_refusal_interval_ms (env TK_LOG_REFUSAL_INTERVAL_MS): 10 is below the minimum of 1000; use a whole number of milliseconds from 1000 to 2147483647',
+      'log_refusal_lines_per_peer (env TK_LOG_REFUSAL_LINES_PER_PEER): 0 is below the minimum of 1; use a whole number of lines from 1 to 1000000',
+    ]);
   });
 
   test('a relative data_dir is made absolute against cwd, ~ against the home directory, and the default database follows it', () => {
