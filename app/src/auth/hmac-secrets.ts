@@ -12,6 +12,13 @@ export interface HmacSecret {
 
 export const HMAC_SECRET_MIN_BYTES = 32;
 
+/**
+ * The fewest different byte values a secret must contain. A secret of random bytes has about
+ * 30 different values in 32 bytes (fewer than 16 happens with odds far below 1 in 10^20), while
+ * an all-zero, one-repeated-byte or short repeating pattern has a handful: those are no secret.
+ */
+export const HMAC_SECRET_MIN_DISTINCT_BYTES = 16;
+
 export const HMAC_SECRET_GENERATE_HINT =
   'generate one with: echo "$(openssl rand -hex 16):$(openssl rand -base64 32)" and set it as TK_HMAC_SECRET';
 
@@ -26,6 +33,11 @@ export function parseHmacSecret(value: string): HmacSecret | string {
   const secret = Buffer.from(encoded, 'base64');
   if (secret.length < HMAC_SECRET_MIN_BYTES) {
     return `the secret decodes to ${secret.length} bytes; at least ${HMAC_SECRET_MIN_BYTES} are required`;
+  }
+  const distinct = new Set(secret).size;
+  if (distinct < HMAC_SECRET_MIN_DISTINCT_BYTES) {
+    return `the secret has only ${distinct} different byte value${distinct === 1 ? '' : 's'} (all zeros, one repeated byte or a short pattern); `
+      + `random bytes are required, with at least ${HMAC_SECRET_MIN_DISTINCT_BYTES} different values`;
   }
   return { id, secret };
 }

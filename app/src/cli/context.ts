@@ -30,7 +30,7 @@ export function loadCommandConfig(command: Command, serviceFlags: Omit<ConfigFla
 
 /** Services log to stdout; one-shot commands to stderr, keeping stdout for their result. */
 export function commandLogger(config: AppConfig, name?: string, stream: 'stdout' | 'stderr' = 'stderr'): Logger {
-  return createLogger({ level: config.logLevel, name, stream });
+  return createLogger({ level: config.logLevel, name, stream, refusals: config.refusalLog });
 }
 
 export function openConfiguredDatabase(config: AppConfig): Promise<Database> {

@@ -9,6 +9,7 @@ import type { Database } from '../db/types.js';
 import type { OpsDeps } from '../http/ops-routes.js';
 import { shutdownOnSignal, type ShutdownStep } from '../lifecycle/shutdown.js';
 import type { Logger } from '../log/logger.js';
+import { flushRefusalLog } from '../log/refusal-log.js';
 import { createMetrics, type Metrics } from '../metrics/registry.js';
 import { BUILD_INFO } from '../version.js';
 import { commandLogger, loadCommandConfig, openMigratedDatabase } from './context.js';
@@ -49,6 +50,7 @@ export async function runService(
   const shutdown = shutdownOnSignal(logger, () => [
     ...(started?.shutdown ?? []),
     { name: 'close database', run: () => db.close() },
+    { name: 'write pending log summaries', run: async () => flushRefusalLog(logger) },
   ]);
   try {
     await recordHmacSecrets(db, hmacSecrets);

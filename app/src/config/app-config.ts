@@ -1,5 +1,6 @@
 import type { HmacSecret } from '../auth/hmac-secrets.js';
 import type { PoolOptions } from '../db/types.js';
+import type { RefusalLogLimits } from '../log/refusal-log.js';
 import type { LogLevel } from './defaults.js';
 
 /** The fully resolved configuration every command receives. */
@@ -7,6 +8,8 @@ export interface AppConfig {
   /** Absolute. */
   dataDir: string;
   logLevel: LogLevel;
+  /** Limits on lines clients can cause at will (see log/refusal-log.ts). */
+  refusalLog: RefusalLogLimits;
   shutdownTimeoutMs: number;
   sensorApi: {
     host: string;

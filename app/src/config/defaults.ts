@@ -10,6 +10,14 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export const DEFAULT_DATA_DIR = './data';
 export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
+/**
+ * Lines a client can cause at will (refused calls, failed logins, bad CSRF tokens), per kind
+ * of line and interval: this many per peer address, this many from all peers together; the
+ * rest is counted in one summary line per interval.
+ */
+export const DEFAULT_LOG_REFUSAL_LINES_PER_PEER = 10;
+export const DEFAULT_LOG_REFUSAL_LINES = 100;
+export const DEFAULT_LOG_REFUSAL_INTERVAL_MS = 60_000;
 /** How long a service drains in-flight work after SIGTERM before it exits anyway. */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 

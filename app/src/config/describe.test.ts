@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,8 +10,9 @@ import { loadConfig } from './load.js';
 test('the summary masks the database password, lists HMAC secrets by id only, and keeps the rest', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tk-describe-'));
   try {
-    const primary = Buffer.alloc(32, 0xab).toString('base64');
-    const older = Buffer.alloc(40, 0xcd).toString('base64');
+    const primaryBytes = randomBytes(32);
+    const primary = primaryBytes.toString('base64');
+    const older = randomBytes(40).toString('base64');
     const config = loadConfig({
       env: {
         TK_HMAC_SECRET: `${'1'.repeat(32)}:${primary}`,
@@ -29,7 +31,7 @@ test('the summary masks the database password, lists HMAC secrets by id only, an
     assert.equal(summary.database.maxConnections, config.database.maxConnections);
     assert.equal(summary.origins['database.url'], 'env TK_DATABASE_URL + env TK_DATABASE_PASSWORD');
     const printed = JSON.stringify(summary);
-    for (const secret of ['db-pass-XYZ', primary, older, Buffer.alloc(32, 0xab).toString('hex')]) {
+    for (const secret of ['db-pass-XYZ', primary, older, primaryBytes.toString('hex')]) {
       assert.ok(!printed.includes(secret), 'a secret reached the summary');
     }
   } finally {

@@ -9,6 +9,7 @@ import { redactDatabaseUrl } from '../db/connect.js';
 export interface ConfigSummary {
   dataDir: string;
   logLevel: string;
+  refusalLog: AppConfig['refusalLog'];
   shutdownTimeoutMs: number;
   sensorApi: AppConfig['sensorApi'];
   webUi: AppConfig['webUi'];
@@ -23,6 +24,7 @@ export function describeConfig(config: AppConfig): ConfigSummary {
   return {
     dataDir: config.dataDir,
     logLevel: config.logLevel,
+    refusalLog: { ...config.refusalLog },
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     sensorApi: { ...config.sensorApi },
     webUi: { ...config.webUi },

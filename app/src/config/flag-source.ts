@@ -1,4 +1,6 @@
 import { coerceText } from './coerce-text.js';
+import { databaseUrlHasPassword } from './database-url.js';
+import { DATABASE_PASSWORD_ENV } from './defaults.js';
 import type { Layer, SourceReading } from './layer.js';
 import { flagSource, type ConfigProblem } from './problems.js';
 import { checkSetting, SETTINGS_BY_ID } from './schema.js';
@@ -35,10 +37,27 @@ export function readFlagLayer(flags: ConfigFlags): SourceReading {
   for (const [value, id, flag] of flagEntries(flags)) {
     const setting = SETTINGS_BY_ID.get(id);
     if (value === undefined || !setting) continue;
+    if (id === 'database.url' && typeof value === 'string' && databaseUrlHasPassword(value)) {
+      problems.push(passwordOnCommandLine(flag));
+      continue;
+    }
     const coerced = typeof value === 'string' ? coerceText(setting, value) : { ok: true as const, value };
     const checked = coerced.ok ? checkSetting(setting, coerced.value) : coerced;
     if (checked.ok) layer.set(id, { value: checked.value, source: flagSource(flag) });
     else problems.push({ key: id, source: flagSource(flag), problem: checked.problem, fix: checked.fix });
   }
   return { layer, problems };
+}
+
+/**
+ * Secrets never come from argv: every user of the machine can read a process's command line
+ * (ps, /proc/<pid>/cmdline), and shells keep it in their history.
+ */
+function passwordOnCommandLine(flag: string): ConfigProblem {
+  return {
+    key: 'database.url',
+    source: flagSource(flag),
+    problem: 'contains a password, and command lines are visible to every user of the machine (ps, /proc) and kept in shell history',
+    fix: `pass ${flag} without the password and set the password in ${DATABASE_PASSWORD_ENV}, or set the whole URL in TK_DATABASE_URL instead of ${flag}`,
+  };
 }

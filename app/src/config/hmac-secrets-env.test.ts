@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HMAC_SECRET_GENERATE_HINT } from '../auth/hmac-secrets.js';
@@ -6,7 +7,9 @@ import { readHmacSecrets, requireHmacSecrets } from './hmac-secrets-env.js';
 import { formatProblem } from './problems.js';
 
 const id = (digit: string) => digit.repeat(32);
-const secretText = (fill: number) => Buffer.alloc(32, fill).toString('base64');
+/** 32 bytes that look random (a hash of `seed`), the same for the same seed. */
+const secretBytes = (seed: number) => createHash('sha256').update(`secret ${seed}`).digest();
+const secretText = (seed: number) => secretBytes(seed).toString('base64');
 const hmac = (digit: string, fill: number) => `${id(digit)}:${secretText(fill)}`;
 
 describe('readHmacSecrets', () => {
@@ -19,7 +22,7 @@ describe('readHmacSecrets', () => {
     });
     assert.deepEqual(problems, []);
     assert.deepEqual(secrets.map((s) => s.id), [id('a'), id('b'), id('c'), id('d')]);
-    assert.deepEqual(secrets[2]?.secret, Buffer.alloc(32, 3));
+    assert.deepEqual(secrets[2]?.secret, secretBytes(3));
   });
 
   test('no secret at all is allowed at load time', () => {
@@ -36,6 +39,32 @@ describe('readHmacSecrets', () => {
     const text = problems.map(formatProblem).join('\n');
     assert.doesNotMatch(text, /just-a-password/);
     assert.ok(!text.includes(short.split(':')[1] ?? '<none>'));
+  });
+
+  test('a secret without entropy (all zeros, one repeated byte, a short pattern) is refused, primary and older ones alike', () => {
+    const allZero = Buffer.alloc(32).toString('base64');
+    const oneByte = Buffer.alloc(48, 0x5a).toString('base64');
+    const pattern = Buffer.from('0123456789abcd'.repeat(3)).toString('base64'); // 42 bytes, 14 values
+    const { secrets, problems } = readHmacSecrets({
+      TK_HMAC_SECRET: `${id('a')}:${allZero}`,
+      TK_HMAC_SECRET_1: `${id('b')}:${oneByte}`,
+      TK_HMAC_SECRET_2: `${id('c')}:${pattern}`,
+      TK_HMAC_SECRET_3: hmac('d', 4),
+    });
+    assert.deepEqual(secrets.map((s) => s.id), [id('d')]);
+    assert.deepEqual(problems.map((p) => p.source), ['env TK_HMAC_SECRET', 'env TK_HMAC_SECRET_1', 'env TK_HMAC_SECRET_2']);
+    assert.match(problems[0]?.problem ?? '', /only 1 different byte value \(all zeros, one repeated byte or a short pattern\)/);
+    assert.match(problems[2]?.problem ?? '', /only 14 different byte values.*at least 16/);
+    for (const p of problems) assert.equal(p.fix, HMAC_SECRET_GENERATE_HINT);
+    const text = problems.map(formatProblem).join('\n');
+    for (const value of [allZero, oneByte, pattern]) assert.ok(!text.includes(value), 'the value is never echoed');
+  });
+
+  test('a secret of 16 different byte values is the least accepted', () => {
+    const sixteen = Buffer.from(Array.from({ length: 32 }, (_, i) => i % 16)).toString('base64');
+    const fifteen = Buffer.from(Array.from({ length: 32 }, (_, i) => i % 15)).toString('base64');
+    assert.deepEqual(readHmacSecrets({ TK_HMAC_SECRET: `${id('a')}:${sixteen}` }).problems, []);
+    assert.equal(readHmacSecrets({ TK_HMAC_SECRET: `${id('a')}:${fifteen}` }).problems.length, 1);
   });
 
   test('a second secret with the same id is rejected, naming both variables', () => {

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { loadConfig, type LoadConfigInput } from './load.js';
-import { ConfigError } from './problems.js';
+import { ConfigError, formatProblem } from './problems.js';
 import {
   DEFAULT_DATABASE_MAX_CONNECTIONS,
   DEFAULT_SENSOR_API_MAX_MESSAGE_BYTES,
@@ -61,7 +61,9 @@ function configError(fn: () => unknown): ConfigError {
   assert.fail('expected loadConfig to throw');
 }
 
-const SECRET_VALUE = Buffer.alloc(32, 7).toString('base64');
+/** 32 bytes with 32 different values: a secret the entropy check accepts. */
+const SECRET_BYTES = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 37 + 11) % 256));
+const SECRET_VALUE = SECRET_BYTES.toString('base64');
 const HMAC = `${'a'.repeat(32)}:${SECRET_VALUE}`;
 
 describe('loadConfig defaults', () => {
@@ -70,6 +72,7 @@ describe('loadConfig defaults', () => {
     const config = loadConfig(input());
     assert.equal(config.dataDir, join(dirs.cwd, 'data'));
     assert.equal(config.logLevel, 'info');
+    assert.deepEqual(config.refusalLog, { perPeer: 10, perKind: 100, intervalMs: 60_000 });
     assert.equal(config.shutdownTimeoutMs, 10_000);
     assert.deepEqual(config.sensorApi, {
       host: '0.0.0.0',
@@ -92,6 +95,17 @@ describe('loadConfig defaults', () => {
     assert.deepEqual(config.hmacSecrets, []);
     assert.deepEqual(config.sources, []);
     assert.equal(config.origins['sensor_api.port'], 'default');
+  });
+
+  test('the refusal log limits come from TK_LOG_REFUSAL_* and are validated like every key', () => {
+    const { input } = setup();
+    const config = loadConfig(input({ env: { TK_LOG_REFUSAL_LINES_PER_PEER: '3', TK_LOG_REFUSAL_LINES: '20', TK_LOG_REFUSAL_INTERVAL_MS: '5000' } }));
+    assert.deepEqual(config.refusalLog, { perPeer: 3, perKind: 20, intervalMs: 5000 });
+    const error = configError(() => loadConfig(input({ env: { TK_LOG_REFUSAL_LINES_PER_PEER: '0', TK_LOG_REFUSAL_INTERVAL_MS: '10' } })));
+    assert.deepEqual(error.problems.map(formatProblem).sort(), [
+      'log_refusal_interval_ms (env TK_LOG_REFUSAL_INTERVAL_MS): 10 is below the minimum of 1000; use a whole number of milliseconds from 1000 to 2147483647',
+      'log_refusal_lines_per_peer (env TK_LOG_REFUSAL_LINES_PER_PEER): 0 is below the minimum of 1; use a whole number of lines from 1 to 1000000',
+    ]);
   });
 
   test('a relative data_dir is made absolute against cwd, ~ against the home directory, and the default database follows it', () => {
@@ -428,10 +442,28 @@ describe('loadConfig secrets', () => {
     assert.doesNotMatch(error.message + (error.fix ?? ''), /s3cr3t/);
   });
 
-  test('a password in a database URL from env or a flag is allowed', () => {
+  test('a password in a database URL from the environment is allowed', () => {
     const { input } = setup();
-    const config = loadConfig(input({ flags: { global: { dbUrl: 'postgres://tk:pw@db/tk' } } }));
+    const config = loadConfig(input({ env: { TK_DATABASE_URL: 'postgres://tk:pw@db/tk' } }));
     assert.equal(config.database.url, 'postgres://tk:pw@db/tk');
+  });
+
+  test('a password in --db-url is refused (argv is visible to every user), without echoing it, pointing to the environment', () => {
+    const { input } = setup();
+    for (const dbUrl of ['postgres://tk:argv-pw@db/tk', 'mysql://root@db/tk?password=argv-pw']) {
+      const error = configError(() => loadConfig(input({ flags: { global: { dbUrl } } })));
+      assert.equal(error.problems.length, 1, dbUrl);
+      assert.match(formatProblem(error.problems[0]!), /^database\.url \(flag --db-url\): contains a password, and command lines are visible to every user/);
+      assert.match(error.problems[0]?.fix ?? '', /TK_DATABASE_PASSWORD.*TK_DATABASE_URL/);
+      assert.doesNotMatch(error.message + (error.fix ?? ''), /argv-pw/);
+    }
+  });
+
+  test('--db-url without a password combines with TK_DATABASE_PASSWORD', () => {
+    const { input } = setup();
+    const config = loadConfig(input({ flags: { global: { dbUrl: 'postgres://tk@db/tk' } }, env: { TK_DATABASE_PASSWORD: 'pw' } }));
+    assert.equal(config.database.url, 'postgres://tk:pw@db/tk');
+    assert.equal(config.origins['database.url'], 'flag --db-url + env TK_DATABASE_PASSWORD');
   });
 
   test('TK_DATABASE_PASSWORD is put into a file URL that has none, percent-encoded', () => {
@@ -456,6 +488,6 @@ describe('loadConfig secrets', () => {
     const { input } = setup();
     const config = loadConfig(input({ env: { TK_HMAC_SECRET: HMAC } }));
     assert.deepEqual(config.hmacSecrets.map((s) => s.id), ['a'.repeat(32)]);
-    assert.deepEqual(config.hmacSecrets[0]?.secret, Buffer.alloc(32, 7));
+    assert.deepEqual(config.hmacSecrets[0]?.secret, SECRET_BYTES);
   });
 });

@@ -10,6 +10,9 @@ import {
   DEFAULT_DATABASE_MAX_LIFETIME_MS,
   DEFAULT_DATABASE_MIN_IDLE,
   DEFAULT_LOG_LEVEL,
+  DEFAULT_LOG_REFUSAL_INTERVAL_MS,
+  DEFAULT_LOG_REFUSAL_LINES,
+  DEFAULT_LOG_REFUSAL_LINES_PER_PEER,
   DEFAULT_SENSOR_API_HOST,
   DEFAULT_SENSOR_API_HTTP_PORT,
   DEFAULT_SENSOR_API_MAX_BATCH_SIZE,
@@ -49,6 +52,9 @@ export interface LoadConfigInput {
 const DEFAULT_VALUES: Record<string, unknown> = {
   data_dir: DEFAULT_DATA_DIR,
   log_level: DEFAULT_LOG_LEVEL,
+  log_refusal_lines_per_peer: DEFAULT_LOG_REFUSAL_LINES_PER_PEER,
+  log_refusal_lines: DEFAULT_LOG_REFUSAL_LINES,
+  log_refusal_interval_ms: DEFAULT_LOG_REFUSAL_INTERVAL_MS,
   shutdown_timeout_ms: DEFAULT_SHUTDOWN_TIMEOUT_MS,
   'sensor_api.host': DEFAULT_SENSOR_API_HOST,
   'sensor_api.port': DEFAULT_SENSOR_API_PORT,
@@ -181,6 +187,11 @@ function toAppConfig(
   return {
     dataDir: s.data_dir,
     logLevel: s.log_level,
+    refusalLog: {
+      perPeer: s.log_refusal_lines_per_peer,
+      perKind: s.log_refusal_lines,
+      intervalMs: s.log_refusal_interval_ms,
+    },
     shutdownTimeoutMs: s.shutdown_timeout_ms,
     sensorApi: {
       host: s.sensor_api.host,

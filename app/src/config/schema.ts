@@ -58,6 +58,9 @@ export const configSchema = z
   .strictObject({
     data_dir: z.string().min(1).describe('a directory path'),
     log_level: z.enum(LOG_LEVELS).describe(`one of ${LOG_LEVELS.join(', ')}`),
+    log_refusal_lines_per_peer: count(1, 1_000_000, 'lines'),
+    log_refusal_lines: count(1, 1_000_000, 'lines'),
+    log_refusal_interval_ms: milliseconds(1000),
     shutdown_timeout_ms: milliseconds(0),
     sensor_api: sensorApiSchema,
     web_ui: webUiSchema,

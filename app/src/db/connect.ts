@@ -86,6 +86,9 @@ function sqlitePath(url: string, scheme: string): string {
  * The URL with its password (in the user-info part, or a `password=` query parameter)
  * replaced by `***`, safe to print and log.
  */
+/** What stands for a password in a redacted URL. */
+export const REDACTED_PASSWORD = '***';
+
 export function redactDatabaseUrl(url: string): string {
   const schemeEnd = url.indexOf('://');
   if (schemeEnd < 0) return url;
@@ -100,10 +103,10 @@ export function redactDatabaseUrl(url: string): string {
     const userInfo = beforeQuery.slice(0, at);
     const colon = userInfo.indexOf(':');
     if (colon >= 0) {
-      redacted = url.slice(0, authorityStart + colon + 1) + '***' + url.slice(authorityStart + at);
+      redacted = url.slice(0, authorityStart + colon + 1) + REDACTED_PASSWORD + url.slice(authorityStart + at);
     }
   }
-  return redacted.replace(/([?&](?:password|pass|pwd)=)[^&#]*/gi, '$1***');
+  return redacted.replace(/([?&](?:password|pass|pwd)=)[^&#]*/gi, `$1${REDACTED_PASSWORD}`);
 }
 
 function definedOnly(options: Partial<PoolOptions>): Partial<PoolOptions> {

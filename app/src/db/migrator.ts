@@ -1,6 +1,6 @@
 import { UserError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { redactDatabaseUrl } from './connect.js';
+import { REDACTED_PASSWORD, redactDatabaseUrl } from './connect.js';
 import { acquireMigrationLock, isMigrationLockHeld, supportsMigrationLock } from './migration-lock.js';
 import { loadMigrationFiles, type MigrationFile } from './migration-files.js';
 import {
@@ -62,6 +62,7 @@ export async function runMigrations(db: Database, options: MigrationOptions = {}
     }
     refuseFailed(db, rows);
     refuseChangedChecksums(db, files, rows);
+    refuseOutOfOrder(db, files, rows);
 
     const recorded = new Set(rows.map((row) => row.id));
     const applied: string[] = [];
@@ -114,8 +115,19 @@ function refuseFailed(db: Database, rows: MigrationRow[]): void {
   );
 }
 
+/**
+ * The command line an operator can paste. A URL with a password is not put on it (secrets
+ * never go on argv; --db-url refuses them): it is named as the TK_DATABASE_URL to set.
+ */
+function migrateCommand(redactedUrl: string, options: { hasPassword: boolean; args?: string }): string {
+  const command = `trapperkeeper migrate${options.args ? ` ${options.args}` : ''}`;
+  return options.hasPassword
+    ? `${command} with TK_DATABASE_URL=${redactedUrl} (the password in the URL or in TK_DATABASE_PASSWORD, never on the command line)`
+    : `${command} --db-url ${redactedUrl}`;
+}
+
 function failedFix(db: Database, id: string, partlyRun: boolean): string {
-  const resolve = `\`trapperkeeper migrate --resolve ${id} --db-url ${db.redactedUrl}\``;
+  const resolve = `\`${migrateCommand(db.redactedUrl, { hasPassword: db.redactedUrl.includes(REDACTED_PASSWORD), args: `--resolve ${id}` })}\``;
   const state = TRANSACTIONAL_DDL[db.dialect]
     ? `Nothing of ${id} stayed applied (the ${db.dialect} transaction was rolled back).`
     : partlyRun
@@ -133,6 +145,38 @@ function refuseChangedChecksums(db: Database, files: MigrationFile[], rows: Migr
     `Applied migration file changed: ${details.join('; ')}; no migration was applied`,
     `Restore the original file (applied migrations must never be edited) and put the change in a new migration file. Database: ${db.redactedUrl}`,
   );
+}
+
+/**
+ * A file added with a name that sorts before an applied one (a branch merged late, a typo in
+ * its number) would run after migrations written later than it, on a schema it was not
+ * written for. Refused, so the author gives it a name that states its real place.
+ */
+function refuseOutOfOrder(db: Database, files: MigrationFile[], rows: MigrationRow[]): void {
+  const recorded = new Set(rows.map((row) => row.id));
+  let lastApplied = -1;
+  files.forEach((file, index) => {
+    if (recorded.has(file.id)) lastApplied = index;
+  });
+  const early = files.slice(0, lastApplied + 1).filter((file) => !recorded.has(file.id));
+  const last = files[lastApplied];
+  if (early.length === 0 || !last) return;
+  const names = early.map((file) => `${file.id}.sql`).join(', ');
+  const example = renamedAfter(early[0]!.id, last.id);
+  throw new UserError(
+    `Migration file${early.length === 1 ? '' : 's'} ${names} ${early.length === 1 ? 'sorts' : 'sort'} before ${last.id}.sql, which is already applied; `
+      + 'migrations apply in name order, so applying it now would run it out of order; no migration was applied',
+    `Rename ${early.length === 1 ? 'it' : 'each'} so it sorts after ${last.id} (for example ${example}.sql), check that its SQL still fits the schema `
+      + `as ${last.id} left it, then run \`trapperkeeper migrate\` again. Database: ${db.redactedUrl}`,
+  );
+}
+
+/** `file`'s name with the number that follows `last`'s: 002b_add_index after 007_x gives 008_add_index. */
+function renamedAfter(file: string, last: string): string {
+  const number = /^(\d+)/.exec(last)?.[1];
+  const rest = file.replace(/^\d+[A-Za-z]?[_-]?/, '') || file;
+  if (number === undefined) return `${last}_${rest}`;
+  return `${String(Number(number) + 1).padStart(number.length, '0')}_${rest}`;
 }
 
 /** Each file's state (plus recorded migrations whose file is gone), for `migrate --status`. */
@@ -176,7 +220,8 @@ export async function assertSchemaCurrent(db: Database, options: { url?: string;
   if (problems.length === 0) return;
   const summary = problems.map((entry) => `${entry.id} is ${entry.status}`).join(', ');
   const url = options.url ? redactDatabaseUrl(options.url) : db.redactedUrl;
-  throw new UserError(`Database schema out of date: ${summary}`, `trapperkeeper migrate --db-url ${url}`);
+  const hasPassword = url.includes(REDACTED_PASSWORD);
+  throw new UserError(`Database schema out of date: ${summary}`, migrateCommand(url, { hasPassword }));
 }
 
 /** The id of the last applied migration, or null on a database never migrated. */

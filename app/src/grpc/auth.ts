@@ -4,6 +4,7 @@ import type { HmacSecret } from '../auth/hmac-secrets.js';
 import { findApiKeyByHash, lastUsedIsFresh, touchApiKeyLastUsed } from '../db/api-keys.js';
 import type { Database } from '../db/types.js';
 import type { Logger } from '../log/logger.js';
+import { logRefusal } from '../log/refusal-log.js';
 import { CallError } from './call-error.js';
 import { orDatabaseFailure } from './database-failure.js';
 
@@ -32,7 +33,7 @@ function firstValue(metadata: Metadata, key: string): string | undefined {
 
 function refuse(deps: SensorAuthDeps, peer: string, code: status, message: string, reason: string): CallError {
   // Never the key itself: only what was wrong with it and where the call came from.
-  deps.logger.info({ peer, reason }, 'sensor API call refused');
+  logRefusal(deps.logger, 'info', peer, { peer, reason }, 'sensor API call refused');
   return new CallError(code, message);
 }
 

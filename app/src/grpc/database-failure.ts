@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import type { Database } from '../db/types.js';
 import type { Logger } from '../log/logger.js';
+import { logRefusal } from '../log/refusal-log.js';
 import { CallError } from './call-error.js';
 
 /** Driver error codes that mean "the database cannot serve right now", whatever the query was. */
@@ -50,7 +51,8 @@ export async function orDatabaseFailure<T>(
     return await step();
   } catch (error) {
     const failure = await databaseFailure(deps.db, error);
-    deps.logger.warn({ ...context, err: error }, failedTo);
+    // Every call fails while the database is down: the log must not grow with the call rate.
+    logRefusal(deps.logger, 'warn', typeof context.peer === 'string' ? context.peer : undefined, { ...context, err: error }, failedTo);
     throw failure;
   }
 }

@@ -6,6 +6,7 @@ import { startEventStore } from '../db/event-store.js';
 import { DEFAULT_TENANT_ID, type Database } from '../db/types.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import { logRefusal } from '../log/refusal-log.js';
 import type { Metrics } from '../metrics/registry.js';
 import { ActiveRulesCache } from './active-rules-cache.js';
 import { callMetricsInterceptor } from './call-metrics.js';
@@ -164,7 +165,7 @@ export async function startSensorApi(deps: SensorApiDeps): Promise<SensorApiServ
     injector.injectConnection(socket);
   });
   listener.maxConnections = deps.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-  listener.on('drop', (dropped) => logger.warn({ peer: dropped?.remoteAddress }, 'sensor API connection limit reached'));
+  listener.on('drop', (dropped) => logRefusal(logger, 'warn', dropped?.remoteAddress, { peer: dropped?.remoteAddress }, 'sensor API connection limit reached'));
   let port: number;
   try {
     port = await listen(listener, deps.host, deps.port);

@@ -1,5 +1,6 @@
 import { status, type Metadata, type ServerUnaryCall, type handleUnaryCall } from '@grpc/grpc-js';
 import type { Logger } from '../log/logger.js';
+import { logRefusal } from '../log/refusal-log.js';
 import { CallError } from './call-error.js';
 
 export interface UnaryReply<Response> {
@@ -29,7 +30,7 @@ export function unaryHandler<Request, Response>(
           callback({ code: error.code, details: error.message });
           return;
         }
-        logger.error({ err: error, method }, 'sensor API call failed');
+        logRefusal(logger, 'error', call.getPeer(), { err: error, method }, 'sensor API call failed');
         callback({ code: status.INTERNAL, details: 'internal error' });
       },
     );

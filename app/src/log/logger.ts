@@ -1,4 +1,10 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import {
+  DEFAULT_LOG_REFUSAL_INTERVAL_MS,
+  DEFAULT_LOG_REFUSAL_LINES,
+  DEFAULT_LOG_REFUSAL_LINES_PER_PEER,
+} from '../config/defaults.js';
+import { attachRefusalLimiter, type RefusalLogLimits } from './refusal-log.js';
 
 export type { Logger };
 
@@ -27,9 +33,24 @@ export interface LoggerSettings {
    * @default 'stdout'
    */
   stream?: 'stdout' | 'stderr';
+  /** How many lines clients can cause (see logRefusal); the configured defaults otherwise. */
+  refusals?: RefusalLogLimits;
 }
 
+export const DEFAULT_REFUSAL_LOG_LIMITS: RefusalLogLimits = {
+  perPeer: DEFAULT_LOG_REFUSAL_LINES_PER_PEER,
+  perKind: DEFAULT_LOG_REFUSAL_LINES,
+  intervalMs: DEFAULT_LOG_REFUSAL_INTERVAL_MS,
+};
+
+/** A pino logger; it and its children share one refusal limiter (see log/refusal-log.ts). */
 export function createLogger(settings: LoggerSettings, destination?: NodeJS.WritableStream): Logger {
+  const logger = createPino(settings, destination);
+  attachRefusalLimiter(logger, settings.refusals ?? DEFAULT_REFUSAL_LOG_LIMITS);
+  return logger;
+}
+
+function createPino(settings: LoggerSettings, destination?: NodeJS.WritableStream): Logger {
   const options: LoggerOptions = {
     level: settings.level,
     name: settings.name ?? 'trapperkeeper',

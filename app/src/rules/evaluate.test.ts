@@ -339,6 +339,41 @@ describe('comparing with another field (fieldRef)', () => {
   });
 });
 
+describe('array indexes out of range are a missing field (reference: "an index out of range" is missing)', () => {
+  const payload = { a: [10, 20], e: [], n: [{ v: [1] }, { v: [] }] };
+  const at = (onMissingField: OnMissingField, ...parts: (string | number)[]) =>
+    evaluateRule(rule(groups([condition({ fieldPath: path(...parts), op: 'OPERATOR_EQ', fieldType: 'FIELD_TYPE_NUMERIC', value: num(10), onMissingField })])), payload);
+
+  for (const [title, parts] of [
+    ['one past the end', ['a', 2]],
+    ['a negative index (no counting from the end)', ['a', -1]],
+    ['the most negative int32', ['a', -(2 ** 31)]],
+    ['the largest int32', ['a', 2 ** 31 - 1]],
+    ['index 0 of an empty list', ['e', 0]],
+    ['an index after a wildcard, out of range for every element', ['n', '*', 'v', 1]],
+  ] as [string, (string | number)[]][]) {
+    test(`${title}: SKIP does not match, MATCH matches, FAIL errors naming the path`, () => {
+      assert.deepEqual([at('ON_MISSING_FIELD_SKIP', ...parts).matched, at('ON_MISSING_FIELD_SKIP', ...parts).error], [false, null]);
+      assert.equal(at('ON_MISSING_FIELD_MATCH', ...parts).matched, true);
+      const failed = at('ON_MISSING_FIELD_FAIL', ...parts);
+      assert.equal(failed.matched, false);
+      assert.match(failed.error ?? '', /is missing \(onMissingField: ON_MISSING_FIELD_FAIL\)/);
+      assert.equal(failed.trace[0]?.outcome, 'missing');
+    });
+  }
+
+  test('the first and last indexes are in range', () => {
+    assert.equal(at('ON_MISSING_FIELD_FAIL', 'a', 0).matched, true);
+    const last = at('ON_MISSING_FIELD_FAIL', 'a', 1);
+    assert.deepEqual([last.matched, last.error, last.trace[0]?.value], [false, null, 20]);
+  });
+
+  test('is_null on an out-of-range index is missing, not null', () => {
+    const c = condition({ fieldPath: path('a', 5), op: 'OPERATOR_IS_NULL' });
+    assert.equal(evaluateRule(rule(groups([c])), payload).trace[0]?.outcome, 'missing');
+  });
+});
+
 describe('sampling', () => {
   const always = rule(groups([condition({ op: 'OPERATOR_EXISTS' })]));
   const throwing = () => { throw new Error('random must not be called'); };
@@ -362,6 +397,30 @@ describe('sampling', () => {
     const failing = rule(groups([condition({ op: 'OPERATOR_EXISTS', onMissingField: 'ON_MISSING_FIELD_FAIL' })]), 0.5);
     assert.equal(evaluateRule(failing, {}, { random: () => 0.9 }).error, null);
     assert.notEqual(evaluateRule(failing, {}, { random: () => 0.1 }).error, null);
+  });
+
+  test('exactly at the boundaries: a draw equal to the rate is skipped, the smallest positive rate still samples a 0 draw', () => {
+    const sampledAt = (sampleRate: number, draw: number) => evaluateRule({ ...always, sampleRate }, { f: 1 }, { random: () => draw }).sampled;
+    assert.equal(sampledAt(0.25, 0.25), false);
+    assert.equal(sampledAt(0.25, 0.25 - Number.EPSILON), true);
+    assert.equal(sampledAt(Number.MIN_VALUE, 0), true);
+    assert.equal(sampledAt(Number.MIN_VALUE, Number.MIN_VALUE), false);
+    const largestBelowOne = 1 - Number.EPSILON / 2;
+    assert.equal(sampledAt(largestBelowOne, largestBelowOne), false, 'the largest draw is skipped by a rate just below 1');
+    assert.equal(sampledAt(largestBelowOne, 0.5), true);
+    assert.equal(sampledAt(-0, 0), false, 'negative zero is 0: never');
+  });
+
+  test('without a given source, the draw comes from a CSPRNG, not Math.random (reference: "cryptographically secure RNG")', () => {
+    const original = Math.random;
+    Math.random = () => 0; // predictable: would sample every event
+    try {
+      let sampled = 0;
+      for (let i = 0; i < 2000; i += 1) if (evaluateRule({ ...always, sampleRate: 0.5 }, { f: i }).sampled) sampled += 1;
+      assert.ok(sampled > 850 && sampled < 1150, `sampled ${sampled} of 2000 at rate 0.5`);
+    } finally {
+      Math.random = original;
+    }
   });
 
   test('a seeded random samples close to the rate, and the same seed gives the same events', () => {

@@ -13,6 +13,7 @@
  * `orGroups` array; rules are treated as immutable) and evaluation allocates little.
  */
 import { describeValue } from './proto-json.js';
+import { secureRandom } from './secure-random.js';
 import { compileComparator, literalOf, type Comparator } from './operators.js';
 import {
   compileFieldPath, formatSteps, MISSING, resolvePath, visitPath,
@@ -55,7 +56,7 @@ export interface RuleEvaluation {
 }
 
 export interface EvaluateOptions {
-  /** Source of uniform numbers in [0, 1) for sampling; defaults to Math.random. */
+  /** Source of uniform numbers in [0, 1) for sampling; defaults to a CSPRNG (see secure-random.ts). */
   random?: () => number;
   /** Build the trace (default true); the ingestion path turns it off. */
   trace?: boolean;
@@ -201,6 +202,12 @@ function evaluateCondition(c: CompiledCondition, payload: unknown, run: Run): Co
   return result;
 }
 
+/**
+ * Whether this event is evaluated (reference: sampling happens before any field is read). 0
+ * never evaluates and 1 always does, neither drawing a number; in between, a uniform draw in
+ * [0, 1) below the rate evaluates, so a rate r evaluates a share r of events and a draw equal
+ * to the rate does not.
+ */
 function isSampled(sampleRate: number, random: () => number): boolean {
   if (sampleRate >= 1) return true;
   if (!(sampleRate > 0)) return false;
@@ -208,7 +215,7 @@ function isSampled(sampleRate: number, random: () => number): boolean {
 }
 
 function evaluateCompiled(groups: CompiledGroups, sampleRate: number, payload: unknown, options?: EvaluateOptions): RuleEvaluation {
-  if (!isSampled(sampleRate, options?.random ?? Math.random)) {
+  if (!isSampled(sampleRate, options?.random ?? secureRandom)) {
     return { matched: false, sampled: false, error: null, trace: [] };
   }
   const run: Run = { trace: options?.trace === false ? undefined : [], error: null };

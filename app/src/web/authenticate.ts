@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { lookupSession } from '../db/sessions.js';
 import { getUser } from '../db/users.js';
+import { logRefusal } from '../log/refusal-log.js';
 import { verifyCsrfToken } from './csrf.js';
 import { errorPage } from './pages/error.js';
 import { readCookie, writeCookie } from './session-cookie.js';
@@ -20,7 +21,7 @@ function bodyField(request: FastifyRequest, name: string): unknown {
 }
 
 export function refuseCsrf(request: FastifyRequest, reply: FastifyReply, context: WebContext): FastifyReply {
-  context.logger.warn({ route: request.routeOptions.url, method: request.method }, 'web-ui: POST refused, CSRF token missing or invalid');
+  logRefusal(context.logger, 'warn', request.ip, { route: request.routeOptions.url, method: request.method, peer: request.ip }, 'web-ui: POST refused, CSRF token missing or invalid');
   return sendPage(reply, errorPage(403, 'Request refused',
     'The form was missing its security token, or the token belongs to another session. Nothing was changed. Go back, reload the page and try again.'), 403);
 }

@@ -8,6 +8,7 @@ import { DEFAULT_TENANT_ID, type Database } from '../db/types.js';
 import { UserError } from '../errors.js';
 import { instrumentHttp } from '../http/ops-routes.js';
 import type { Logger } from '../log/logger.js';
+import { logRefusal } from '../log/refusal-log.js';
 import type { BuildInfo, Metrics } from '../metrics/registry.js';
 import { STYLESHEET } from './assets.js';
 import { requireLogin } from './authenticate.js';
@@ -80,7 +81,7 @@ export async function buildWebUi(deps: WebUiDeps): Promise<FastifyInstance> {
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status >= 500) {
-      request.log.error({ err: error, route: request.routeOptions.url }, 'web-ui: request failed');
+      logRefusal(request.log as Logger, 'error', request.ip, { err: error, route: request.routeOptions.url }, 'web-ui: request failed');
       return sendPage(reply, errorPage(500, 'Something went wrong', 'The server could not complete this request; the error was logged. Try again, or check the server log.'), 500);
     }
     return sendPage(reply, errorPage(status, 'Bad request', error.message), status);

@@ -8,13 +8,16 @@ import { jsonToStruct } from '../../src/grpc/struct.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { callFailure, connectSensorClient, type SensorClient } from '../support/sensor-client.js';
 import {
-  allocatePorts, killChildren, runCli, sensorApiArgs, sensorReadyUrl, startCli, Workspace, type CliResult, type RunningCli,
+  allocatePorts, killChildren, runCli, sensorApiArgs, sensorReadyUrl, startCli, webUiArgs, Workspace, type CliResult, type RunningCli,
 } from './harness.js';
 
 const STDIN_PASSWORD = 'correct horse battery staple';
 const ENV_PASSWORD = 'another long passphrase';
 const KEY_PATTERN = /^tk-v1-[0-9a-f]{32}-[0-9a-f]{64}$/;
 const GENERATE_HINT = /openssl rand -hex 16.*openssl rand -base64 32.*TK_HMAC_SECRET/;
+const ALL_ZERO_SECRET = `${'0'.repeat(32)}:${Buffer.alloc(32).toString('base64')}`;
+const REPEATED_BYTE_SECRET = `${'1'.repeat(32)}:${Buffer.alloc(32, 0x41).toString('base64')}`;
+const ARGV_PASSWORD = 'argv-canary-pw';
 
 describe('users and API keys through the trapperkeeper command', () => {
   const workspace = new Workspace();
@@ -37,6 +40,10 @@ describe('users and API keys through the trapperkeeper command', () => {
       createKey: cli(['api-keys', 'create', '--name', 'sensor-a']),
       createKeyWithoutSecret: cli(['api-keys', 'create', '--name', 'nope'], { env: { TK_HMAC_SECRET: undefined } }),
       sensorApiWithoutSecret: cli([...sensorApiArgs(await allocatePorts())], { env: { TK_HMAC_SECRET: undefined } }),
+      sensorApiAllZeroSecret: cli([...sensorApiArgs(await allocatePorts())], { env: { TK_HMAC_SECRET: ALL_ZERO_SECRET } }),
+      webUiRepeatedOlderSecret: cli([...webUiArgs(await allocatePorts())], { env: { TK_HMAC_SECRET_1: REPEATED_BYTE_SECRET } }),
+      sensorApiPasswordOnArgv: cli([...sensorApiArgs(await allocatePorts()), '--db-url', `postgres://tk:${ARGV_PASSWORD}@127.0.0.1:5432/tk`]),
+      migratePasswordOnArgv: cli(['migrate', '--db-url', `mysql://root:${ARGV_PASSWORD}@127.0.0.1:3306/tk`]),
     };
     for (const [name, promise] of Object.entries(commands)) run[name] = await promise;
   });
@@ -91,6 +98,26 @@ describe('users and API keys through the trapperkeeper command', () => {
       assert.match(result.stderr, GENERATE_HINT, name);
     }
     assert.deepEqual((await listApiKeys(database!.db, DEFAULT_TENANT_ID)).map((key) => key.name), ['sensor-a']);
+  });
+
+  test('an HMAC secret without entropy stops sensor-api and web-ui at start-up, naming the variable and how to generate one', () => {
+    for (const [name, variable] of [['sensorApiAllZeroSecret', 'TK_HMAC_SECRET'], ['webUiRepeatedOlderSecret', 'TK_HMAC_SECRET_1']] as const) {
+      const result = run[name]!;
+      assert.notEqual(result.code, 0, name);
+      assert.match(result.stderr, new RegExp(`\\(env ${variable}\\): is malformed: the secret has only 1 different byte value`), name);
+      assert.match(result.stderr, GENERATE_HINT, name);
+    }
+  });
+
+  test('--db-url with a password is refused before connecting, pointing to TK_DATABASE_URL / TK_DATABASE_PASSWORD', () => {
+    for (const name of ['sensorApiPasswordOnArgv', 'migratePasswordOnArgv']) {
+      const result = run[name]!;
+      assert.notEqual(result.code, 0, name);
+      assert.match(result.stderr, /database\.url \(flag --db-url\): contains a password, and command lines are visible to every user of the machine/, name);
+      assert.match(result.stderr, /TK_DATABASE_PASSWORD/, name);
+      assert.match(result.stderr, /TK_DATABASE_URL/, name);
+      assert.ok(!`${result.stdout}${result.stderr}`.includes(ARGV_PASSWORD), `${name} printed the password`);
+    }
   });
 
   test('the printed key works against a running sensor-api', async () => {

@@ -21,7 +21,8 @@ describe('trapperkeeper migrate on PostgreSQL, with a password in the URL', { sk
   const outputs: CliResult[] = [];
   const cli = async (...args: string[]) => {
     // debug: every log line the commands can write is checked for the password too.
-    const result = await runCli(workspace, [...args, '--db-url', url], { env: { TK_LOG_LEVEL: 'debug' } });
+    // The URL (with its password) comes from the environment: --db-url refuses a password.
+    const result = await runCli(workspace, args, { env: { TK_DATABASE_URL: url, TK_LOG_LEVEL: 'debug' } });
     outputs.push(result);
     return result;
   };
@@ -50,7 +51,7 @@ describe('trapperkeeper migrate on PostgreSQL, with a password in the URL', { sk
     for (const [name, result] of [['sensor-api', sensorApi], ['web-ui', webUi]] as const) {
       assert.notEqual(result.code, 0, `${name} must not start`);
       assert.match(result.stderr, /Database schema out of date/, name);
-      assert.match(result.stderr, new RegExp(`trapperkeeper migrate --db-url ${maskedPattern}`), name);
+      assert.match(result.stderr, new RegExp(`trapperkeeper migrate with TK_DATABASE_URL=${maskedPattern} \\(the password in the URL or in TK_DATABASE_PASSWORD`), name);
     }
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, /^001_initial\s+pending\b/m);
@@ -74,7 +75,7 @@ describe('trapperkeeper migrate on PostgreSQL, with a password in the URL', { sk
 
   test('once migrated, sensor-api starts on the same URL', async () => {
     const ports = await allocatePorts();
-    const service = startCli(workspace, [...sensorApiArgs(ports), '--db-url', url], { env: { TK_LOG_LEVEL: 'debug' } });
+    const service = startCli(workspace, sensorApiArgs(ports), { env: { TK_DATABASE_URL: url, TK_LOG_LEVEL: 'debug' } });
     await service.waitReady(sensorReadyUrl(ports));
     const result = await service.stop('SIGTERM');
     outputs.push(result);

@@ -197,14 +197,39 @@ for (const dialect of DIALECTS) {
       assert.equal(statuses[0]?.checksum, migrationChecksum(TABLE_A));
     });
 
+    test('refuses a file added with a name that sorts before an applied one, naming it and what to do, and applies nothing', async () => {
+      write('001_a.sql', TABLE_A);
+      write('003_c.sql', 'CREATE TABLE mig_c (id INTEGER PRIMARY KEY);\n');
+      assert.deepEqual(await runMigrations(empty.db, { dir }), { applied: ['001_a', '003_c'] });
+      write('002_b.sql', TABLE_B);
+      write('004_d.sql', 'CREATE TABLE mig_d (id INTEGER PRIMARY KEY);\n');
+      const error = await rejectsWithUserError(runMigrations(empty.db, { dir }));
+      assert.match(error.message, /^Migration file 002_b\.sql sorts before 003_c\.sql, which is already applied; .*out of order; no migration was applied$/);
+      assert.match(error.fix ?? '', /^Rename it so it sorts after 003_c \(for example 004_b\.sql\)/);
+      assert.equal(await tableExists(empty, 'mig_b'), false);
+      assert.equal(await tableExists(empty, 'mig_d'), false, 'the later, well-named file waits too');
+      assert.equal(await currentSchemaVersion(empty.db), '003_c');
+
+      // Renamed after the last applied one, it applies, in order.
+      rmSync(join(dir, '002_b.sql'));
+      write('005_b.sql', TABLE_B);
+      assert.deepEqual(await runMigrations(empty.db, { dir }), { applied: ['004_d', '005_b'] });
+      await empty.db.execute('DROP TABLE IF EXISTS mig_d');
+    });
+
     test('refuses a stale schema with the migrate command and the password masked', async () => {
       write('001_a.sql', TABLE_A);
       const url = dialect === 'sqlite' ? empty.url : empty.url.replace(/:\/\/(\w+)@/, '://$1:hunter2@');
       const error = await rejectsWithUserError(assertSchemaCurrent(empty.db, { dir, url }));
       assert.match(error.message, /^Database schema out of date: 001_a is pending/);
       assert.ok(!error.fix?.includes('hunter2'));
-      const masked = dialect === 'sqlite' ? url : url.replace('hunter2', '***');
-      assert.equal(error.fix, `trapperkeeper migrate --db-url ${masked}`);
+      if (dialect === 'sqlite') {
+        assert.equal(error.fix, `trapperkeeper migrate --db-url ${url}`);
+      } else {
+        // A URL with a password is not suggested on a command line (--db-url refuses it).
+        const masked = url.replace('hunter2', '***');
+        assert.equal(error.fix, `trapperkeeper migrate with TK_DATABASE_URL=${masked} (the password in the URL or in TK_DATABASE_PASSWORD, never on the command line)`);
+      }
       await runMigrations(empty.db, { dir });
       await assertSchemaCurrent(empty.db, { dir, url });
     });

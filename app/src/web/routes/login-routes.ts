@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createSession, deleteSession } from '../../db/sessions.js';
 import { countUsers, verifyUserPassword } from '../../db/users.js';
+import { logRefusal } from '../../log/refusal-log.js';
 import { csrfTokenFrom, refuseCsrf, requireLogin, safeNextPath } from '../authenticate.js';
 import { issueCsrfToken, verifyCsrfToken } from '../csrf.js';
 import { loginPage } from '../pages/login.js';
@@ -44,7 +45,7 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext): 
       ? await verifyUserPassword(context.db, username, textField(request, 'password'))
       : undefined;
     if (!user || user.tenantId !== context.tenantId) {
-      context.logger.info({ username }, 'web-ui: login failed');
+      logRefusal(context.logger, 'info', request.ip, { username, peer: request.ip }, 'web-ui: login failed');
       return sendPage(reply, loginPage({
         csrfToken: issueCsrfToken(context.csrfKey, { kind: 'pre-session', id: preSession }),
         username,
