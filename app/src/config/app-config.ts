@@ -20,6 +20,10 @@ export interface AppConfig {
     maxMessageBytes: number;
     /** Threads that prepare ReportEvents batches; 0 prepares them on the main thread. */
     ingestWorkers: number;
+    /** Tags a SyncRules call may send (count, bytes per tag, bytes in all). */
+    syncTagLimits: { maxTags: number; maxTagBytes: number; maxTotalTagBytes: number };
+    /** Memory bound of the rules served per tag set, remembered between syncs. */
+    syncCacheMaxBytes: number;
   };
   webUi: {
     host: string;

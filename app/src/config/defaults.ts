@@ -28,6 +28,12 @@ export const DEFAULT_SENSOR_API_HTTP_PORT = 9090;
 export const DEFAULT_SENSOR_API_MAX_CONNECTIONS = 1000;
 export const DEFAULT_SENSOR_API_MAX_BATCH_SIZE = 1000;
 export const DEFAULT_SENSOR_API_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** SyncRules tag limits: a real sensor sends a handful of short `key=value` tags. */
+export const DEFAULT_SENSOR_API_SYNC_MAX_TAGS = 64;
+export const DEFAULT_SENSOR_API_SYNC_MAX_TAG_BYTES = 256;
+export const DEFAULT_SENSOR_API_SYNC_MAX_TOTAL_TAG_BYTES = 4096;
+/** Memory for the rules served per tag set, remembered between syncs (least recently used go first). */
+export const DEFAULT_SENSOR_API_SYNC_CACHE_MAX_BYTES = 8 * 1024 * 1024;
 /** Most ingestion worker threads the default picks, however many CPUs there are. */
 const MAX_DEFAULT_INGEST_WORKERS = 4;
 

@@ -82,6 +82,8 @@ describe('loadConfig defaults', () => {
       maxBatchSize: 1000,
       maxMessageBytes: DEFAULT_SENSOR_API_MAX_MESSAGE_BYTES,
       ingestWorkers: defaultIngestWorkers(),
+      syncTagLimits: { maxTags: 64, maxTagBytes: 256, maxTotalTagBytes: 4096 },
+      syncCacheMaxBytes: 8 * 1024 * 1024,
     });
     assert.deepEqual(config.webUi, { host: '0.0.0.0', port: DEFAULT_WEB_UI_PORT, sessionTtlMinutes: 480, trustProxy: true });
     assert.deepEqual(config.database, {
@@ -124,6 +126,20 @@ describe('loadConfig defaults', () => {
     assert.throws(
       () => loadConfig(input({ env: { TK_SENSOR_API_INGEST_WORKERS: '65' } })),
       (error: ConfigError) => /sensor_api\.ingest_workers \(env TK_SENSOR_API_INGEST_WORKERS\): 65 is above the maximum of 64/.test(error.message),
+    );
+  });
+
+  test('SyncRules tag limits and the tag-set cache bound are read from files and env, and validated', () => {
+    const { input, paths } = setup({ cwd: '[sensor_api]\nsync_max_tags = 8\nsync_max_tag_bytes = 32\n' });
+    const config = loadConfig(input({ env: { TK_SENSOR_API_SYNC_MAX_TOTAL_TAG_BYTES: '128', TK_SENSOR_API_SYNC_CACHE_MAX_BYTES: '65536' } }));
+    assert.deepEqual(config.sensorApi.syncTagLimits, { maxTags: 8, maxTagBytes: 32, maxTotalTagBytes: 128 });
+    assert.equal(config.sensorApi.syncCacheMaxBytes, 65_536);
+    assert.equal(config.origins['sensor_api.sync_max_tags'], `file ${paths['cwd']}`);
+    assert.throws(
+      () => loadConfig(input({ env: { TK_SENSOR_API_SYNC_MAX_TAGS: '0', TK_SENSOR_API_SYNC_CACHE_MAX_BYTES: '1024' } })),
+      (error: ConfigError) =>
+        /sensor_api\.sync_max_tags \(env TK_SENSOR_API_SYNC_MAX_TAGS\): 0 is below the minimum of 1/.test(error.message) &&
+        /sensor_api\.sync_cache_max_bytes \(env TK_SENSOR_API_SYNC_CACHE_MAX_BYTES\): 1024 is below the minimum of 65536/.test(error.message),
     );
   });
 

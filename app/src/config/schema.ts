@@ -30,6 +30,10 @@ export const sensorApiSchema = z.strictObject({
   max_batch_size: count(1, 1_000_000, 'events'),
   max_message_bytes: count(1024, 2_147_483_647, 'bytes'),
   ingest_workers: count(0, 64, 'worker threads'),
+  sync_max_tags: count(1, 100_000, 'tags'),
+  sync_max_tag_bytes: count(1, 1_048_576, 'bytes'),
+  sync_max_total_tag_bytes: count(1, 16_777_216, 'bytes'),
+  sync_cache_max_bytes: count(65_536, 1_073_741_824, 'bytes'),
 });
 
 export const webUiSchema = z.strictObject({

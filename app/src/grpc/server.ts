@@ -2,6 +2,10 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { HmacSecret } from '../auth/hmac-secrets.js';
+import {
+  DEFAULT_SENSOR_API_SYNC_CACHE_MAX_BYTES, DEFAULT_SENSOR_API_SYNC_MAX_TAG_BYTES, DEFAULT_SENSOR_API_SYNC_MAX_TAGS,
+  DEFAULT_SENSOR_API_SYNC_MAX_TOTAL_TAG_BYTES,
+} from '../config/defaults.js';
 import { startEventStore } from '../db/event-store.js';
 import { DEFAULT_TENANT_ID, type Database } from '../db/types.js';
 import { UserError } from '../errors.js';
@@ -14,6 +18,7 @@ import { loadSensorApiDefinition, SENSOR_API_SERVICE } from './proto.js';
 import { startBatchPreparer } from './ingest/pool.js';
 import { reportEvents, type ReportEventsDeps } from './report-events.js';
 import { syncRules, type SyncRulesDeps } from './sync-rules.js';
+import type { SyncTagLimits } from './sync-rules-request.js';
 import { unaryHandler } from './unary-handler.js';
 
 export interface SensorApiDeps {
@@ -30,6 +35,10 @@ export interface SensorApiDeps {
   maxMessageBytes: number;
   /** Concurrent TCP connections; further ones are closed on arrival. @default 1000 */
   maxConnections?: number;
+  /** Tags a SyncRules call may send; beyond them it is INVALID_ARGUMENT. @default DEFAULT_SYNC_TAG_LIMITS */
+  syncTagLimits?: SyncTagLimits;
+  /** Memory bound of the rules served per tag set, remembered between syncs. @default DEFAULT_SENSOR_API_SYNC_CACHE_MAX_BYTES */
+  syncCacheMaxBytes?: number;
   db: Database;
   logger: Logger;
   metrics: Metrics;
@@ -51,6 +60,11 @@ export interface SensorApiServer {
 }
 
 const DEFAULT_MAX_CONNECTIONS = 1000;
+const DEFAULT_SYNC_TAG_LIMITS: SyncTagLimits = {
+  maxTags: DEFAULT_SENSOR_API_SYNC_MAX_TAGS,
+  maxTagBytes: DEFAULT_SENSOR_API_SYNC_MAX_TAG_BYTES,
+  maxTotalTagBytes: DEFAULT_SENSOR_API_SYNC_MAX_TOTAL_TAG_BYTES,
+};
 /** Concurrent calls per connection; a sensor needs few, so a flood on one connection is capped. */
 const MAX_CONCURRENT_STREAMS = 100;
 
@@ -83,17 +97,23 @@ function listenFailure(error: unknown, host: string, port: number): unknown {
 }
 
 /**
- * The service as proto-loader defines it, except that ReportEvents requests reach the handler
- * as bytes and its responses leave as bytes: both are handled on an ingestion worker (see
- * ingest/prepare-batch.ts), after the caller's key is verified.
+ * The service as proto-loader defines it, except that requests reach the handlers as bytes,
+ * decoded by the server itself after the caller's key is verified: malformed bytes are the
+ * caller's INVALID_ARGUMENT, and limits apply while decoding (see sync-rules-request.ts).
+ * ReportEvents responses also leave as bytes: its requests are decoded, and its responses
+ * encoded, on an ingestion worker (see ingest/prepare-batch.ts).
  */
 const asBytes = (bytes: Buffer): Buffer => bytes;
 
 function serverServiceDefinition(): grpc.ServiceDefinition {
   const { service } = loadSensorApiDefinition();
-  const reportEventsMethod = service.ReportEvents;
-  if (!reportEventsMethod) throw new Error(`${SENSOR_API_SERVICE} has no ReportEvents method`);
-  return { ...service, ReportEvents: { ...reportEventsMethod, requestDeserialize: asBytes, responseSerialize: asBytes } };
+  const { ReportEvents: reportEventsMethod, SyncRules: syncRulesMethod } = service;
+  if (!reportEventsMethod || !syncRulesMethod) throw new Error(`${SENSOR_API_SERVICE} lacks ReportEvents or SyncRules`);
+  return {
+    ...service,
+    SyncRules: { ...syncRulesMethod, requestDeserialize: asBytes },
+    ReportEvents: { ...reportEventsMethod, requestDeserialize: asBytes, responseSerialize: asBytes },
+  };
 }
 
 /**
@@ -131,7 +151,14 @@ export async function startSensorApi(deps: SensorApiDeps): Promise<SensorApiServ
     tenantId,
     logger,
     metrics: deps.metrics,
-    activeRules: new ActiveRulesCache(deps.db),
+    activeRules: new ActiveRulesCache(deps.db, {
+      maxTagSetBytes: deps.syncCacheMaxBytes ?? DEFAULT_SENSOR_API_SYNC_CACHE_MAX_BYTES,
+      onTagSetsResize: (bytes, tagSets) => {
+        deps.metrics.ruleSyncCacheBytes.set(bytes);
+        deps.metrics.ruleSyncCacheTagSets.set(tagSets);
+      },
+    }),
+    syncTagLimits: deps.syncTagLimits ?? DEFAULT_SYNC_TAG_LIMITS,
     batches,
     events,
   };

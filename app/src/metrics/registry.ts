@@ -23,6 +23,8 @@ export interface Metrics {
   eventWriteBatches: Counter;
   ruleSyncs: Counter;
   ruleSyncEtagHits: Counter;
+  ruleSyncCacheBytes: Gauge;
+  ruleSyncCacheTagSets: Gauge;
 }
 
 export function createMetrics(build: BuildInfo, pool: () => PoolStats | undefined): Metrics {
@@ -114,6 +116,16 @@ export function createMetrics(build: BuildInfo, pool: () => PoolStats | undefine
     ruleSyncEtagHits: new Counter({
       name: 'trapperkeeper_rule_sync_etag_hits_total',
       help: 'SyncRules calls answered "not modified" because the sensor sent the current ETag.',
+      registers: [registry],
+    }),
+    ruleSyncCacheBytes: new Gauge({
+      name: 'trapperkeeper_rule_sync_cache_bytes',
+      help: 'Memory (estimated) the rules served per sensor tag set hold; bounded by sensor_api.sync_cache_max_bytes.',
+      registers: [registry],
+    }),
+    ruleSyncCacheTagSets: new Gauge({
+      name: 'trapperkeeper_rule_sync_cache_tag_sets',
+      help: 'Sensor tag sets whose served rules are remembered between syncs.',
       registers: [registry],
     }),
   };

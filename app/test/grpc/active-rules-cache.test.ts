@@ -74,4 +74,23 @@ describe('ActiveRulesCache on sqlite', () => {
       assert.deepEqual(await cache.forTags(T, []), await activeRulesForTags(database.db, T, []), `sync after the rule was ${change}`);
     }
   });
+
+  test('remembered tag sets stay within the byte bound, least recently used first, and are dropped when the rules change', async () => {
+    const sizes: number[] = [];
+    const cache = new ActiveRulesCache(database.db, { maxTagSetBytes: 16 * 1024, onTagSetsResize: (bytes) => sizes.push(bytes) });
+    const kept = await cache.forTags(T, ['kept=yes']);
+    for (let set = 0; set < 500; set++) {
+      await cache.forTags(T, [`set=${set}`, 'x'.repeat(4096)]);
+      assert.equal(await cache.forTags(T, ['kept=yes']), kept, 'a tag set in use stays remembered');
+    }
+    assert.ok(cache.tagSetBytes > 0 && cache.tagSetBytes <= 16 * 1024, `${cache.tagSetBytes} bytes`);
+    assert.ok(Math.max(...sizes) <= 16 * 1024);
+    assert.equal(sizes.at(-1), cache.tagSetBytes, 'the last size reported is the current one');
+
+    await createRule(otherProcess, T, equalsRule('changes every served set', 'z', 1));
+    const afterChange = await cache.forTags(T, ['kept=yes']);
+    assert.notEqual(afterChange, kept);
+    assert.deepEqual(afterChange, await activeRulesForTags(database.db, T, ['kept=yes']));
+    assert.ok(cache.tagSetBytes < 1024, 'only the tag set served since the change is remembered');
+  });
 });

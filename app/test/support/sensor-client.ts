@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { API_KEY_METADATA } from '../../src/grpc/auth.js';
-import { loadSensorApiDefinition, PROTO_LOADER_OPTIONS } from '../../src/grpc/proto.js';
+import { loadSensorApiDefinition, PROTO_LOADER_OPTIONS, SENSOR_API_SERVICE } from '../../src/grpc/proto.js';
 
 /**
  * A real sensor-side gRPC client, generated at run time from app/proto (as a sensor built
@@ -114,4 +114,44 @@ export async function callFailure(promise: Promise<unknown>): Promise<grpc.Servi
     return error as grpc.ServiceError;
   }
   throw new Error('expected the call to fail, but it succeeded');
+}
+
+/**
+ * One call of a SensorAPI method with these exact request bytes (what a careless or hostile
+ * client can send), on a connection of its own; resolves to the response bytes.
+ */
+export async function callWithBytes(
+  port: number,
+  method: 'SyncRules' | 'ReportEvents',
+  request: Buffer,
+  options: CallOptions = {},
+): Promise<Buffer> {
+  const identity = (bytes: Buffer) => bytes;
+  const Raw = grpc.makeGenericClientConstructor(
+    {
+      [method]: {
+        path: `/${SENSOR_API_SERVICE}/${method}`,
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: identity,
+        requestDeserialize: identity,
+        responseSerialize: identity,
+        responseDeserialize: identity,
+      },
+    },
+    'RawSensorAPI',
+  );
+  const raw = new Raw(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  try {
+    return await new Promise<Buffer>((resolve, reject) => {
+      (raw as unknown as Record<string, (...args: unknown[]) => void>)[method]!(
+        request,
+        requestMetadata(options),
+        { deadline: Date.now() + (options.deadlineMs ?? 5000) },
+        (error: grpc.ServiceError | null, response: Buffer) => (error ? reject(error) : resolve(response)),
+      );
+    });
+  } finally {
+    raw.close();
+  }
 }

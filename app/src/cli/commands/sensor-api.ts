@@ -22,9 +22,11 @@ export function registerSensorApiCommand(program: Command): void {
         import('../../http/ops-server.js'),
       ]);
       await runService(command, 'sensor-api', { sensorApi: options }, async ({ config, logger, db, metrics, hmacSecrets, ops }) => {
-        const { host, port, httpPort, maxBatchSize, maxMessageBytes, maxConnections, ingestWorkers } = config.sensorApi;
+        const { host, port, httpPort, maxBatchSize, maxMessageBytes, maxConnections, ingestWorkers, syncTagLimits, syncCacheMaxBytes } =
+          config.sensorApi;
         const grpcServer = await startSensorApi({
-          host, port, maxBatchSize, maxMessageBytes, maxConnections, ingestWorkers, db, logger, metrics, hmacSecrets,
+          host, port, maxBatchSize, maxMessageBytes, maxConnections, ingestWorkers, syncTagLimits, syncCacheMaxBytes,
+          db, logger, metrics, hmacSecrets,
         });
         const opsServer = await startOpsServer({ host, port: httpPort, deps: ops, logger });
         return {
