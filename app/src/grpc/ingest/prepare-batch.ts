@@ -1,7 +1,7 @@
 import type { NewEvent, RuleMatch } from '../../db/events.js';
 import { evaluateRule } from '../../rules/evaluate.js';
 import type { Rule } from '../../rules/model.js';
-import { checkDecodedEvent } from '../event-checks.js';
+import { checkDecodedEvent, NUL_CHARACTER } from '../event-checks.js';
 import { loadSensorApiDefinition } from '../proto.js';
 import { decodeReportEventsRequest, type DecodedReportEventsRequest } from '../report-events-request.js';
 import { timestampToDate } from '../timestamp.js';
@@ -113,6 +113,8 @@ export function prepareReportEventsBatch(bytes: Uint8Array, rules: readonly Rule
   }
   const sensorId = request.sensorId;
   if ([...sensorId].length > SENSOR_ID_MAX_CHARS) return refused(`sensor_id is longer than ${SENSOR_ID_MAX_CHARS} characters`);
+  // Every event of the batch is stored with it, so it concerns the whole request.
+  if (sensorId.includes(NUL_CHARACTER)) return refused('sensor_id contains a NUL character (U+0000), which cannot be stored');
   const batchTimestamp = timestampToDate(request.clientTimestamp);
   if (batchTimestamp === undefined) return refused('client_timestamp is outside the range of google.protobuf.Timestamp');
 
