@@ -168,6 +168,20 @@ describe('decodeReportEventsRequest', () => {
     assert.throws(() => decodeReportEventsRequest(truncated.subarray(0, truncated.length - 3), MAX_EVENTS), RangeError);
   });
 
+  test('invalid UTF-8, encoded surrogates included, reads as U+FFFD: no lone surrogate leaves the decoder', () => {
+    const surrogate = Buffer.from([0xed, 0xa0, 0x80]); // U+D800 encoded as if it were a character
+    const writer = protobuf.Writer.create();
+    writer.uint32((2 << 3) | 2).bytes(Buffer.concat([Buffer.from('s'), surrogate]));
+    embedded(writer, 1, (event) => {
+      event.uint32((1 << 3) | 2).bytes(Buffer.concat([Buffer.from('e'), surrogate, Buffer.from([0xff])]));
+      embedded(event, 3, (entry) => entry.uint32((1 << 3) | 2).bytes(surrogate).uint32((2 << 3) | 2).bytes(Buffer.from([0xc3])));
+    });
+    const decoded = decodeReportEventsRequest(Buffer.from(writer.finish()), MAX_EVENTS);
+    assert.equal(decoded.sensorId, 's\ufffd\ufffd\ufffd');
+    assert.equal(decoded.events[0]?.eventId, 'e\ufffd\ufffd\ufffd\ufffd');
+    assert.deepEqual(decoded.events[0]?.metadata, { '\ufffd\ufffd\ufffd': '\ufffd' });
+  });
+
   test('a request with more events than allowed stops being read at the first one too many', () => {
     const three = method.requestSerialize({ events: [{ eventId: 'a' }, { eventId: 'b' }, { eventId: 'c' }] });
     assert.equal(decodeReportEventsRequest(three, 3).events.length, 3);
