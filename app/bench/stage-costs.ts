@@ -80,7 +80,7 @@ export async function measureStageCosts(options: {
   const codec = reportEventsCodec();
   const requests = encodeRequests({ codec, pool, batchSize, labels: [STAGE_LABEL], streams: 1 });
   const encoded = requests.request(STAGE_LABEL, 0, 0);
-  const decoded = decodeReportEventsRequest(encoded);
+  const decoded = decodeReportEventsRequest(encoded, batchSize);
   const batchTimestamp = timestampToDate(decoded.clientTimestamp) ?? null;
   const checkAll = (): CheckedEvent[] =>
     decoded.events.flatMap((event) => {
@@ -107,7 +107,7 @@ export async function measureStageCosts(options: {
   const response = codec.encodeResponse(reply);
 
   const server = {
-    decode: await meanMs(iterations, () => decodeReportEventsRequest(encoded)),
+    decode: await meanMs(iterations, () => decodeReportEventsRequest(encoded, batchSize)),
     authenticate: await meanMs(iterations, () => authenticateSensor(metadata, 'bench', authDeps)),
     checkEvents: await meanMs(iterations, checkAll),
     activeRules: await meanMs(iterations, () => activeRules.rules(DEFAULT_TENANT_ID)),

@@ -43,6 +43,14 @@ describe('checkDecodedEvent', () => {
     assert.ok(check({ eventId: '😀'.repeat(255) }).accepted);
   });
 
+  test('a NUL character is refused in event_id, and kept in metadata and payload, which are stored as JSON', () => {
+    assert.equal(reason(check({ eventId: 'bad\u0000id' })), 'event_id contains a NUL character (U+0000), which cannot be stored');
+    const result = check({ eventId: 'e', payload: { ['k\u0000']: 'v\u0000' }, metadata: { ['m\u0000']: 'n\u0000' } });
+    assert.ok(result.accepted);
+    assert.equal(result.event.payloadText, '{"k\\u0000":"v\\u0000"}');
+    assert.deepEqual(result.event.metadata, { ['m\u0000']: 'n\u0000' });
+  });
+
   test('metadata over the pair, key or value limits is rejected', () => {
     const tooMany = Object.fromEntries(Array.from({ length: EVENT_LIMITS.metadataPairs + 1 }, (_, i) => [`k${i}`, 'v']));
     assert.match(reason(check({ eventId: 'e', metadata: tooMany })), /65 pairs; at most 64/);

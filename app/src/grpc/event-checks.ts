@@ -11,6 +11,15 @@ export const EVENT_LIMITS = {
   metadataValueChars: 1024,
 } as const;
 
+/**
+ * U+0000. PostgreSQL cannot store it in text at all ("invalid byte sequence for encoding UTF8:
+ * 0x00"), so an id holding it is refused on every database alike, before it reaches one.
+ * Payload and metadata are stored as JSON text, where it is written as the escape \u0000 and is
+ * stored and read back unchanged on every database; they keep it. (Lone surrogates cannot come
+ * out of the decoder, which reads invalid UTF-8 as U+FFFD, and JSON.stringify escapes them.)
+ */
+export const NUL_CHARACTER = '\u0000';
+
 export interface CheckedEvent {
   eventId: string;
   payload: JsonObject;
@@ -47,6 +56,7 @@ export function checkDecodedEvent(event: DecodedEvent, batchTimestamp: Date | nu
   if (longerThan(eventId, EVENT_LIMITS.eventIdChars)) {
     return reject(`event_id is longer than ${EVENT_LIMITS.eventIdChars} characters`);
   }
+  if (eventId.includes(NUL_CHARACTER)) return reject('event_id contains a NUL character (U+0000), which cannot be stored');
 
   const metadata = event.metadata;
   const keys = Object.keys(metadata);

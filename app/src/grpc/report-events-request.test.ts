@@ -2,9 +2,12 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import protobuf from 'protobufjs/minimal.js';
 import { loadSensorApiDefinition } from './proto.js';
-import { decodeReportEventsRequest, type DecodedReportEventsRequest } from './report-events-request.js';
+import { decodeReportEventsRequest, TooManyEventsError, type DecodedReportEventsRequest } from './report-events-request.js';
 import { jsonToStruct, structToJson, StructDepthError, type JsonObject, type JsonValue, type WireStruct } from './struct.js';
 import { MAX_MESSAGE_DEPTH } from './wire-reader.js';
+
+/** A batch limit no test request reaches, except where a test says otherwise. */
+const MAX_EVENTS = 1000;
 
 /** proto-loader's side, as a sensor built from the protos encodes and as the server decoded before. */
 const method = loadSensorApiDefinition().service.ReportEvents as unknown as {
@@ -101,13 +104,13 @@ describe('decodeReportEventsRequest', () => {
       ],
     };
     const bytes = method.requestSerialize(request);
-    const decoded = decodeReportEventsRequest(bytes);
+    const decoded = decodeReportEventsRequest(bytes, MAX_EVENTS);
     assert.deepEqual(decoded, decodeWithProtoLoader(bytes));
     assert.equal(Object.getPrototypeOf(decoded.events[0]?.payload), Object.prototype);
   });
 
   test('unset fields read as proto3 defaults: empty strings, an empty payload and metadata, no timestamp', () => {
-    const decoded = decodeReportEventsRequest(method.requestSerialize({ events: [{}, { clientTimestamp: {} }] }));
+    const decoded = decodeReportEventsRequest(method.requestSerialize({ events: [{}, { clientTimestamp: {} }] }), MAX_EVENTS);
     assert.deepEqual(decoded, {
       sensorId: '',
       clientTimestamp: null,
@@ -116,14 +119,14 @@ describe('decodeReportEventsRequest', () => {
         { eventId: '', payload: {}, metadata: {}, clientTimestamp: { seconds: 0, nanos: 0 } },
       ],
     });
-    assert.deepEqual(decodeReportEventsRequest(Buffer.alloc(0)), { sensorId: '', clientTimestamp: null, events: [] });
+    assert.deepEqual(decodeReportEventsRequest(Buffer.alloc(0), MAX_EVENTS), { sensorId: '', clientTimestamp: null, events: [] });
   });
 
   test('a "__proto__" key in a payload or in metadata is an ordinary field', () => {
     const bytes = method.requestSerialize({
       events: [{ eventId: 'p', payload: jsonToStruct(JSON.parse('{"__proto__": {"polluted": true}, "a": 1}')), metadata: JSON.parse('{"__proto__": "m"}') }],
     });
-    const event = decodeReportEventsRequest(bytes).events[0];
+    const event = decodeReportEventsRequest(bytes, MAX_EVENTS).events[0];
     assert.ok(event && !(event.payload instanceof StructDepthError));
     assert.equal(JSON.stringify(event.payload), '{"__proto__":{"polluted":true},"a":1}');
     assert.equal(Object.getPrototypeOf(event.payload), Object.prototype);
@@ -142,7 +145,7 @@ describe('decodeReportEventsRequest', () => {
         embedded(entry, 2, (value) => value.uint32((3 << 3) | 2).string('first').uint32((2 << 3) | 1).double(7));
       });
     });
-    assert.deepEqual(decodeReportEventsRequest(bytes).events[0]?.payload, { inf: null, both: 7 });
+    assert.deepEqual(decodeReportEventsRequest(bytes, MAX_EVENTS).events[0]?.payload, { inf: null, both: 7 });
   });
 
   test('unknown fields, and known field numbers with an unexpected wire type, are skipped', () => {
@@ -154,15 +157,39 @@ describe('decodeReportEventsRequest', () => {
       event.uint32((1 << 3) | 2).string('e');
       event.uint32((15 << 3) | 2).string('unknown');
     });
-    const decoded = decodeReportEventsRequest(Buffer.from(writer.finish()));
+    const decoded = decodeReportEventsRequest(Buffer.from(writer.finish()), MAX_EVENTS);
     assert.equal(decoded.sensorId, 'kept');
     assert.equal(decoded.events[0]?.eventId, 'e');
   });
 
   test('malformed bytes throw (the call fails, as it did with proto-loader)', () => {
-    assert.throws(() => decodeReportEventsRequest(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f])), RangeError);
+    assert.throws(() => decodeReportEventsRequest(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]), MAX_EVENTS), RangeError);
     const truncated = method.requestSerialize({ events: [{ eventId: 'e', payload: jsonToStruct({ a: 'text' }) }] });
-    assert.throws(() => decodeReportEventsRequest(truncated.subarray(0, truncated.length - 3)), RangeError);
+    assert.throws(() => decodeReportEventsRequest(truncated.subarray(0, truncated.length - 3), MAX_EVENTS), RangeError);
+  });
+
+  test('invalid UTF-8, encoded surrogates included, reads as U+FFFD: no lone surrogate leaves the decoder', () => {
+    const surrogate = Buffer.from([0xed, 0xa0, 0x80]); // U+D800 encoded as if it were a character
+    const writer = protobuf.Writer.create();
+    writer.uint32((2 << 3) | 2).bytes(Buffer.concat([Buffer.from('s'), surrogate]));
+    embedded(writer, 1, (event) => {
+      event.uint32((1 << 3) | 2).bytes(Buffer.concat([Buffer.from('e'), surrogate, Buffer.from([0xff])]));
+      embedded(event, 3, (entry) => entry.uint32((1 << 3) | 2).bytes(surrogate).uint32((2 << 3) | 2).bytes(Buffer.from([0xc3])));
+    });
+    const decoded = decodeReportEventsRequest(Buffer.from(writer.finish()), MAX_EVENTS);
+    assert.equal(decoded.sensorId, 's\ufffd\ufffd\ufffd');
+    assert.equal(decoded.events[0]?.eventId, 'e\ufffd\ufffd\ufffd\ufffd');
+    assert.deepEqual(decoded.events[0]?.metadata, { '\ufffd\ufffd\ufffd': '\ufffd' });
+  });
+
+  test('a request with more events than allowed stops being read at the first one too many', () => {
+    const three = method.requestSerialize({ events: [{ eventId: 'a' }, { eventId: 'b' }, { eventId: 'c' }] });
+    assert.equal(decodeReportEventsRequest(three, 3).events.length, 3);
+    assert.throws(() => decodeReportEventsRequest(three, 2), (error: unknown) => error instanceof TooManyEventsError && error.maxEvents === 2);
+    // What follows the first event too many is never read: here it would not decode.
+    const thenGarbage = Buffer.concat([three, Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f])]);
+    assert.throws(() => decodeReportEventsRequest(thenGarbage, 3), TooManyEventsError);
+    assert.throws(() => decodeReportEventsRequest(thenGarbage, 4), RangeError);
   });
 
   test('a payload nested deeper than protobuf decodes is refused for its own event only, at the depth proto-loader refuses', () => {
@@ -170,7 +197,7 @@ describe('decodeReportEventsRequest', () => {
     const deepestAccepted = (MAX_MESSAGE_DEPTH - 2) / 2;
     const accepted = requestWithPayloads((struct) => nestedStruct(struct, deepestAccepted));
     assert.doesNotThrow(() => method.requestDeserialize(accepted));
-    assert.deepEqual(decodeReportEventsRequest(accepted), decodeWithProtoLoader(accepted));
+    assert.deepEqual(decodeReportEventsRequest(accepted, MAX_EVENTS), decodeWithProtoLoader(accepted));
 
     for (const tooDeepPayload of [
       (struct: protobuf.Writer) => nestedStruct(struct, deepestAccepted + 1),
@@ -178,7 +205,7 @@ describe('decodeReportEventsRequest', () => {
     ]) {
       const refused = requestWithPayloads(tooDeepPayload, (struct) => nestedStruct(struct, 1));
       assert.throws(() => method.requestDeserialize(refused), /nesting depth/);
-      const [tooDeep, fine] = decodeReportEventsRequest(refused).events;
+      const [tooDeep, fine] = decodeReportEventsRequest(refused, MAX_EVENTS).events;
       assert.ok(tooDeep?.payload instanceof StructDepthError);
       assert.match(tooDeep.payload.message, /payload nests deeper than/);
       assert.equal(fine?.eventId, 'e1');

@@ -16,7 +16,9 @@ import {
  * wire type, as protoc treats it), and malformed bytes throw, failing that call only.
  *
  * Unlike proto-loader, a payload nested deeper than protobuf's limit costs only its own event
- * (see DecodedEvent.payload) instead of failing the whole batch.
+ * (see DecodedEvent.payload) instead of failing the whole batch, and a request with more events
+ * than the caller allows stops being read at the first one too many (TooManyEventsError): the
+ * cost of reading a request is bounded by the batch limit, not by how many events fit in it.
  */
 export interface DecodedEvent {
   eventId: string;
@@ -24,6 +26,14 @@ export interface DecodedEvent {
   payload: JsonObject | StructDepthError;
   metadata: Record<string, string>;
   clientTimestamp: WireTimestamp | null;
+}
+
+/** The request has more than `maxEvents` events; the rest of it was not read. */
+export class TooManyEventsError extends Error {
+  constructor(readonly maxEvents: number) {
+    super(`the request has more than ${maxEvents} events`);
+    this.name = 'TooManyEventsError';
+  }
 }
 
 export interface DecodedReportEventsRequest {
@@ -49,13 +59,14 @@ const TIMESTAMP_NANOS = tagOf(2, WIRE_TYPE.varint);
 /** The payload's message nesting level as protobufjs counts it: request 0, event 1, payload 2. */
 const PAYLOAD_DEPTH = 2;
 
-export function decodeReportEventsRequest(bytes: Uint8Array): DecodedReportEventsRequest {
+export function decodeReportEventsRequest(bytes: Uint8Array, maxEvents: number): DecodedReportEventsRequest {
   const reader = createWireReader(bytes);
   const request: DecodedReportEventsRequest = { events: [], sensorId: '', clientTimestamp: null };
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
     switch (tag) {
       case REQUEST_EVENTS: {
+        if (request.events.length === maxEvents) throw new TooManyEventsError(maxEvents);
         const outerLimit = beginEmbedded(reader);
         request.events.push(readEvent(reader));
         endEmbedded(reader, outerLimit);

@@ -37,6 +37,12 @@ export interface WorkerThreadOptions {
   heapLimitMb?: number;
   /** How long the thread may take to load before `ready` rejects. @default 30_000 */
   startTimeoutMs?: number | undefined;
+  /**
+   * The thread's handler is synchronous, so it runs calls one after another in the order they
+   * were posted: when it dies, only the oldest unanswered call was running, and the others fail
+   * with CallNotStartedError, which tells the caller that they are safe to make again.
+   */
+  oneCallAtATime?: boolean;
 }
 
 /** A call that a thread answered with an error; `code` carries the original error's code. */
@@ -48,6 +54,14 @@ export class ThreadCallError extends Error {
     this.name = 'ThreadCallError';
     this.code = error.code;
     if (error.stack) this.stack = error.stack;
+  }
+}
+
+/** The thread stopped before it began this call (see WorkerThreadOptions.oneCallAtATime). */
+export class CallNotStartedError extends Error {
+  constructor(name: string, why: string) {
+    super(`the ${name} ${why} before it began this call`);
+    this.name = 'CallNotStartedError';
   }
 }
 
@@ -124,14 +138,14 @@ export class WorkerThread<Request, Result> {
       clearTimeout(startTimer);
       failStart(error);
       onCrash(error);
-      this.failPending(new Error(`the ${options.name} handling this call crashed: ${error.message}`));
+      this.failPending(new Error(`the ${options.name} handling this call crashed: ${error.message}`), 'crashed');
     });
     this.exited = new Promise<number>((resolve) => {
       this.worker.on('exit', (code) => {
         this.stopped = true;
         clearTimeout(startTimer);
         failStart(new Error(`the ${options.name} exited with code ${code} while starting`));
-        this.failPending(new Error(`the ${options.name} handling this call exited with code ${code}`));
+        this.failPending(new Error(`the ${options.name} handling this call exited with code ${code}`), `exited with code ${code}`);
         resolve(code);
       });
     });
@@ -156,9 +170,14 @@ export class WorkerThread<Request, Result> {
     await this.worker.terminate();
   }
 
-  private failPending(error: Error): void {
+  /** Fails the unanswered calls; with `died`, the ones that had not started learn they had not. */
+  private failPending(error: Error, died?: string): void {
     const calls = [...this.pending.values()];
     this.pending.clear();
-    for (const call of calls) call.reject(error);
+    // Map order is posting order: with one call at a time, the first was the one running.
+    calls.forEach((call, index) => {
+      const notStarted = died !== undefined && this.options.oneCallAtATime === true && index > 0;
+      call.reject(notStarted ? new CallNotStartedError(this.options.name, died) : error);
+    });
   }
 }

@@ -73,3 +73,55 @@ for (const dialect of DIALECTS.filter((d) => d !== 'sqlite')) {
     });
   });
 }
+
+// Bytes that one database stores and another refuses must be refused alike on every one.
+for (const dialect of DIALECTS) {
+  describe(`NUL characters in ReportEvents on ${dialect}`, () => {
+    let api: SensorApiFixture;
+    before(async () => {
+      api = await startSensorApiFixture(dialect);
+    });
+    after(async () => {
+      await api?.close();
+    });
+
+    test('an event whose id holds a NUL is rejected alone, the others stored with NULs in payload and metadata kept, also when re-sent', async () => {
+      const batch = {
+        sensorId: `${dialect}-nul`,
+        events: [
+          { eventId: 'before-nul', payload: jsonToStruct({ text: 'a\u0000b', ['key\u0000']: 1 }), metadata: { ['m\u0000']: 'v\u0000' } },
+          { eventId: 'bad\u0000id', payload: jsonToStruct({ text: 'fine' }) },
+          { eventId: 'after-nul', payload: jsonToStruct({}) },
+        ],
+      };
+      for (const attempt of ['first', 're-sent']) {
+        const { response } = await api.client.reportEvents(batch, { apiKey: api.apiKey });
+        assert.deepEqual(
+          response.results.map((r: { eventId: string; status: string; errorMessage: string }) => [r.eventId, r.status, r.errorMessage]),
+          [
+            ['before-nul', 'EVENT_STATUS_ACCEPTED', ''],
+            ['bad\u0000id', 'EVENT_STATUS_REJECTED', 'event_id contains a NUL character (U+0000), which cannot be stored'],
+            ['after-nul', 'EVENT_STATUS_ACCEPTED', ''],
+          ],
+          attempt,
+        );
+        assert.deepEqual([response.acceptedCount, response.rejectedCount], [2, 1], attempt);
+      }
+      const stored = (await listRecentEvents(api.db, T, 10)).filter((e) => e.sensorId === `${dialect}-nul`);
+      assert.deepEqual(stored.map((e) => e.eventId).sort(), ['after-nul', 'before-nul']);
+      const kept = stored.find((e) => e.eventId === 'before-nul');
+      assert.deepEqual(JSON.parse(kept?.payload ?? ''), { text: 'a\u0000b', ['key\u0000']: 1 });
+      assert.deepEqual(kept?.metadata, { ['m\u0000']: 'v\u0000' });
+    });
+
+    test('a sensor_id holding a NUL is INVALID_ARGUMENT, saying why', async () => {
+      const failure = await callFailure(api.client.reportEvents(
+        { sensorId: 'sensor\u0000x', events: [{ eventId: 'nul-sensor', payload: jsonToStruct({}) }] },
+        { apiKey: api.apiKey },
+      ));
+      assert.equal(failure.code, grpc.status.INVALID_ARGUMENT);
+      assert.equal(failure.details, 'sensor_id contains a NUL character (U+0000), which cannot be stored');
+      assert.equal((await listRecentEvents(api.db, T, 10)).some((e) => e.eventId === 'nul-sensor'), false);
+    });
+  });
+}

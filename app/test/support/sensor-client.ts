@@ -28,6 +28,8 @@ export type WireMessage = Record<string, any>;
 export interface SensorClient {
   syncRules(request: WireMessage, options?: CallOptions): Promise<CallResult<WireMessage>>;
   reportEvents(request: WireMessage, options?: CallOptions): Promise<CallResult<WireMessage>>;
+  /** ReportEvents with these exact request bytes, as a hand-written or broken sensor may send. */
+  reportEventsRaw(request: Buffer, options?: CallOptions): Promise<CallResult<WireMessage>>;
   /** grpc.health.v1.Health/Check for `service` ('' = the whole server); resolves to the status name. */
   healthCheck(service?: string, options?: CallOptions): Promise<string>;
   close(): void;
@@ -68,6 +70,17 @@ function callUnary(client: grpc.Client, name: string, request: WireMessage, opti
   });
 }
 
+/** A client of ReportEvents that sends request bytes as given and decodes the response as a sensor does. */
+function rawReportEventsClient(target: string, credentials: grpc.ChannelCredentials, channelOptions: grpc.ChannelOptions): grpc.Client {
+  const method = loadSensorApiDefinition().service.ReportEvents as unknown as grpc.MethodDefinition<unknown, unknown>;
+  const identity = (bytes: Buffer) => bytes;
+  const Raw = grpc.makeGenericClientConstructor(
+    { ReportEvents: { ...method, requestSerialize: identity, requestDeserialize: identity } },
+    'RawReportEvents',
+  );
+  return new Raw(target, credentials, channelOptions);
+}
+
 function loadHealthClientConstructor(): grpc.ServiceClientConstructor {
   const definition = protoLoader.loadSync(healthProtoPath, PROTO_LOADER_OPTIONS);
   const loaded = grpc.loadPackageDefinition(definition) as unknown as {
@@ -92,9 +105,11 @@ export function connectSensorClient(port: number, host = '127.0.0.1'): SensorCli
   };
   const sensor = new loaded.trapperkeeper.sensor.v1.SensorAPI(target, credentials, channelOptions);
   const health = new (loadHealthClientConstructor())(target, credentials, channelOptions);
+  const raw = rawReportEventsClient(target, credentials, channelOptions);
   return {
     syncRules: (request, options) => callUnary(sensor, 'SyncRules', request, options),
     reportEvents: (request, options) => callUnary(sensor, 'ReportEvents', request, options),
+    reportEventsRaw: (request, options) => callUnary(raw, 'ReportEvents', request as unknown as WireMessage, options),
     healthCheck: async (service = '', options = {}) => {
       const { response } = await callUnary(health, 'Check', { service }, options);
       return String(response.status);
@@ -102,6 +117,7 @@ export function connectSensorClient(port: number, host = '127.0.0.1'): SensorCli
     close: () => {
       sensor.close();
       health.close();
+      raw.close();
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { Logger } from '../../log/logger.js';
 import type { Rule } from '../../rules/model.js';
 import { ThreadGroup } from '../../threads/thread-group.js';
-import type { WorkerThread } from '../../threads/worker-thread.js';
+import { CallNotStartedError, type WorkerThread } from '../../threads/worker-thread.js';
 import type { PrepareRequest, WorkerSettings } from './messages.js';
 import { prepareReportEventsBatch, type PreparedBatch } from './prepare-batch.js';
 
@@ -10,6 +10,12 @@ import { prepareReportEventsBatch, type PreparedBatch } from './prepare-batch.js
  * on ingestion worker threads, so that this CPU work runs beside the main thread's gRPC and
  * database work instead of taking turns with it; or, with no workers, on the main thread.
  * Both run the same prepareReportEventsBatch.
+ *
+ * Clients are isolated from each other's batches: a batch's decoding stops at the batch limit
+ * (so a request of millions of tiny events costs what max_batch_size events cost), each worker's
+ * heap has room for the largest batch the limits admit, and should a worker die all the same,
+ * only the batch it was preparing fails: the ones queued behind it are prepared again, on another
+ * worker or, while none is running, on the main thread.
  */
 export interface BatchPreparer {
   /** Worker threads configured. */
@@ -28,8 +34,9 @@ export interface BatchPreparerOptions {
   logger: Logger;
   /**
    * Each worker's heap limit. A batch that needs more costs that worker (its call fails
-   * INTERNAL and a new worker starts), not the server. @default 32 MiB per MiB of max message
-   * size, at least 256
+   * INTERNAL and a new worker starts), not the server nor the batches queued behind it.
+   * @default room for the largest batch the limits admit: 32 MiB per MiB of max message size
+   * plus 1 KiB per event of max batch size, at least 256 MiB
    */
   workerHeapLimitMb?: number;
   maxMessageBytes: number;
@@ -37,12 +44,22 @@ export interface BatchPreparerOptions {
   startTimeoutMs?: number;
 }
 
-/** Room a decoded request may take, as a multiple of its size on the wire. */
+/**
+ * Room a decoded request may take, as a multiple of its size on the wire: payloads of tiny
+ * values measured at most ~20 times their wire size while being prepared.
+ */
 const HEAP_PER_MESSAGE_BYTE = 32;
+/**
+ * Room each event of a batch may take besides its payload: an event of a few bytes on the wire
+ * measured ~800 bytes while being prepared (its objects, its result, its row). Without this, a
+ * large max_batch_size would admit batches of tiny events that no heap sized by bytes can hold.
+ */
+const HEAP_BYTES_PER_EVENT = 1024;
 const MIN_WORKER_HEAP_MB = 256;
 
-function defaultHeapLimitMb(maxMessageBytes: number): number {
-  return Math.max(MIN_WORKER_HEAP_MB, Math.ceil((maxMessageBytes * HEAP_PER_MESSAGE_BYTE) / (1024 * 1024)));
+function defaultHeapLimitMb(maxMessageBytes: number, maxBatchSize: number): number {
+  const bytes = maxMessageBytes * HEAP_PER_MESSAGE_BYTE + maxBatchSize * HEAP_BYTES_PER_EVENT;
+  return Math.max(MIN_WORKER_HEAP_MB, Math.ceil(bytes / (1024 * 1024)));
 }
 
 export async function startBatchPreparer(options: BatchPreparerOptions): Promise<BatchPreparer> {
@@ -60,7 +77,8 @@ export async function startBatchPreparer(options: BatchPreparerOptions): Promise
     entry: new URL('./worker.js', import.meta.url),
     workerData: settings,
     size: options.workers,
-    heapLimitMb: options.workerHeapLimitMb ?? defaultHeapLimitMb(options.maxMessageBytes),
+    oneCallAtATime: true,
+    heapLimitMb: options.workerHeapLimitMb ?? defaultHeapLimitMb(options.maxMessageBytes, options.maxBatchSize),
     startTimeoutMs: options.startTimeoutMs,
     logger: options.logger,
   });
@@ -87,7 +105,18 @@ class WorkerPool implements BatchPreparer {
     return this.threads.running();
   }
 
-  prepare(bytes: Uint8Array, tenantId: string, rules: readonly Rule[]): Promise<PreparedBatch> {
+  async prepare(bytes: Uint8Array, tenantId: string, rules: readonly Rule[]): Promise<PreparedBatch> {
+    try {
+      return await this.prepareOnce(bytes, tenantId, rules);
+    } catch (error) {
+      // Queued behind a batch that killed its worker: this batch is innocent, so it is prepared
+      // again (once; the worker's death is logged by the ThreadGroup).
+      if (!(error instanceof CallNotStartedError)) throw error;
+      return this.prepareOnce(bytes, tenantId, rules);
+    }
+  }
+
+  private prepareOnce(bytes: Uint8Array, tenantId: string, rules: readonly Rule[]): Promise<PreparedBatch> {
     if (this.threads.closed) return Promise.reject(new Error('the ingestion workers are stopped'));
     const thread = this.threads.leastBusy();
     // Every worker is being replaced after a crash: the main thread does the work meanwhile.

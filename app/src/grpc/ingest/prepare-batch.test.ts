@@ -48,8 +48,9 @@ describe('prepareReportEventsBatch', () => {
       return (batch as Extract<PreparedBatch, { kind: 'refused' }>).message;
     };
     assert.equal(refusal(encodeRequest([])), 'the batch has no events');
-    assert.equal(refusal(encodeRequest([{ eventId: 'a' }, { eventId: 'b' }, { eventId: 'c' }]), 2), 'the batch has 3 events; at most 2 are allowed per call');
+    assert.equal(refusal(encodeRequest([{ eventId: 'a' }, { eventId: 'b' }, { eventId: 'c' }]), 2), 'the batch has more than 2 events; at most 2 are allowed per call');
     assert.equal(refusal(encodeRequest([{ eventId: 'a' }], 's'.repeat(256))), 'sensor_id is longer than 255 characters');
+    assert.equal(refusal(encodeRequest([{ eventId: 'a' }], 'sensor\u0000one')), 'sensor_id contains a NUL character (U+0000), which cannot be stored');
     assert.match(refusal(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f])), /^the request is not a valid ReportEventsRequest message \(.+\)$/);
   });
 

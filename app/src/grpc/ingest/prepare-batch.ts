@@ -1,9 +1,9 @@
 import type { NewEvent, RuleMatch } from '../../db/events.js';
 import { evaluateRule } from '../../rules/evaluate.js';
 import type { Rule } from '../../rules/model.js';
-import { checkDecodedEvent } from '../event-checks.js';
+import { checkDecodedEvent, NUL_CHARACTER } from '../event-checks.js';
 import { loadSensorApiDefinition } from '../proto.js';
-import { decodeReportEventsRequest, type DecodedReportEventsRequest } from '../report-events-request.js';
+import { decodeReportEventsRequest, TooManyEventsError, type DecodedReportEventsRequest } from '../report-events-request.js';
 import { timestampToDate } from '../timestamp.js';
 
 export type EventStatus = 'EVENT_STATUS_ACCEPTED' | 'EVENT_STATUS_REJECTED' | 'EVENT_STATUS_ERROR';
@@ -102,17 +102,19 @@ export function matchRules(rules: readonly Rule[], payload: unknown, thrown: Eva
 export function prepareReportEventsBatch(bytes: Uint8Array, rules: readonly Rule[], maxBatchSize: number): PreparedBatch {
   let request: DecodedReportEventsRequest;
   try {
-    request = decodeReportEventsRequest(bytes);
+    request = decodeReportEventsRequest(bytes, maxBatchSize);
   } catch (error) {
+    if (error instanceof TooManyEventsError) {
+      return refused(`the batch has more than ${maxBatchSize} events; at most ${maxBatchSize} are allowed per call`);
+    }
     return refused(`the request is not a valid ReportEventsRequest message (${(error as Error).message})`);
   }
   const decoded = request.events;
   if (decoded.length === 0) return refused('the batch has no events');
-  if (decoded.length > maxBatchSize) {
-    return refused(`the batch has ${decoded.length} events; at most ${maxBatchSize} are allowed per call`);
-  }
   const sensorId = request.sensorId;
   if ([...sensorId].length > SENSOR_ID_MAX_CHARS) return refused(`sensor_id is longer than ${SENSOR_ID_MAX_CHARS} characters`);
+  // Every event of the batch is stored with it, so it concerns the whole request.
+  if (sensorId.includes(NUL_CHARACTER)) return refused('sensor_id contains a NUL character (U+0000), which cannot be stored');
   const batchTimestamp = timestampToDate(request.clientTimestamp);
   if (batchTimestamp === undefined) return refused('client_timestamp is outside the range of google.protobuf.Timestamp');
 
