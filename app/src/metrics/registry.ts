@@ -23,6 +23,9 @@ export interface Metrics {
   eventWriteBatches: Counter;
   ruleSyncs: Counter;
   ruleSyncEtagHits: Counter;
+  grpcConnections: Gauge;
+  grpcConnectionsShed: Counter<'reason'>;
+  grpcConnectionsRefused: Counter<'reason'>;
 }
 
 export function createMetrics(build: BuildInfo, pool: () => PoolStats | undefined): Metrics {
@@ -114,6 +117,23 @@ export function createMetrics(build: BuildInfo, pool: () => PoolStats | undefine
     ruleSyncEtagHits: new Counter({
       name: 'trapperkeeper_rule_sync_etag_hits_total',
       help: 'SyncRules calls answered "not modified" because the sensor sent the current ETag.',
+      registers: [registry],
+    }),
+    grpcConnections: new Gauge({
+      name: 'trapperkeeper_grpc_connections',
+      help: 'Open sensor API TCP connections.',
+      registers: [registry],
+    }),
+    grpcConnectionsShed: new Counter({
+      name: 'trapperkeeper_grpc_connections_shed_total',
+      help: 'Sensor API connections closed before making a call: to make room at max_connections or max_connections_per_address, or at handshake_timeout_ms.',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    grpcConnectionsRefused: new Counter({
+      name: 'trapperkeeper_grpc_connections_refused_total',
+      help: 'Sensor API connections closed on arrival: the limit was reached and every connection in the way had made calls.',
+      labelNames: ['reason'],
       registers: [registry],
     }),
   };
