@@ -58,7 +58,15 @@ interface Tracked {
   /** `address:port` as grpc-js reports a call's peer. */
   peer: string;
   madeCalls: boolean;
+  /** Seen past the handshake (bytesRead only grows, so this never turns back). */
+  handshaken: boolean;
   timer: NodeJS.Timeout | undefined;
+}
+
+interface AddressConnections {
+  count: number;
+  /** This address's connections that have made no call, in arrival order. */
+  uncalled: Set<Tracked>;
 }
 
 /**
@@ -79,9 +87,14 @@ export function addressKey(remoteAddress: string | undefined): string {
 }
 
 export class ConnectionGuard {
-  /** In arrival order, which is the order connections give way in. */
   private readonly connections = new Map<GuardedSocket, Tracked>();
-  private readonly byAddress = new Map<string, Set<Tracked>>();
+  /**
+   * The connections that have made no call, in arrival order: the order they give way in.
+   * Those that made calls are never candidates, so a full server of busy sensors costs
+   * nothing to check.
+   */
+  private readonly uncalled = new Set<Tracked>();
+  private readonly byAddress = new Map<string, AddressConnections>();
   private readonly byPeer = new Map<string, Tracked>();
 
   constructor(
@@ -101,11 +114,11 @@ export class ConnectionGuard {
   admit(socket: GuardedSocket): boolean {
     const address = addressKey(socket.remoteAddress);
     const sameAddress = this.byAddress.get(address);
-    if (sameAddress && sameAddress.size >= this.limits.maxConnectionsPerAddress) {
-      if (!this.makeRoom(sameAddress.values(), 'max_connections_per_address', address, socket)) return false;
+    if (sameAddress && sameAddress.count >= this.limits.maxConnectionsPerAddress) {
+      if (!this.makeRoom(sameAddress.uncalled, 'max_connections_per_address', address, socket)) return false;
     }
     if (this.connections.size >= this.limits.maxConnections) {
-      if (!this.makeRoom(this.connections.values(), 'max_connections', address, socket)) return false;
+      if (!this.makeRoom(this.uncalled, 'max_connections', address, socket)) return false;
     }
 
     const tracked: Tracked = {
@@ -113,14 +126,17 @@ export class ConnectionGuard {
       address,
       peer: `${socket.remoteAddress ?? ''}:${socket.remotePort ?? ''}`,
       madeCalls: false,
+      handshaken: false,
       timer: undefined,
     };
     tracked.timer = setTimeout(() => this.checkHandshake(tracked), this.limits.handshakeTimeoutMs);
     tracked.timer.unref?.();
     this.connections.set(socket, tracked);
-    let addressSet = this.byAddress.get(address);
-    if (!addressSet) this.byAddress.set(address, (addressSet = new Set()));
-    addressSet.add(tracked);
+    this.uncalled.add(tracked);
+    let addressConnections = this.byAddress.get(address);
+    if (!addressConnections) this.byAddress.set(address, (addressConnections = { count: 0, uncalled: new Set() }));
+    addressConnections.count += 1;
+    addressConnections.uncalled.add(tracked);
     this.byPeer.set(tracked.peer, tracked);
     socket.once('close', () => this.forget(tracked));
     this.events.count?.(this.connections.size);
@@ -133,6 +149,8 @@ export class ConnectionGuard {
     if (!tracked || tracked.madeCalls) return;
     tracked.madeCalls = true;
     clearTimeout(tracked.timer);
+    this.uncalled.delete(tracked);
+    this.byAddress.get(tracked.address)?.uncalled.delete(tracked);
   }
 
   /** Stops every handshake timer (the connections themselves are the caller's to close). */
@@ -142,11 +160,12 @@ export class ConnectionGuard {
 
   private stage(tracked: Tracked): Stage {
     if (tracked.madeCalls) return 'calling';
-    return tracked.socket.bytesRead >= HTTP2_HANDSHAKE_BYTES ? 'handshaken' : 'silent';
+    tracked.handshaken ||= tracked.socket.bytesRead >= HTTP2_HANDSHAKE_BYTES;
+    return tracked.handshaken ? 'handshaken' : 'silent';
   }
 
   /** Closes the oldest silent connection among `candidates`, else the oldest handshaken one; else refuses `newcomer`. */
-  private makeRoom(candidates: Iterable<Tracked>, reason: RefusalReason, address: string, newcomer: GuardedSocket): boolean {
+  private makeRoom(candidates: Set<Tracked>, reason: RefusalReason, address: string, newcomer: GuardedSocket): boolean {
     let oldestHandshaken: Tracked | undefined;
     let victim: Tracked | undefined;
     for (const tracked of candidates) {
@@ -182,9 +201,13 @@ export class ConnectionGuard {
     if (this.connections.get(tracked.socket) !== tracked) return;
     clearTimeout(tracked.timer);
     this.connections.delete(tracked.socket);
-    const addressSet = this.byAddress.get(tracked.address);
-    addressSet?.delete(tracked);
-    if (addressSet?.size === 0) this.byAddress.delete(tracked.address);
+    this.uncalled.delete(tracked);
+    const addressConnections = this.byAddress.get(tracked.address);
+    if (addressConnections) {
+      addressConnections.count -= 1;
+      addressConnections.uncalled.delete(tracked);
+      if (addressConnections.count === 0) this.byAddress.delete(tracked.address);
+    }
     if (this.byPeer.get(tracked.peer) === tracked) this.byPeer.delete(tracked.peer);
     this.events.count?.(this.connections.size);
   }
