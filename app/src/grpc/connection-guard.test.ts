@@ -35,31 +35,31 @@ function setup(limits: Partial<ConnectionLimits>) {
     { maxConnections: 1000, maxConnectionsPerAddress: 1000, handshakeTimeoutMs: 60_000, ...limits },
     { shed: (reason, address) => shed.push([reason, address]), refused: (reason, address) => refused.push([reason, address]) },
   );
-  const open = (name: string, address = '10.0.0.1', stage: 'silent' | 'handshaken' | 'calling' = 'silent') => {
+  const open = (name: string, address = '10.0.0.1', stage: 'silent' | 'handshaken' | 'authenticated' = 'silent') => {
     const socket = new FakeSocket(address, name);
     const admitted = guard.admit(socket);
     if (stage !== 'silent') socket.bytesRead = HTTP2_HANDSHAKE_BYTES + 20;
-    if (stage === 'calling') guard.noteCall(socket.peer);
+    if (stage === 'authenticated') guard.noteAuthenticated(socket.peer);
     return { socket, admitted };
   };
   return { guard, shed, refused, open };
 }
 
 describe('ConnectionGuard', () => {
-  test('at max_connections the oldest silent connection gives way, then the oldest handshaken, never one that made calls', () => {
+  test('at max_connections the oldest silent connection gives way, then the oldest handshaken, never one that authenticated', () => {
     const { guard, shed, refused, open } = setup({ maxConnections: 4 });
-    const caller = open('caller', '10.0.0.1', 'calling');
+    const caller = open('caller', '10.0.0.1', 'authenticated');
     const handshaken = open('handshaken', '10.0.0.2', 'handshaken');
     const silentOld = open('silent old', '10.0.0.3');
     const silentNew = open('silent new', '10.0.0.4');
     assert.equal(guard.size, 4);
 
-    assert.equal(open('first newcomer', '10.0.0.9', 'calling').admitted, true);
+    assert.equal(open('first newcomer', '10.0.0.9', 'authenticated').admitted, true);
     assert.equal(silentOld.socket.destroyed, true);
     assert.equal(silentNew.socket.destroyed, false);
-    assert.equal(open('second newcomer', '10.0.0.9', 'calling').admitted, true);
+    assert.equal(open('second newcomer', '10.0.0.9', 'authenticated').admitted, true);
     assert.equal(silentNew.socket.destroyed, true);
-    assert.equal(open('third newcomer', '10.0.0.9', 'calling').admitted, true);
+    assert.equal(open('third newcomer', '10.0.0.9', 'authenticated').admitted, true);
     assert.equal(handshaken.socket.destroyed, true);
     assert.deepEqual(shed, [['max_connections', '10.0.0.3'], ['max_connections', '10.0.0.4'], ['max_connections', '10.0.0.2']]);
 
@@ -75,8 +75,8 @@ describe('ConnectionGuard', () => {
     const { guard, shed, refused, open } = setup({ maxConnectionsPerAddress: 2 });
     const other = open('other address', '10.0.0.2');
     const first = open('first', '10.0.0.1');
-    const second = open('second', '10.0.0.1', 'calling');
-    assert.equal(open('third', '10.0.0.1', 'calling').admitted, true);
+    const second = open('second', '10.0.0.1', 'authenticated');
+    assert.equal(open('third', '10.0.0.1', 'authenticated').admitted, true);
     assert.equal(first.socket.destroyed, true);
     assert.equal(other.socket.destroyed, false);
     assert.deepEqual(shed, [['max_connections_per_address', '10.0.0.1']]);
@@ -90,8 +90,8 @@ describe('ConnectionGuard', () => {
 
   test('a closed connection frees its place, under its address too', async () => {
     const { guard, refused, open } = setup({ maxConnections: 2, maxConnectionsPerAddress: 1 });
-    const a = open('a', '10.0.0.1', 'calling');
-    open('b', '10.0.0.2', 'calling');
+    const a = open('a', '10.0.0.1', 'authenticated');
+    open('b', '10.0.0.2', 'authenticated');
     assert.equal(open('c', '10.0.0.1').admitted, false);
     a.socket.destroy();
     await new Promise((resolve) => setImmediate(resolve));
@@ -107,7 +107,7 @@ describe('ConnectionGuard', () => {
     const partial = open('partial');
     partial.socket.bytesRead = HTTP2_HANDSHAKE_BYTES - 1;
     const handshaken = open('handshaken', '10.0.0.1', 'handshaken');
-    const caller = open('caller', '10.0.0.1', 'calling');
+    const caller = open('caller', '10.0.0.1', 'authenticated');
     context.mock.timers.tick(999);
     assert.equal(silent.socket.destroyed, false);
     context.mock.timers.tick(1);
@@ -120,10 +120,10 @@ describe('ConnectionGuard', () => {
     guard.close();
   });
 
-  test('calls are matched to connections by the peer grpc-js reports; an unknown peer changes nothing', () => {
+  test('authenticated calls are matched to connections by the peer grpc-js reports; an unknown peer changes nothing', () => {
     const { guard, open } = setup({ maxConnections: 1 });
     const only = open('only');
-    guard.noteCall('10.0.0.1:1');
+    guard.noteAuthenticated('10.0.0.1:1');
     assert.equal(open('newcomer').admitted, true);
     assert.equal(only.socket.destroyed, true);
   });

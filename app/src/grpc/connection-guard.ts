@@ -1,13 +1,12 @@
-import { ServerInterceptingCall, type ServerInterceptor } from '@grpc/grpc-js';
-
 /**
  * Admission of the sensor API's TCP connections, so that connections which hold a place
  * without using it cannot lock real sensors out:
  *
  * - one client address holds at most `maxConnectionsPerAddress` connections;
  * - at either limit, a new connection takes the place of the oldest one that never made a
- *   call (first those that have not even completed the HTTP/2 handshake), and is refused only
- *   when every connection in the way has made calls;
+ *   call with a valid key (first those that have not even completed the HTTP/2 handshake), and
+ *   is refused only when every connection in the way has: calls without a key (health checks,
+ *   guesses) earn a connection nothing, so they cannot be used to hold places;
  * - a connection that has not completed the HTTP/2 handshake within `handshakeTimeoutMs` is
  *   closed.
  *
@@ -37,7 +36,7 @@ export type RefusalReason = 'max_connections' | 'max_connections_per_address';
 export interface ConnectionGuardEvents {
   /** An admitted connection was closed to make room, or for not completing the handshake. */
   shed?(reason: ShedReason, address: string): void;
-  /** A new connection was closed on arrival: every connection in its way has made calls. */
+  /** A new connection was closed on arrival: every connection in its way has authenticated. */
   refused?(reason: RefusalReason, address: string): void;
   /** The number of open connections changed. */
   count?(open: number): void;
@@ -50,14 +49,15 @@ export interface ConnectionGuardEvents {
  */
 export const HTTP2_HANDSHAKE_BYTES = 24 + 9;
 
-type Stage = 'silent' | 'handshaken' | 'calling';
+type Stage = 'silent' | 'handshaken' | 'authenticated';
 
 interface Tracked {
   socket: GuardedSocket;
   address: string;
   /** `address:port` as grpc-js reports a call's peer. */
   peer: string;
-  madeCalls: boolean;
+  /** Made a call whose API key was accepted: never shed. */
+  authenticated: boolean;
   /** Seen past the handshake (bytesRead only grows, so this never turns back). */
   handshaken: boolean;
   timer: NodeJS.Timeout | undefined;
@@ -65,7 +65,7 @@ interface Tracked {
 
 interface AddressConnections {
   count: number;
-  /** This address's connections that have made no call, in arrival order. */
+  /** This address's connections that have not authenticated, in arrival order. */
   uncalled: Set<Tracked>;
 }
 
@@ -89,9 +89,9 @@ export function addressKey(remoteAddress: string | undefined): string {
 export class ConnectionGuard {
   private readonly connections = new Map<GuardedSocket, Tracked>();
   /**
-   * The connections that have made no call, in arrival order: the order they give way in.
-   * Those that made calls are never candidates, so a full server of busy sensors costs
-   * nothing to check.
+   * The connections that have not authenticated, in arrival order: the order they give way
+   * in. Authenticated ones are never candidates, so a full server of sensors costs nothing to
+   * check.
    */
   private readonly uncalled = new Set<Tracked>();
   private readonly byAddress = new Map<string, AddressConnections>();
@@ -125,7 +125,7 @@ export class ConnectionGuard {
       socket,
       address,
       peer: `${socket.remoteAddress ?? ''}:${socket.remotePort ?? ''}`,
-      madeCalls: false,
+      authenticated: false,
       handshaken: false,
       timer: undefined,
     };
@@ -143,11 +143,11 @@ export class ConnectionGuard {
     return true;
   }
 
-  /** Records that the connection of this peer (`address:port`, as grpc-js's getPeer) started a call. */
-  noteCall(peer: string): void {
+  /** Records that the connection of this peer (`address:port`, as grpc-js's getPeer) made a call with a valid key. */
+  noteAuthenticated(peer: string): void {
     const tracked = this.byPeer.get(peer);
-    if (!tracked || tracked.madeCalls) return;
-    tracked.madeCalls = true;
+    if (!tracked || tracked.authenticated) return;
+    tracked.authenticated = true;
     clearTimeout(tracked.timer);
     this.uncalled.delete(tracked);
     this.byAddress.get(tracked.address)?.uncalled.delete(tracked);
@@ -159,7 +159,7 @@ export class ConnectionGuard {
   }
 
   private stage(tracked: Tracked): Stage {
-    if (tracked.madeCalls) return 'calling';
+    if (tracked.authenticated) return 'authenticated';
     tracked.handshaken ||= tracked.socket.bytesRead >= HTTP2_HANDSHAKE_BYTES;
     return tracked.handshaken ? 'handshaken' : 'silent';
   }
@@ -211,12 +211,4 @@ export class ConnectionGuard {
     if (this.byPeer.get(tracked.peer) === tracked) this.byPeer.delete(tracked.peer);
     this.events.count?.(this.connections.size);
   }
-}
-
-/** Tells the guard which connections make calls; it changes nothing in the call. */
-export function connectionGuardInterceptor(guard: ConnectionGuard): ServerInterceptor {
-  return (_methodDescriptor, call) => {
-    guard.noteCall(call.getPeer());
-    return new ServerInterceptingCall(call);
-  };
 }

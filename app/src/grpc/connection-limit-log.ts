@@ -64,7 +64,7 @@ export class ConnectionLimitLog {
     } else {
       this.logger.warn(
         fields,
-        'sensor API connection limit reached: connections that made no call were closed to make room, or new ones refused (see max_connections, max_connections_per_address)',
+        'sensor API connection limit reached: connections with no authenticated call were closed to make room, or new ones refused (see max_connections, max_connections_per_address)',
       );
     }
   }

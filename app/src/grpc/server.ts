@@ -17,7 +17,7 @@ import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/registry.js';
 import { ActiveRulesCache } from './active-rules-cache.js';
 import { callMetricsInterceptor } from './call-metrics.js';
-import { ConnectionGuard, connectionGuardInterceptor } from './connection-guard.js';
+import { ConnectionGuard } from './connection-guard.js';
 import { ConnectionLimitLog } from './connection-limit-log.js';
 import { loadSensorApiDefinition, SENSOR_API_SERVICE } from './proto.js';
 import { startBatchPreparer } from './ingest/pool.js';
@@ -39,8 +39,8 @@ export interface SensorApiDeps {
   maxMessageBytes: number;
   /**
    * Concurrent TCP connections. At this limit, and at `maxConnectionsPerAddress` for one client
-   * address, a new connection takes the place of the oldest that never made a call; it is
-   * refused only when all of them have made calls (see ConnectionGuard). @default 1000
+   * address, a new connection takes the place of the oldest that never made a call with a
+   * valid key; it is refused only when all of them have (see ConnectionGuard). @default 1000
    */
   maxConnections?: number;
   /** @default 100 */
@@ -150,16 +150,6 @@ export async function startSensorApi(deps: SensorApiDeps): Promise<SensorApiServ
     await batches.close();
     throw error;
   });
-  const handlerDeps: SyncRulesDeps & ReportEventsDeps = {
-    db: deps.db,
-    secrets,
-    tenantId,
-    logger,
-    metrics: deps.metrics,
-    activeRules: new ActiveRulesCache(deps.db),
-    batches,
-    events,
-  };
 
   const limitLog = new ConnectionLimitLog(logger);
   const guard = new ConnectionGuard(
@@ -180,6 +170,18 @@ export async function startSensorApi(deps: SensorApiDeps): Promise<SensorApiServ
       count: (open) => deps.metrics.grpcConnections.set(open),
     },
   );
+  const handlerDeps: SyncRulesDeps & ReportEventsDeps = {
+    db: deps.db,
+    secrets,
+    tenantId,
+    logger,
+    metrics: deps.metrics,
+    activeRules: new ActiveRulesCache(deps.db),
+    batches,
+    events,
+    onAuthenticated: (peer) => guard.noteAuthenticated(peer),
+  };
+
   const server = new grpc.Server({
     'grpc.max_receive_message_length': deps.maxMessageBytes,
     'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
@@ -189,8 +191,7 @@ export async function startSensorApi(deps: SensorApiDeps): Promise<SensorApiServ
     'grpc.max_connection_idle_ms': deps.idleTimeoutMs ?? DEFAULT_SENSOR_API_IDLE_TIMEOUT_MS,
     'grpc.keepalive_time_ms': deps.keepaliveTimeMs ?? DEFAULT_SENSOR_API_KEEPALIVE_TIME_MS,
     'grpc.keepalive_timeout_ms': deps.keepaliveTimeoutMs ?? DEFAULT_SENSOR_API_KEEPALIVE_TIMEOUT_MS,
-    // The metrics interceptor comes first: it must wrap grpc-js's own call to see every status.
-    interceptors: [callMetricsInterceptor(deps.metrics), connectionGuardInterceptor(guard)],
+    interceptors: [callMetricsInterceptor(deps.metrics)],
   });
   server.addService(service, {
     SyncRules: unaryHandler('SyncRules', logger, (call) => syncRules(call, handlerDeps)),

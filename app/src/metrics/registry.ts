@@ -126,13 +126,13 @@ export function createMetrics(build: BuildInfo, pool: () => PoolStats | undefine
     }),
     grpcConnectionsShed: new Counter({
       name: 'trapperkeeper_grpc_connections_shed_total',
-      help: 'Sensor API connections closed before making a call: to make room at max_connections or max_connections_per_address, or at handshake_timeout_ms.',
+      help: 'Sensor API connections closed before making a call with a valid key: to make room at max_connections or max_connections_per_address, or at handshake_timeout_ms.',
       labelNames: ['reason'],
       registers: [registry],
     }),
     grpcConnectionsRefused: new Counter({
       name: 'trapperkeeper_grpc_connections_refused_total',
-      help: 'Sensor API connections closed on arrival: the limit was reached and every connection in the way had made calls.',
+      help: 'Sensor API connections closed on arrival: the limit was reached and every connection in the way had made a call with a valid key.',
       labelNames: ['reason'],
       registers: [registry],
     }),

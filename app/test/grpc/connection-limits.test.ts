@@ -134,6 +134,33 @@ describe('sensor API connection limits', () => {
     }
   });
 
+  test('calls without a valid key (health checks, bad keys) do not keep a connection from giving way', async () => {
+    try {
+      const running = await start({ maxConnections: 3, maxConnectionsPerAddress: 1000 });
+      const port = running.server.port;
+      // Three connections that made keyless calls fill the server.
+      const prober = client(port);
+      assert.equal(await prober.healthCheck(''), 'SERVING');
+      const guesser = client(port);
+      const guess = await callFailure(guesser.syncRules({ tags: [] }, { apiKey: `tk-v1-${'0'.repeat(32)}-${'0'.repeat(64)}` }));
+      assert.equal(guess.code, grpc.status.UNAUTHENTICATED);
+      const prober2 = client(port);
+      assert.equal(await prober2.healthCheck(''), 'SERVING');
+
+      // Sensors with a key take their places, one after another.
+      await synced(running.client);
+      await synced(client(port));
+      await synced(client(port));
+      assert.equal(await counterValue(running.metrics, 'trapperkeeper_grpc_connections_shed_total', { reason: 'max_connections' }), 3);
+      // Now every place is held by a sensor that authenticated: a fourth is refused.
+      const refused = await callFailure(client(port).syncRules({ tags: [] }, { apiKey, deadlineMs: 2000 }));
+      assert.equal(refused.code, grpc.status.UNAVAILABLE);
+      await synced(running.client);
+    } finally {
+      await cleanUp();
+    }
+  });
+
   test('a connection that sends nothing is closed after the handshake timeout; one that completed it stays', async () => {
     try {
       const running = await start({ handshakeTimeoutMs: 300 });
