@@ -23,6 +23,8 @@ export interface BenchOptions {
   syncRules: number;
   syncCalls: number;
   readyzRequests: number;
+  /** Each phase (unloaded, under attack) of the hostile-clients scenario; 0 skips it. */
+  hostileSeconds: number;
   outDir: string;
 }
 
@@ -48,6 +50,12 @@ function positiveInteger(value: string): number {
 function nonNegativeInteger(value: string): number {
   const number = Number(value);
   if (!Number.isInteger(number) || number < 0) throw new InvalidArgumentError('expected a whole number of at least 0');
+  return number;
+}
+
+function nonNegativeNumber(value: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number < 0) throw new InvalidArgumentError('expected a number of at least 0');
   return number;
 }
 
@@ -95,6 +103,12 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     .option('--sync-rules <n>', 'active rules served by SyncRules', positiveInteger, 1000)
     .option('--sync-calls <n>', 'timed SyncRules calls of each kind', positiveInteger, 500)
     .option('--readyz-requests <n>', 'timed GET /readyz requests', positiveInteger, 1000)
+    .option(
+      '--hostile-seconds <n>',
+      'seconds of each phase of the hostile-clients scenario (a sensor unloaded, then beside 1,000 idle connections, oversized batches and tag bombs); 0 skips it',
+      nonNegativeNumber,
+      10,
+    )
     .option('--out <dir>', 'folder for latest.json and a timestamped copy', DEFAULT_OUT_DIR)
     .exitOverride((error) => process.exit(error.exitCode))
     .parse([...argv], { from: 'user' });
@@ -111,6 +125,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     syncRules: number;
     syncCalls: number;
     readyzRequests: number;
+    hostileSeconds: number;
     out: string;
   }>();
   if (options.rules > 20) throw new UserError(`--rules ${options.rules}: the ingestion workload has 20 rules`, 'pick 1-20');
@@ -127,6 +142,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     syncRules: options.syncRules,
     syncCalls: options.syncCalls,
     readyzRequests: options.readyzRequests,
+    hostileSeconds: options.hostileSeconds,
     outDir: resolve(options.out),
   };
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dialect } from '../src/db/types.js';
+import type { HostileClientsResult, SensorPhase } from './hostile-clients.js';
 import type { ClientSide, IngestionResult } from './ingestion.js';
 import type { MachineFacts } from './machine.js';
 import type { BenchOptions } from './options.js';
@@ -58,6 +59,8 @@ export interface DialectResults {
   stageCosts: StageCosts;
   syncRules: SyncLatencyResult;
   readyz: LatencySummary;
+  /** A normal sensor unloaded and beside hostile clients; null with --hostile-seconds 0. */
+  hostileClients: HostileClientsResult | null;
   /** Warnings the server logged during this dialect's runs (none in a healthy run). */
   serverWarnings: string[];
 }
@@ -115,6 +118,28 @@ const ratioRange = (ratios: readonly number[]): string => `${Math.min(...ratios)
 const stages = (perBatchMs: Record<string, number>): string =>
   Object.entries(perBatchMs).map(([stage, ms]) => `${stage} ${ms.toFixed(2)}`).join(', ');
 
+const optionalLatency = (summary: LatencySummary | null): string => (summary ? latency(summary) : 'no call succeeded');
+const sensorPhase = (phase: SensorPhase): string =>
+  `SyncRules ${optionalLatency(phase.syncRules)}; ReportEvents ${optionalLatency(phase.reportEvents)}; `
+  + `${phase.failures} failed; RSS ${phase.rssMb.start} -> max ${phase.rssMb.max} MB`;
+const statuses = (byStatus: Record<string, number>): string =>
+  Object.entries(byStatus).map(([status, count]) => `${count} ${status}`).join(', ');
+
+function hostileLines(hostile: HostileClientsResult): string[] {
+  const { idleConnections: idle, attack } = hostile;
+  const failures = Object.entries(hostile.hostile.failuresByCall).map(([call, count]) => `${count} ${call}`).join(', ');
+  return [
+    `${label('hostile clients: unloaded')}${sensorPhase(hostile.unloaded)}`,
+    `${label('hostile clients: under attack')}${sensorPhase(hostile.hostile)}${failures ? ` (${failures})` : ''}`,
+    `${label('')}p99 x unloaded: SyncRules ${hostile.p99Ratio.syncRules ?? '-'}, ReportEvents ${hostile.p99Ratio.reportEvents ?? '-'}; `
+      + `target (${hostile.target}): ${hostile.meetsTarget ? 'met' : 'NOT met'}`,
+    `${label('')}idle connections: ${idle.opened} opened from ${idle.fromAddresses} addresses, open ${idle.openAtStart} -> ${idle.openAtEnd}; `
+      + `server shed ${statuses(idle.shedByServer) || 0}, refused ${statuses(idle.refusedByServer) || 0}`,
+    `${label('')}oversized batches (${attack.oversizedBatches.eventsPerBatch.toLocaleString('en-US')} events): ${statuses(attack.oversizedBatches.byStatus)}; `
+      + `tag bombs (${attack.tagBombs.tagsPerCall} x ${attack.tagBombs.tagBytes} B): ${statuses(attack.tagBombs.byStatus)}`,
+  ];
+}
+
 export function formatSummary(results: BenchResults): string {
   const { machine, settings } = results;
   const lines = [
@@ -148,6 +173,7 @@ export function formatSummary(results: BenchResults): string {
       `${label(`SyncRules, ${result.syncRules.rulesServed} rules`)}full ${latency(result.syncRules.fullSync)}; ETag hit ${latency(result.syncRules.etagHit)}`,
       `${label('/readyz')}${latency(result.readyz)}`,
     );
+    if (result.hostileClients) lines.push(...hostileLines(result.hostileClients));
     if (result.serverWarnings.length > 0) lines.push(`  server warnings: ${result.serverWarnings.length} (see the JSON)`);
   }
   return lines.join('\n');

@@ -7,7 +7,8 @@
  * rounds (baseline, gRPC, baseline, gRPC, ...) so that drifts in the machine's speed hit both
  * sides alike, each side on one fresh database for all its rounds and reported by the median
  * over them; then a stage-by-stage cost of one batch, and on another fresh database SyncRules
- * latency with and without an ETag hit, and /readyz latency. Writes <out>/latest.json and
+ * latency with and without an ETag hit, and /readyz latency; then, on a third, a normal
+ * sensor beside hostile clients (see hostile-clients.ts). Writes <out>/latest.json and
  * prints a summary. Databases, temp files and servers are removed at the end, also on failure
  * or Ctrl-C.
  */
@@ -23,6 +24,7 @@ import { createBenchDatabase, type BenchDatabase } from './bench-database.js';
 import { startBenchServices, type BenchServices } from './bench-services.js';
 import { CleanupStack } from './cleanup.js';
 import { buildEventPool, matchesFor } from './event-batches.js';
+import { measureHostileClients, type HostileClientsResult } from './hostile-clients.js';
 import type { GrpcLoadSpec } from './grpc-load.js';
 import {
   directInsertRounds, grpcIngestionRounds, type ClientSide, type IngestionRounds, type IngestionSettings,
@@ -166,12 +168,29 @@ async function benchDialect(dialect: Dialect, options: BenchOptions, cleanup: Cl
   await syncServices.stop();
   await syncDb.drop();
 
+  let hostileClients: HostileClientsResult | null = null;
+  if (options.hostileSeconds > 0) {
+    progress(`${dialect}: hostile clients (a sensor for ${options.hostileSeconds} s unloaded, then ${options.hostileSeconds} s beside them)`);
+    const hostileDb = await createBenchDatabase(dialect, cleanup);
+    hostileClients = await measureHostileClients(
+      hostileDb.db,
+      {
+        seconds: options.hostileSeconds,
+        ingestWorkers: options.ingestWorkers,
+        createRules: async (count) => void (await createRules(hostileDb.db, syncRuleSet(count))),
+      },
+      cleanup,
+    );
+    await hostileDb.drop();
+  }
+
   return {
     serverVersion: baselineDb.serverVersion,
     ingestion: { baseline: baselineResult, grpc, target: INGESTION_TARGET_RATIO },
     stageCosts,
     syncRules,
     readyz,
+    hostileClients,
     serverWarnings,
   };
 }

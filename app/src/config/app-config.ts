@@ -16,6 +16,11 @@ export interface AppConfig {
     port: number;
     httpPort: number;
     maxConnections: number;
+    maxConnectionsPerAddress: number;
+    handshakeTimeoutMs: number;
+    idleTimeoutMs: number;
+    keepaliveTimeMs: number;
+    keepaliveTimeoutMs: number;
     maxBatchSize: number;
     maxMessageBytes: number;
     /** Threads that prepare ReportEvents batches; 0 prepares them on the main thread. */

@@ -26,6 +26,15 @@ export const DEFAULT_SENSOR_API_PORT = 50051;
 /** Serves /healthz, /readyz and /metrics beside the gRPC port. */
 export const DEFAULT_SENSOR_API_HTTP_PORT = 9090;
 export const DEFAULT_SENSOR_API_MAX_CONNECTIONS = 1000;
+/** Room for a NAT gateway's worth of sensors, yet a tenth of the connections at most. */
+export const DEFAULT_SENSOR_API_MAX_CONNECTIONS_PER_ADDRESS = 100;
+/** Time from TCP accept to the client's HTTP/2 preface. */
+export const DEFAULT_SENSOR_API_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** A connection with no call in progress for this long is closed; the sensor reconnects on its next call. */
+export const DEFAULT_SENSOR_API_IDLE_TIMEOUT_MS = 300_000;
+/** The server pings every connection this often, to find peers that vanished without closing. */
+export const DEFAULT_SENSOR_API_KEEPALIVE_TIME_MS = 120_000;
+export const DEFAULT_SENSOR_API_KEEPALIVE_TIMEOUT_MS = 20_000;
 export const DEFAULT_SENSOR_API_MAX_BATCH_SIZE = 1000;
 export const DEFAULT_SENSOR_API_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 /** SyncRules tag limits: a real sensor sends a handful of short `key=value` tags. */

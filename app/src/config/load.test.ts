@@ -79,6 +79,11 @@ describe('loadConfig defaults', () => {
       port: DEFAULT_SENSOR_API_PORT,
       httpPort: 9090,
       maxConnections: 1000,
+      maxConnectionsPerAddress: 100,
+      handshakeTimeoutMs: 10_000,
+      idleTimeoutMs: 300_000,
+      keepaliveTimeMs: 120_000,
+      keepaliveTimeoutMs: 20_000,
       maxBatchSize: 1000,
       maxMessageBytes: DEFAULT_SENSOR_API_MAX_MESSAGE_BYTES,
       ingestWorkers: defaultIngestWorkers(),
@@ -140,6 +145,30 @@ describe('loadConfig defaults', () => {
       (error: ConfigError) =>
         /sensor_api\.sync_max_tags \(env TK_SENSOR_API_SYNC_MAX_TAGS\): 0 is below the minimum of 1/.test(error.message) &&
         /sensor_api\.sync_cache_max_bytes \(env TK_SENSOR_API_SYNC_CACHE_MAX_BYTES\): 1024 is below the minimum of 65536/.test(error.message),
+    );
+  });
+
+  test('the sensor API connection limits are set from files and env, and out-of-range ones are named with their fix', () => {
+    const { input, paths } = setup({
+      cwd: '[sensor_api]\nmax_connections_per_address = 20\nhandshake_timeout_ms = 2000\nidle_timeout_ms = 60000\n',
+    });
+    const config = loadConfig(input({ env: { TK_SENSOR_API_KEEPALIVE_TIME_MS: '30000', TK_SENSOR_API_KEEPALIVE_TIMEOUT_MS: '5000' } }));
+    assert.equal(config.sensorApi.maxConnectionsPerAddress, 20);
+    assert.equal(config.sensorApi.handshakeTimeoutMs, 2000);
+    assert.equal(config.sensorApi.idleTimeoutMs, 60_000);
+    assert.equal(config.sensorApi.keepaliveTimeMs, 30_000);
+    assert.equal(config.sensorApi.keepaliveTimeoutMs, 5000);
+    assert.equal(config.origins['sensor_api.handshake_timeout_ms'], `file ${paths['cwd']}`);
+
+    const error = configError(() =>
+      loadConfig(input({ env: { TK_SENSOR_API_MAX_CONNECTIONS_PER_ADDRESS: '0', TK_SENSOR_API_HANDSHAKE_TIMEOUT_MS: '10' } })),
+    );
+    assert.deepEqual(
+      error.problems.map((p) => `${p.key} (${p.source}): ${p.problem}; ${p.fix}`),
+      [
+        'sensor_api.handshake_timeout_ms (env TK_SENSOR_API_HANDSHAKE_TIMEOUT_MS): 10 is below the minimum of 100; use a whole number of milliseconds from 100 to 2147483647',
+        'sensor_api.max_connections_per_address (env TK_SENSOR_API_MAX_CONNECTIONS_PER_ADDRESS): 0 is below the minimum of 1; use a whole number of connections from 1 to 1000000',
+      ],
     );
   });
 

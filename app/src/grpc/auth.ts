@@ -23,6 +23,8 @@ export interface SensorAuthDeps {
   /** The tenant this server serves; keys of other tenants are unknown here. */
   tenantId: string;
   logger: Logger;
+  /** Told the peer (`address:port`) of every call whose key was accepted (see ConnectionGuard). */
+  onAuthenticated?: (peer: string) => void;
 }
 
 function firstValue(metadata: Metadata, key: string): string | undefined {
@@ -69,5 +71,6 @@ export async function authenticateSensor(metadata: Metadata, peer: string, deps:
       deps.logger.warn({ err: error, apiKeyId }, 'could not record API key use');
     });
   }
+  deps.onAuthenticated?.(peer);
   return { apiKeyId, tenantId: found.tenantId };
 }

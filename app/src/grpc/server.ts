@@ -1,4 +1,4 @@
-import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer, type Server as NetServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { HmacSecret } from '../auth/hmac-secrets.js';
@@ -8,12 +8,22 @@ import {
 } from '../config/defaults.js';
 import { startEventStore } from '../db/event-store.js';
 import { DEFAULT_TENANT_ID, type Database } from '../db/types.js';
+import {
+  DEFAULT_SENSOR_API_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_SENSOR_API_IDLE_TIMEOUT_MS,
+  DEFAULT_SENSOR_API_KEEPALIVE_TIME_MS,
+  DEFAULT_SENSOR_API_KEEPALIVE_TIMEOUT_MS,
+  DEFAULT_SENSOR_API_MAX_CONNECTIONS,
+  DEFAULT_SENSOR_API_MAX_CONNECTIONS_PER_ADDRESS,
+} from '../config/defaults.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { logRefusal } from '../log/refusal-log.js';
 import type { Metrics } from '../metrics/registry.js';
 import { ActiveRulesCache } from './active-rules-cache.js';
 import { callMetricsInterceptor } from './call-metrics.js';
+import { ConnectionGuard } from './connection-guard.js';
+import { ConnectionLimitLog } from './connection-limit-log.js';
 import { loadSensorApiDefinition, SENSOR_API_SERVICE } from './proto.js';
 import { startBatchPreparer } from './ingest/pool.js';
 import { reportEvents, type ReportEventsDeps } from './report-events.js';
@@ -33,12 +43,26 @@ export interface SensorApiDeps {
   ingestWorkers: number;
   /** Largest request accepted; a bigger one is answered RESOURCE_EXHAUSTED. */
   maxMessageBytes: number;
-  /** Concurrent TCP connections; further ones are closed on arrival. @default 1000 */
+  /**
+   * Concurrent TCP connections. At this limit, and at `maxConnectionsPerAddress` for one client
+   * address, a new connection takes the place of the oldest that never made a call with a
+   * valid key; it is refused only when all of them have (see ConnectionGuard). @default 1000
+   */
   maxConnections?: number;
   /** Tags a SyncRules call may send; beyond them it is INVALID_ARGUMENT. @default DEFAULT_SYNC_TAG_LIMITS */
   syncTagLimits?: SyncTagLimits;
   /** Memory bound of the rules served per tag set, remembered between syncs. @default DEFAULT_SENSOR_API_SYNC_CACHE_MAX_BYTES */
   syncCacheMaxBytes?: number;
+  /** @default 100 */
+  maxConnectionsPerAddress?: number;
+  /** A connection that has not sent the HTTP/2 preface by then is closed. @default 10000 */
+  handshakeTimeoutMs?: number;
+  /** A connection with no call for this long is closed (GOAWAY). @default 300000 */
+  idleTimeoutMs?: number;
+  /** The server pings each connection this often... @default 120000 */
+  keepaliveTimeMs?: number;
+  /** ...and closes it when the ping is not answered within this. @default 20000 */
+  keepaliveTimeoutMs?: number;
   db: Database;
   logger: Logger;
   metrics: Metrics;
@@ -59,7 +83,6 @@ export interface SensorApiServer {
   drain(timeoutMs: number): Promise<void>;
 }
 
-const DEFAULT_MAX_CONNECTIONS = 1000;
 const DEFAULT_SYNC_TAG_LIMITS: SyncTagLimits = {
   maxTags: DEFAULT_SENSOR_API_SYNC_MAX_TAGS,
   maxTagBytes: DEFAULT_SENSOR_API_SYNC_MAX_TAG_BYTES,
@@ -121,7 +144,10 @@ function serverServiceDefinition(): grpc.ServiceDefinition {
  * standard `grpc.health.v1.Health` (no key) on one port.
  *
  * The TCP listener is ours and hands connections to grpc-js, because grpc-js has no
- * connection limit of its own: `net.Server.maxConnections` provides it.
+ * connection limit of its own: ConnectionGuard admits them. Idle and keepalive timeouts are
+ * grpc-js's own (grpc.max_connection_idle_ms, grpc.keepalive_time_ms and _timeout_ms). grpc-js
+ * enforces no policy on the client's pings, but they do not count as calls: a connection that
+ * only pings is closed at the idle timeout like any other.
  */
 export async function startSensorApi(deps: SensorApiDeps): Promise<SensorApiServer> {
   const service = serverServiceDefinition();
@@ -145,6 +171,26 @@ export async function startSensorApi(deps: SensorApiDeps): Promise<SensorApiServ
     await batches.close();
     throw error;
   });
+
+  const limitLog = new ConnectionLimitLog(logger);
+  const guard = new ConnectionGuard(
+    {
+      maxConnections: deps.maxConnections ?? DEFAULT_SENSOR_API_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: deps.maxConnectionsPerAddress ?? DEFAULT_SENSOR_API_MAX_CONNECTIONS_PER_ADDRESS,
+      handshakeTimeoutMs: deps.handshakeTimeoutMs ?? DEFAULT_SENSOR_API_HANDSHAKE_TIMEOUT_MS,
+    },
+    {
+      shed: (reason, address) => {
+        deps.metrics.grpcConnectionsShed.inc({ reason });
+        limitLog.note('shed', reason, address);
+      },
+      refused: (reason, address) => {
+        deps.metrics.grpcConnectionsRefused.inc({ reason });
+        limitLog.note('refused', reason, address);
+      },
+      count: (open) => deps.metrics.grpcConnections.set(open),
+    },
+  );
   const handlerDeps: SyncRulesDeps & ReportEventsDeps = {
     db: deps.db,
     secrets,
@@ -161,6 +207,7 @@ export async function startSensorApi(deps: SensorApiDeps): Promise<SensorApiServ
     syncTagLimits: deps.syncTagLimits ?? DEFAULT_SYNC_TAG_LIMITS,
     batches,
     events,
+    onAuthenticated: (peer) => guard.noteAuthenticated(peer),
   };
 
   const server = new grpc.Server({
@@ -169,6 +216,9 @@ export async function startSensorApi(deps: SensorApiDeps): Promise<SensorApiServ
     'grpc.enable_channelz': 0,
     // Room for a few maximal messages in flight per connection (the default is 10 MB).
     'grpc-node.max_session_memory': Math.max(10, Math.ceil((deps.maxMessageBytes * 4) / (1024 * 1024))),
+    'grpc.max_connection_idle_ms': deps.idleTimeoutMs ?? DEFAULT_SENSOR_API_IDLE_TIMEOUT_MS,
+    'grpc.keepalive_time_ms': deps.keepaliveTimeMs ?? DEFAULT_SENSOR_API_KEEPALIVE_TIME_MS,
+    'grpc.keepalive_timeout_ms': deps.keepaliveTimeoutMs ?? DEFAULT_SENSOR_API_KEEPALIVE_TIMEOUT_MS,
     interceptors: [callMetricsInterceptor(deps.metrics)],
   });
   server.addService(service, {
@@ -184,15 +234,10 @@ export async function startSensorApi(deps: SensorApiDeps): Promise<SensorApiServ
   };
 
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-  const sockets = new Set<Socket>();
   const listener = createServer((socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
     socket.on('error', (error) => logger.debug({ err: error }, 'sensor API connection error'));
-    injector.injectConnection(socket);
+    if (guard.admit(socket)) injector.injectConnection(socket);
   });
-  listener.maxConnections = deps.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-  listener.on('drop', (dropped) => logRefusal(logger, 'warn', dropped?.remoteAddress, { peer: dropped?.remoteAddress }, 'sensor API connection limit reached'));
   let port: number;
   try {
     port = await listen(listener, deps.host, deps.port);
@@ -210,7 +255,7 @@ export async function startSensorApi(deps: SensorApiDeps): Promise<SensorApiServ
       const listenerClosed = new Promise<void>((closed) => listener.close(() => closed()));
       // A connection that never sent a byte (a bare TCP probe) carries no call, but would keep
       // grpc-js waiting for its HTTP/2 session to close until the timeout.
-      for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy();
+      for (const socket of guard.sockets()) if (socket.bytesRead === 0) socket.destroy();
       const callsDone = new Promise<void>((done) => {
         const timer = setTimeout(() => {
           logger.warn({ timeoutMs }, 'sensor API drain timed out; cancelling the calls still running');
@@ -224,7 +269,9 @@ export async function startSensorApi(deps: SensorApiDeps): Promise<SensorApiServ
       });
       void callsDone
         .then(() => {
-          for (const socket of sockets) socket.destroy();
+          for (const socket of guard.sockets()) socket.destroy();
+          guard.close();
+          limitLog.close();
           return Promise.all([listenerClosed, batches.close(), events.close()]);
         })
         .then(() => {

@@ -25,6 +25,9 @@ export interface Metrics {
   ruleSyncEtagHits: Counter;
   ruleSyncCacheBytes: Gauge;
   ruleSyncCacheTagSets: Gauge;
+  grpcConnections: Gauge;
+  grpcConnectionsShed: Counter<'reason'>;
+  grpcConnectionsRefused: Counter<'reason'>;
 }
 
 export function createMetrics(build: BuildInfo, pool: () => PoolStats | undefined): Metrics {
@@ -126,6 +129,23 @@ export function createMetrics(build: BuildInfo, pool: () => PoolStats | undefine
     ruleSyncCacheTagSets: new Gauge({
       name: 'trapperkeeper_rule_sync_cache_tag_sets',
       help: 'Sensor tag sets whose served rules are remembered between syncs.',
+      registers: [registry],
+    }),
+    grpcConnections: new Gauge({
+      name: 'trapperkeeper_grpc_connections',
+      help: 'Open sensor API TCP connections.',
+      registers: [registry],
+    }),
+    grpcConnectionsShed: new Counter({
+      name: 'trapperkeeper_grpc_connections_shed_total',
+      help: 'Sensor API connections closed before making a call with a valid key: to make room at max_connections or max_connections_per_address, or at handshake_timeout_ms.',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    grpcConnectionsRefused: new Counter({
+      name: 'trapperkeeper_grpc_connections_refused_total',
+      help: 'Sensor API connections closed on arrival: the limit was reached and every connection in the way had made a call with a valid key.',
+      labelNames: ['reason'],
       registers: [registry],
     }),
   };

@@ -22,12 +22,9 @@ export function registerSensorApiCommand(program: Command): void {
         import('../../http/ops-server.js'),
       ]);
       await runService(command, 'sensor-api', { sensorApi: options }, async ({ config, logger, db, metrics, hmacSecrets, ops }) => {
-        const { host, port, httpPort, maxBatchSize, maxMessageBytes, maxConnections, ingestWorkers, syncTagLimits, syncCacheMaxBytes } =
-          config.sensorApi;
-        const grpcServer = await startSensorApi({
-          host, port, maxBatchSize, maxMessageBytes, maxConnections, ingestWorkers, syncTagLimits, syncCacheMaxBytes,
-          db, logger, metrics, hmacSecrets,
-        });
+        const { httpPort, ...grpcSettings } = config.sensorApi;
+        const { host } = grpcSettings;
+        const grpcServer = await startSensorApi({ ...grpcSettings, db, logger, metrics, hmacSecrets });
         const opsServer = await startOpsServer({ host, port: httpPort, deps: ops, logger });
         return {
           listening: { grpc: `${host}:${grpcServer.port}`, http: `http://${host}:${opsServer.port}` },
