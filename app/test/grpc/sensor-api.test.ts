@@ -13,7 +13,7 @@ import { DEFAULT_TENANT_ID } from '../../src/db/types.js';
 import { UserError } from '../../src/errors.js';
 import { loadSensorApiDefinition, SENSOR_API_SERVICE } from '../../src/grpc/proto.js';
 import { jsonToStruct } from '../../src/grpc/struct.js';
-import { callFailure, connectSensorClient, type WireMessage } from '../support/sensor-client.js';
+import { callFailure, callWithBytes, connectSensorClient, type WireMessage } from '../support/sensor-client.js';
 import { createTestDatabase } from '../support/databases.js';
 import { equalsRule, failWhenMissingRule, SECRET_A, SECRET_B } from './fixtures.js';
 import { GatedDatabase } from './gated-database.js';
@@ -42,37 +42,9 @@ function nestedPayload(levels: number): Uint8Array {
   return struct;
 }
 
-/** A ReportEvents call with these exact request bytes; resolves to the response bytes. */
-async function callRaw(api: SensorApiFixture, request: Buffer): Promise<Buffer> {
-  const identity = (bytes: Buffer) => bytes;
-  const Raw = grpc.makeGenericClientConstructor(
-    {
-      ReportEvents: {
-        path: `/${SENSOR_API_SERVICE}/ReportEvents`,
-        requestStream: false,
-        responseStream: false,
-        requestSerialize: identity,
-        requestDeserialize: identity,
-        responseSerialize: identity,
-        responseDeserialize: identity,
-      },
-    },
-    'RawSensorAPI',
-  );
-  const raw = new Raw(`127.0.0.1:${api.server.port}`, grpc.credentials.createInsecure());
-  try {
-    const metadata = new grpc.Metadata();
-    metadata.set('x-api-key', api.apiKey);
-    return await new Promise<Buffer>((resolve, reject) => {
-      (raw as unknown as Record<string, (...args: unknown[]) => void>).ReportEvents!(
-        request,
-        metadata,
-        (error: grpc.ServiceError | null, response: Buffer) => (error ? reject(error) : resolve(response)),
-      );
-    });
-  } finally {
-    raw.close();
-  }
+/** A ReportEvents call with these exact request bytes, with the fixture's key; resolves to the response bytes. */
+function callRaw(api: SensorApiFixture, request: Buffer): Promise<Buffer> {
+  return callWithBytes(api.server.port, 'ReportEvents', request, { apiKey: api.apiKey });
 }
 
 describe('sensor API on sqlite', () => {
