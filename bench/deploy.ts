@@ -1,7 +1,10 @@
 /**
  * The deploy benchmark (npm run bench:deploy), on a real Docker engine: the time of each phase
  * of a v1 -> v2 release with a migration, the switch and a rollback, then failed requests over
- * consecutive swaps under load. Results go to results/deploy-bench.json; nothing is asserted.
+ * consecutive swaps under load, a config-only release, and (unless --no-ssh) the same rollbacks and
+ * config-only release over SSH: an sshd on 127.0.0.1 in front of this machine's engine, reached
+ * the way `pulumi up` reaches an ssh:// host. Results go to results/deploy-bench.json; nothing is
+ * asserted.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -9,11 +12,16 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runRelease } from '../components/release/pipeline.js';
 import { runRollback } from '../components/release/rollback.js';
+import { DockerEngine } from '../providers/docker/engine.js';
+import { openDockerTunnel } from '../providers/docker/ssh-tunnel.js';
 import { REPO_ROOT, requireDocker, testEngine, uniqueName } from '../test/support/images.js';
+import { sshdMissing, startSshHost } from '../test/support/ssh-host.js';
 import { startLoad } from '../test/support/load.js';
 import { createReleaseFixture, releaseId } from '../test/support/release-fixture.js';
 
-const { values } = parseArgs({ options: { swaps: { type: 'string', default: '10' }, rate: { type: 'string', default: '120' }, out: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { swaps: { type: 'string', default: '10' }, rate: { type: 'string', default: '120' }, out: { type: 'string' }, 'no-ssh': { type: 'boolean', default: false } },
+});
 const swaps = Number(values.swaps);
 const rate = Number(values.rate);
 const out = values.out ?? join(REPO_ROOT, 'results');
@@ -32,11 +40,48 @@ try {
   const releaseStarted = performance.now();
   const second = await runRelease(spec, context);
   const releaseSeconds = (performance.now() - releaseStarted) / 1000;
-  const swapTimes: { seconds: number; switchMs: number; phases: Record<string, number> }[] = [];
-  for (let swap = 0; swap < swaps; swap += 1) {
+  type Swap = { seconds: number; switchMs: number; phases: Record<string, number> };
+  const rollbacks = async (engine: DockerEngine, count: number): Promise<Swap[]> => {
+    const times: Swap[] = [];
+    for (let swap = 0; swap < count; swap += 1) {
+      const started = performance.now();
+      const outcome = await runRollback({ engine, events: fixture.events, prefix: spec.prefix });
+      times.push({ seconds: (performance.now() - started) / 1000, switchMs: outcome.phases.switch ?? 0, phases: outcome.phases });
+    }
+    return times;
+  };
+  /** A release of the same image with another app setting: a new release id, no build, no migration. */
+  let configChanges = 0;
+  const configRelease = async (engine: DockerEngine) => {
+    configChanges += 1;
     const started = performance.now();
-    const outcome = await runRollback({ engine: testEngine, events: fixture.events, prefix: spec.prefix });
-    swapTimes.push({ seconds: (performance.now() - started) / 1000, switchMs: outcome.phases.switch ?? 0, phases: outcome.phases });
+    const outcome = await runRelease(fixture.specFor(v2, { TK_SHUTDOWN_TIMEOUT_MS: String(10_000 + configChanges) }), { ...context, engine });
+    return { seconds: (performance.now() - started) / 1000, phases: outcome.phases };
+  };
+  const mean = (times: { seconds: number }[]) => times.reduce((a, s) => a + s.seconds, 0) / times.length;
+
+  const swapTimes = await rollbacks(testEngine, swaps);
+  const configOnly = await configRelease(testEngine);
+  let ssh: { rollbackSeconds: { mean: number; max: number }; configOnly: { seconds: number; phases: Record<string, number> }; swaps: Swap[]; localRollbackMean: number } | { skipped: string } | undefined;
+  const sshSkip = values['no-ssh'] ? '--no-ssh' : sshdMissing();
+  if (sshSkip) ssh = { skipped: sshSkip };
+  else {
+    const host = await startSshHost();
+    const tunnel = await openDockerTunnel(`ssh://${host.alias}`, { sshArgs: host.sshArgs });
+    try {
+      const remote = new DockerEngine({ host: tunnel.host });
+      const sshSwaps = await rollbacks(remote, Math.min(swaps, 4));
+      const sshConfigOnly = await configRelease(remote);
+      ssh = {
+        swaps: sshSwaps,
+        rollbackSeconds: { mean: mean(sshSwaps), max: Math.max(...sshSwaps.map((s) => s.seconds)) },
+        localRollbackMean: mean(swapTimes),
+        configOnly: sshConfigOnly,
+      };
+    } finally {
+      await tunnel.close();
+      await host.close();
+    }
   }
   const report = await load.stop();
   const requests = report.http.ok + report.http.failed + report.grpc.ok + report.grpc.failed;
@@ -47,7 +92,9 @@ try {
     firstRelease: first.phases,
     releaseV1toV2: { seconds: releaseSeconds, phases: second.phases, switchMs: second.phases.switch },
     swaps: swapTimes,
-    rollbackSeconds: { max: Math.max(...swapTimes.map((s) => s.seconds)), mean: swapTimes.reduce((a, s) => a + s.seconds, 0) / swapTimes.length },
+    rollbackSeconds: { max: Math.max(...swapTimes.map((s) => s.seconds)), mean: mean(swapTimes) },
+    configOnlyRelease: configOnly,
+    ssh,
     switchMs: { max: Math.max(...swapTimes.map((s) => s.switchMs)) },
     load: { requests, failed, availability: requests === 0 ? null : 1 - failed / requests, rate: report.rate, errors: [...report.http.errors, ...report.grpc.errors] },
   };
@@ -57,6 +104,10 @@ try {
     [
       `v1 -> v2 release with a migration: ${releaseSeconds.toFixed(1)} s (switch ${second.phases.switch} ms)`,
       `rollback (warm slot), ${swaps} swaps under load: mean ${results.rollbackSeconds.mean.toFixed(1)} s, max ${results.rollbackSeconds.max.toFixed(1)} s; switch max ${results.switchMs.max} ms`,
+      `config-only release: ${configOnly.seconds.toFixed(1)} s`,
+      ssh && 'skipped' in ssh
+        ? `over SSH: skipped (${ssh.skipped})`
+        : `over SSH (one tunnel): rollback mean ${ssh!.rollbackSeconds.mean.toFixed(1)} s (${(ssh!.rollbackSeconds.mean / mean(swapTimes)).toFixed(2)}x local), config-only release ${ssh!.configOnly.seconds.toFixed(1)} s (${(ssh!.configOnly.seconds / configOnly.seconds).toFixed(2)}x local)`,
       `requests during the run: ${requests}, failed ${failed} (${((results.load.availability ?? 0) * 100).toFixed(3)}% available) at ${report.rate.toFixed(0)} req/s`,
       `written to ${join(out, 'deploy-bench.json')}`,
     ].join('\n') + '\n',

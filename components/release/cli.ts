@@ -21,7 +21,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { DockerEngine } from '../../providers/docker/engine.js';
+import { connectDockerEngine, type DockerEngine } from '../../providers/docker/engine.js';
 import { DeployError } from '../errors.js';
 import { createDeployEvents } from '../events/deploy-events.js';
 import { breakDeployLock, describeHolder, readDeployLock } from '../lock/index.js';
@@ -62,8 +62,20 @@ function requireStack(stack: string | undefined): string {
   return stack;
 }
 
-function engineFor(stack: string, dockerHost: string | undefined): DockerEngine {
-  return new DockerEngine({ host: dockerHost ?? process.env.DOCKER_HOST ?? stackDockerHost(stack) });
+function stackDockerHostOf(stack: string, dockerHost: string | undefined): string | undefined {
+  return dockerHost ?? process.env.DOCKER_HOST ?? stackDockerHost(stack);
+}
+
+/** Runs `work` against the Docker host (one SSH connection for all of it when the host is ssh://). */
+async function withEngine(host: string | undefined, work: (engine: DockerEngine) => Promise<void>): Promise<void> {
+  const connected = await connectDockerEngine(host, {
+    onSlowPath: (reason) => process.stderr.write(`warning: ${reason}\n  falling back to one SSH session per docker call (slower)\n`),
+  });
+  try {
+    await work(connected.engine);
+  } finally {
+    await connected.close();
+  }
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -83,61 +95,65 @@ async function main(argv: string[]): Promise<void> {
     case 'deploy': {
       const spec = specFromEnv();
       const events = releaseEvents(spec);
-      const engine = new DockerEngine({ host: spec.dockerHost });
       const rollbackTo = process.env[ROLLBACK_TO_ENV] || undefined;
-      const outcome = rollbackTo
-        ? await runRollback({ engine, events, prefix: spec.prefix, to: rollbackTo, pinned: true })
-        : await runRelease(spec, { engine, events });
-      if ('migrationWarning' in outcome && outcome.migrationWarning) process.stderr.write(`\nwarning: ${outcome.migrationWarning}\n\n`);
-      const latest = 'latestSnapshot' in outcome ? outcome.latestSnapshot : ((await latestSnapshot(engine, spec))?.name ?? null);
-      const { liveSlot, liveRelease, previousRelease } = outcome;
-      process.stdout.write(`${JSON.stringify({ liveSlot, liveRelease, previousRelease, latestSnapshot: latest })}\n`);
+      await withEngine(spec.dockerHost, async (engine) => {
+        const outcome = rollbackTo
+          ? await runRollback({ engine, events, prefix: spec.prefix, to: rollbackTo, pinned: true })
+          : await runRelease(spec, { engine, events });
+        if ('migrationWarning' in outcome && outcome.migrationWarning) process.stderr.write(`\nwarning: ${outcome.migrationWarning}\n\n`);
+        const latest = 'latestSnapshot' in outcome ? outcome.latestSnapshot : ((await latestSnapshot(engine, spec))?.name ?? null);
+        const { liveSlot, liveRelease, previousRelease } = outcome;
+        process.stdout.write(`${JSON.stringify({ liveSlot, liveRelease, previousRelease, latestSnapshot: latest })}\n`);
+      });
       return;
     }
     case 'destroy': {
       const spec = specFromEnv();
       const events = releaseEvents(spec);
-      const engine = new DockerEngine({ host: spec.dockerHost });
-      if (spec.ephemeral) {
-        const snapshot = await takeSnapshot(engine, spec, { commit: spec.image.commit, events });
-        const dir = join(FINAL_SNAPSHOT_DIR, spec.stack);
-        mkdirSync(dir, { recursive: true });
-        await engine.run(['cp', `${spec.database.container}:${snapshot.path}`, join(dir, snapshot.name)]);
-        await engine.run(['cp', `${spec.database.container}:${snapshot.path}.sha256`, join(dir, `${snapshot.name}.sha256`)]);
-        events.logger.info({ event: 'snapshot.taken', snapshot: snapshot.name, copiedTo: dir }, 'final snapshot copied out before the data volumes are destroyed');
-      }
-      for (const slot of SLOTS) await removeSlot(engine, spec, slot);
+      await withEngine(spec.dockerHost, async (engine) => {
+        if (spec.ephemeral) {
+          const snapshot = await takeSnapshot(engine, spec, { commit: spec.image.commit, events });
+          const dir = join(FINAL_SNAPSHOT_DIR, spec.stack);
+          mkdirSync(dir, { recursive: true });
+          await engine.run(['cp', `${spec.database.container}:${snapshot.path}`, join(dir, snapshot.name)]);
+          await engine.run(['cp', `${spec.database.container}:${snapshot.path}.sha256`, join(dir, `${snapshot.name}.sha256`)]);
+          events.logger.info({ event: 'snapshot.taken', snapshot: snapshot.name, copiedTo: dir }, 'final snapshot copied out before the data volumes are destroyed');
+        }
+        for (const slot of SLOTS) await removeSlot(engine, spec, slot);
+      });
       return;
     }
     case 'status': {
       const stack = requireStack(values.stack);
-      const engine = engineFor(stack, values['docker-host']);
       const prefix = `tk-${stack}`;
-      const records = await Promise.all(SLOTS.map((slot) => readSlotRecord(engine, prefix, slot)));
-      const anySpec = records.find((record) => record)?.spec;
-      const routing = anySpec ? (await readProxyState(engine, anySpec)).routing : null;
-      const lock = await readDeployLock(engine, { prefix });
-      const latest = anySpec ? await latestSnapshot(engine, anySpec) : undefined;
-      process.stdout.write(
-        `${JSON.stringify({
-          live: routing?.live ?? null,
-          slots: Object.fromEntries(records.map((record, index) => [SLOTS[index], record?.spec.image.releaseId ?? null])),
-          latestSnapshot: latest?.name ?? null,
-          lock: lock.state === 'held' ? describeHolder(lock.holder, new Date()) : lock.state,
-        })}\n`,
-      );
+      await withEngine(stackDockerHostOf(stack, values['docker-host']), async (engine) => {
+        const records = await Promise.all(SLOTS.map((slot) => readSlotRecord(engine, prefix, slot)));
+        const anySpec = records.find((record) => record)?.spec;
+        const routing = anySpec ? (await readProxyState(engine, anySpec)).routing : null;
+        const lock = await readDeployLock(engine, { prefix });
+        const latest = anySpec ? await latestSnapshot(engine, anySpec) : undefined;
+        process.stdout.write(
+          `${JSON.stringify({
+            live: routing?.live ?? null,
+            slots: Object.fromEntries(records.map((record, index) => [SLOTS[index], record?.spec.image.releaseId ?? null])),
+            latestSnapshot: latest?.name ?? null,
+            lock: lock.state === 'held' ? describeHolder(lock.holder, new Date()) : lock.state,
+          })}\n`,
+        );
+      });
       return;
     }
     case 'lock': {
       const stack = requireStack(values.stack);
-      const engine = engineFor(stack, values['docker-host']);
       const spec = { stack, prefix: `tk-${stack}` };
-      if (subcommand === 'break') {
-        await breakDeployLock(engine, spec, { events: createDeployEvents(), by: process.env.USER ?? 'unknown', ...(values.reason ? { reason: values.reason } : {}) });
-        return;
-      }
-      const lock = await readDeployLock(engine, spec);
-      process.stdout.write(`${lock.state === 'held' ? describeHolder(lock.holder, new Date()) : lock.state}\n`);
+      await withEngine(stackDockerHostOf(stack, values['docker-host']), async (engine) => {
+        if (subcommand === 'break') {
+          await breakDeployLock(engine, spec, { events: createDeployEvents(), by: process.env.USER ?? 'unknown', ...(values.reason ? { reason: values.reason } : {}) });
+          return;
+        }
+        const lock = await readDeployLock(engine, spec);
+        process.stdout.write(`${lock.state === 'held' ? describeHolder(lock.holder, new Date()) : lock.state}\n`);
+      });
       return;
     }
     default:

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { DeployError } from '../../components/errors.js';
+import { openDockerTunnel, parseSshDockerHost } from './ssh-tunnel.js';
 
 /**
  * The one way the toolkit talks to a Docker host: the `docker` CLI, so `DOCKER_HOST` may be a
@@ -82,5 +83,29 @@ export class DockerEngine {
     const result = await this.exec(args, options);
     if (result.exitCode !== 0) throw new DockerCommandError(args, result);
     return result.stdout;
+  }
+}
+
+/** A DockerEngine for `host`, and what to call when the work is done. */
+export interface ConnectedEngine {
+  engine: DockerEngine;
+  close(): Promise<void>;
+}
+
+/**
+ * The engine a release talks to. An `ssh://` host is reached through one SSH connection kept
+ * open for the whole release (ssh-tunnel.ts) rather than one per docker call; if that tunnel
+ * cannot be opened (the host's sshd forbids socket forwarding, say), `onSlowPath` is told and
+ * the docker CLI's own ssh:// is used, slower but working wherever `docker` works.
+ */
+export async function connectDockerEngine(host: string | undefined, options: { onSlowPath?: (reason: string) => void } = {}): Promise<ConnectedEngine> {
+  const direct = (): ConnectedEngine => ({ engine: new DockerEngine(host ? { host } : {}), close: async () => undefined });
+  if (!host || !parseSshDockerHost(host)) return direct();
+  try {
+    const tunnel = await openDockerTunnel(host);
+    return { engine: new DockerEngine({ host: tunnel.host }), close: () => tunnel.close() };
+  } catch (error) {
+    options.onSlowPath?.((error as Error).message);
+    return direct();
   }
 }
