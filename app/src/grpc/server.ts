@@ -23,7 +23,6 @@ import type { Metrics } from '../metrics/registry.js';
 import { ActiveRulesCache } from './active-rules-cache.js';
 import { callMetricsInterceptor } from './call-metrics.js';
 import { ConnectionGuard } from './connection-guard.js';
-import { ConnectionLimitLog } from './connection-limit-log.js';
 import { loadSensorApiDefinition, SENSOR_API_SERVICE } from './proto.js';
 import { startBatchPreparer } from './ingest/pool.js';
 import { reportEvents, type ReportEventsDeps } from './report-events.js';
@@ -172,7 +171,6 @@ export async function startSensorApi(deps: SensorApiDeps): Promise<SensorApiServ
     throw error;
   });
 
-  const limitLog = new ConnectionLimitLog(logger);
   const guard = new ConnectionGuard(
     {
       maxConnections: deps.maxConnections ?? DEFAULT_SENSOR_API_MAX_CONNECTIONS,
@@ -182,11 +180,12 @@ export async function startSensorApi(deps: SensorApiDeps): Promise<SensorApiServ
     {
       shed: (reason, address) => {
         deps.metrics.grpcConnectionsShed.inc({ reason });
-        limitLog.note('shed', reason, address);
+        // A flood of connections must not become a flood of log lines: the refusal log's limits apply.
+        logRefusal(logger, reason === 'handshake_timeout' ? 'info' : 'warn', address, { peer: address, reason }, 'sensor API connection shed');
       },
       refused: (reason, address) => {
         deps.metrics.grpcConnectionsRefused.inc({ reason });
-        limitLog.note('refused', reason, address);
+        logRefusal(logger, 'warn', address, { peer: address, reason }, 'sensor API connection refused: every connection in the way has authenticated');
       },
       count: (open) => deps.metrics.grpcConnections.set(open),
     },
@@ -271,7 +270,6 @@ export async function startSensorApi(deps: SensorApiDeps): Promise<SensorApiServ
         .then(() => {
           for (const socket of guard.sockets()) socket.destroy();
           guard.close();
-          limitLog.close();
           return Promise.all([listenerClosed, batches.close(), events.close()]);
         })
         .then(() => {
