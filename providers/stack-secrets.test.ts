@@ -7,7 +7,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { CANARY, promiseOf } from './docker/testing.js';
 import { asPulumiSecrets, loadStackEnvFile, resolveSecretValues, type SecretSources } from './stack-secrets.js';
 
-const OTHER_HMAC = `abcdefabcdefabcdefabcdefabcdefab:${Buffer.alloc(32, 7).toString('base64')}`;
+const OTHER_HMAC = `abcdefabcdefabcdefabcdefabcdefab:${Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 29 + 7) % 256)).toString('base64')}`;
 
 function sources(overrides: Partial<SecretSources>): SecretSources {
   return { config: {}, plaintextConfigKeys: new Set(), processEnv: {}, envFile: { path: '.env.dev', values: {} }, ...overrides };
