@@ -2,6 +2,14 @@ import type { HmacSecret } from '../auth/hmac-secrets.js';
 import type { PoolOptions } from '../db/types.js';
 import type { LogLevel } from './defaults.js';
 
+/** When failed logins are throttled; see web/login-throttle.ts. */
+export interface LoginThrottlePolicy {
+  failuresPerAddressAccount: number;
+  failuresPerAddress: number;
+  failuresPerAccount: number;
+  backoffMaxMs: number;
+}
+
 /** The fully resolved configuration every command receives. */
 export interface AppConfig {
   /** Absolute. */
@@ -21,8 +29,15 @@ export interface AppConfig {
   webUi: {
     host: string;
     port: number;
+    /** Where /metrics (with /healthz and /readyz) is served; never on the public port. */
+    metricsHost: string;
+    metricsPort: number;
     sessionTtlMinutes: number;
     trustProxy: boolean;
+    maxBodyBytes: number;
+    /** Accepting and answering after SIGTERM, with /readyz 503, before the port closes. */
+    shutdownDelayMs: number;
+    loginThrottle: LoginThrottlePolicy;
   };
   /** `url` may hold a password: print it only through describeConfig. */
   database: { url: string } & PoolOptions;

@@ -10,6 +10,7 @@ test('every setting has a TK_<SECTION>_<KEY> name and a phrase describing a vali
   assert.equal(byId['web_ui.trust_proxy']?.kind, 'boolean');
   assert.equal(byId['shutdown_timeout_ms']?.kind, 'integer');
   assert.equal(byId['log_level']?.kind, 'string');
-  assert.equal(SETTINGS.length, 20);
+  assert.equal(byId['web_ui.metrics_port']?.env, 'TK_WEB_UI_METRICS_PORT');
+  assert.equal(SETTINGS.length, 28);
   for (const setting of SETTINGS) assert.notEqual(setting.expected, 'a valid value', setting.id);
 });

@@ -26,7 +26,7 @@ export function registerSensorApiCommand(program: Command): void {
         const grpcServer = await startSensorApi({
           host, port, maxBatchSize, maxMessageBytes, maxConnections, ingestWorkers, db, logger, metrics, hmacSecrets,
         });
-        const opsServer = await startOpsServer({ host, port: httpPort, deps: ops, logger });
+        const opsServer = await startOpsServer({ host, port: httpPort, deps: ops, logger, service: 'sensor-api' });
         return {
           listening: { grpc: `${host}:${grpcServer.port}`, http: `http://${host}:${opsServer.port}` },
           shutdown: [

@@ -1,0 +1,113 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ADMIN, HttpClient, startWebHarness, type WebHarness } from './harness.js';
+
+/**
+ * Password guessing over real sockets. Other client addresses are other loopback addresses
+ * (127.0.0.0/8 is all loopback on Linux): the server sees the connection's source address.
+ */
+const POLICY = { failuresPerAddressAccount: 3, failuresPerAddress: 6, failuresPerAccount: 50, backoffMaxMs: 4_000 };
+
+function from(h: WebHarness, localAddress: string): HttpClient {
+  return new HttpClient(h.baseUrl, {}, { localAddress });
+}
+
+function logLines(text: string): Record<string, unknown>[] {
+  return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+describe('login throttling', () => {
+  let h: WebHarness;
+  let log = '';
+  before(async () => {
+    const stream = new PassThrough();
+    stream.setEncoding('utf8').on('data', (chunk: string) => { log += chunk; });
+    h = await startWebHarness({ loginThrottle: POLICY, logTo: stream });
+  });
+  after(async () => h.close());
+
+  test('guesses at one account from one address get 429 with Retry-After; the admin still logs in from another address, and the guesser after the wait', async () => {
+    const attacker = from(h, '127.0.0.2');
+    for (let i = 0; i < POLICY.failuresPerAddressAccount; i += 1) {
+      assert.equal((await attacker.login(ADMIN.username, `guess number ${i}`)).status, 401, `guess ${i}`);
+    }
+    const refused = await attacker.login(ADMIN.username, 'another guess');
+    assert.equal(refused.status, 429);
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= POLICY.backoffMaxMs / 1000, `Retry-After: ${retryAfter}`);
+    assert.match(refused.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(await refused.text(), /Too many failed logins/);
+
+    // While throttled even the right password is not checked, so guessing on teaches nothing.
+    const unchecked = await attacker.login();
+    assert.equal(unchecked.status, 429);
+    assert.equal(attacker.cookies.has('tk_session'), false);
+
+    const admin = from(h, '127.0.0.3');
+    const login = await admin.login();
+    assert.equal(login.status, 303, 'the admin at another address is not locked out');
+    assert.equal(login.headers.get('location'), '/rules');
+
+    await sleep(retryAfter * 1000 + 100);
+    const later = await attacker.login();
+    assert.equal(later.status, 303, 'after the wait the address may try again');
+  });
+
+  test('many usernames from one address are throttled per address, whatever the username', async () => {
+    const sprayer = from(h, '127.0.0.4');
+    for (let i = 0; i < POLICY.failuresPerAddress; i += 1) {
+      assert.equal((await sprayer.login(`user-${i}`, 'password123456')).status, 401);
+    }
+    assert.equal((await sprayer.login('yet-another-user', 'password123456')).status, 429);
+    assert.equal((await sprayer.login()).status, 429);
+    assert.equal((await from(h, '127.0.0.5').login()).status, 303);
+  });
+
+  test('each refused login leaves an audit line with username and address, never the password', async () => {
+    const client = from(h, '127.0.0.6');
+    await client.login('audited-user', 'secret-guess-do-not-log');
+    for (let i = 0; i < POLICY.failuresPerAddressAccount + 1; i += 1) await client.login('audited-user', 'secret-guess-do-not-log');
+    await sleep(100);
+    assert.doesNotMatch(log, /secret-guess-do-not-log/);
+    const lines = logLines(log).filter((line) => line.username === 'audited-user');
+    const failed = lines.filter((line) => line.event === 'login_failed');
+    assert.equal(failed.length, POLICY.failuresPerAddressAccount);
+    assert.equal(failed[0]?.address, '127.0.0.6');
+    const throttled = lines.filter((line) => line.event === 'login_throttled');
+    assert.equal(throttled.length, 1, 'throttled attempts from one address are summarised');
+    assert.equal(throttled[0]?.address, '127.0.0.6');
+    assert.equal(throttled[0]?.scope, 'address+account');
+  });
+});
+
+describe('login timing', () => {
+  let h: WebHarness;
+  before(async () => {
+    h = await startWebHarness();
+  });
+  after(async () => h.close());
+
+  async function medianMs(attempt: () => Promise<Response>, rounds = 9): Promise<number> {
+    const times: number[] = [];
+    for (let i = 0; i < rounds; i += 1) {
+      const started = performance.now();
+      assert.equal((await attempt()).status, 401);
+      times.push(performance.now() - started);
+    }
+    return times.sort((a, b) => a - b)[Math.floor(rounds / 2)]!;
+  }
+
+  test('an unknown or impossible username costs about as much as a wrong password', async () => {
+    const client = new HttpClient(h.baseUrl);
+    const wrongPassword = await medianMs(() => client.login(ADMIN.username, 'not the password'));
+    const unknownUser = await medianMs(() => client.login('nobody-by-this-name', 'not the password'));
+    const overlongUser = await medianMs(() => client.login('x'.repeat(300), 'not the password'));
+    const emptyUser = await medianMs(() => client.login('', 'not the password'));
+    for (const [what, ms] of [['unknown', unknownUser], ['overlong', overlongUser], ['empty', emptyUser]] as const) {
+      const ratio = ms / wrongPassword;
+      assert.ok(ratio > 0.5 && ratio < 2, `${what} username: ${ms.toFixed(1)} ms against ${wrongPassword.toFixed(1)} ms for a wrong password`);
+    }
+  });
+});
