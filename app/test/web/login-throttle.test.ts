@@ -111,3 +111,22 @@ describe('login timing', () => {
     }
   });
 });
+
+describe('login throttling behind a proxy (trust_proxy on)', () => {
+  let h: WebHarness;
+  before(async () => {
+    h = await startWebHarness({ trustProxy: true, loginThrottle: POLICY });
+  });
+  after(async () => h.close());
+
+  test('the address is the one the proxy appended to X-Forwarded-For; entries the client wrote do not escape the count', async () => {
+    for (let i = 0; i <= POLICY.failuresPerAddressAccount; i += 1) {
+      // A client rotating the first entry; the proxy's own entry (the last) stays the same.
+      const client = new HttpClient(h.baseUrl, { 'x-forwarded-for': `203.0.113.${i}, 198.51.100.7` });
+      const status = (await client.login(ADMIN.username, 'wrong guess')).status;
+      assert.equal(status, i < POLICY.failuresPerAddressAccount ? 401 : 429, `attempt ${i}`);
+    }
+    const otherClient = new HttpClient(h.baseUrl, { 'x-forwarded-for': '198.51.100.8' });
+    assert.equal((await otherClient.login()).status, 303, 'another client behind the same proxy is not throttled');
+  });
+});
