@@ -7,6 +7,13 @@ export type { LoginThrottlePolicy };
 export const LOGIN_BACKOFF_BASE_MS = 1000;
 /** Records kept per counter; beyond this the least recently failed ones are forgotten. */
 const MAX_RECORDS = 50_000;
+/**
+ * Password checks one address may have running at once (one per username). Without a cap, a
+ * burst of concurrent guesses would all pass the throttle before the first failure is counted.
+ */
+export const MAX_CHECKS_IN_FLIGHT_PER_ADDRESS = 4;
+/** What a client refused for running too many checks at once is told to wait. */
+const IN_FLIGHT_RETRY_MS = 1000;
 /** How long an address that logged in to an account stays exempt from that account's own counter. */
 const KNOWN_ADDRESS_MS = 30 * 24 * 60 * 60_000;
 
@@ -75,6 +82,9 @@ export interface ThrottleVerdict {
   scope?: ThrottleScope;
 }
 
+/** An attempt let through: `done` must be called once its password check has finished. */
+export type ThrottleAdmission = { waitMs: 0; done: () => void } | { waitMs: number; scope: ThrottleScope | undefined };
+
 /**
  * The per-process throttle for POST /login, with three counters of failed logins:
  * - per client address and username: one address guessing one account's password;
@@ -91,6 +101,7 @@ export class LoginThrottle {
   private readonly perAddress: FailureCounter;
   private readonly perAccount: FailureCounter;
   private readonly knownAddresses = new Map<string, number>();
+  private readonly inFlight = new Map<string, number>();
 
   constructor(private readonly policy: LoginThrottlePolicy, private readonly clock: () => number = () => performance.now()) {
     this.perAddressAccount = new FailureCounter(policy.failuresPerAddressAccount, policy.backoffMaxMs);
@@ -108,6 +119,32 @@ export class LoginThrottle {
     ];
     const [scope, waitMs] = candidates.reduce((longest, next) => (next[1] > longest[1] ? next : longest));
     return waitMs > 0 ? { waitMs, scope } : { waitMs: 0 };
+  }
+
+  /**
+   * check(), and also refuses while this address already has a check running for this
+   * username, or MAX_CHECKS_IN_FLIGHT_PER_ADDRESS for any; otherwise counts this one in.
+   */
+  admit(address: string, username: string): ThrottleAdmission {
+    const verdict = this.check(address, username);
+    if (verdict.waitMs > 0) return { waitMs: verdict.waitMs, scope: verdict.scope };
+    const pair = pairKey(address, accountKey(username));
+    if ((this.inFlight.get(pair) ?? 0) >= 1) return { waitMs: IN_FLIGHT_RETRY_MS, scope: 'address+account' };
+    if ((this.inFlight.get(address) ?? 0) >= MAX_CHECKS_IN_FLIGHT_PER_ADDRESS) return { waitMs: IN_FLIGHT_RETRY_MS, scope: 'address' };
+    for (const key of [pair, address]) this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
+    let finished = false;
+    return {
+      waitMs: 0,
+      done: () => {
+        if (finished) return;
+        finished = true;
+        for (const key of [pair, address]) {
+          const left = (this.inFlight.get(key) ?? 1) - 1;
+          if (left > 0) this.inFlight.set(key, left);
+          else this.inFlight.delete(key);
+        }
+      },
+    };
   }
 
   recordFailure(address: string, username: string): void {

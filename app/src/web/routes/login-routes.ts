@@ -51,22 +51,28 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext): 
       ...(next ? { next } : {}),
     });
 
-    const verdict = context.loginThrottle.check(address, username);
-    if (verdict.waitMs > 0) {
-      const retryAfterSeconds = Math.ceil(verdict.waitMs / 1000);
-      context.loginAudit.throttled({ ...audit, scope: verdict.scope, retryAfterSeconds });
+    const admission = context.loginThrottle.admit(address, username);
+    if (admission.waitMs > 0) {
+      const retryAfterSeconds = Math.ceil(admission.waitMs / 1000);
+      context.loginAudit.throttled({ ...audit, scope: 'scope' in admission ? admission.scope : undefined, retryAfterSeconds });
       reply.header('Retry-After', String(retryAfterSeconds));
       return sendPage(reply, await formAgain(
         `Too many failed logins. Nothing was checked; try again in ${retryAfterSeconds} ${retryAfterSeconds === 1 ? 'second' : 'seconds'}.`,
       ), 429);
     }
-    // Every refused attempt costs one password verification, whether the username exists or not.
-    const user = await verifyUserPassword(context.db, username, textField(request, 'password'));
-    if (!user || user.tenantId !== context.tenantId) {
-      context.loginThrottle.recordFailure(address, username);
-      context.loginAudit.failed(audit);
-      return sendPage(reply, await formAgain('Wrong username or password.'), 401);
+    let user: Awaited<ReturnType<typeof verifyUserPassword>>;
+    try {
+      // Every refused attempt costs one password verification, whether the username exists or not.
+      user = await verifyUserPassword(context.db, username, textField(request, 'password'));
+      if (!user || user.tenantId !== context.tenantId) {
+        context.loginThrottle.recordFailure(address, username);
+        context.loginAudit.failed(audit);
+        user = undefined;
+      }
+    } finally {
+      if ('done' in admission) admission.done();
     }
+    if (!user) return sendPage(reply, await formAgain('Wrong username or password.'), 401);
     context.loginThrottle.recordSuccess(address, username);
     // Session fixation: whatever session id the browser held before, it gets a new one now.
     const previous = readCookie(request, 'session');
