@@ -8,12 +8,14 @@ export const LOGIN_BACKOFF_BASE_MS = 1000;
 /** Records kept per counter; beyond this the least recently failed ones are forgotten. */
 const MAX_RECORDS = 50_000;
 /**
- * Password checks one address may have running at once (one per username). Without a cap, a
- * burst of concurrent guesses would all pass the throttle before the first failure is counted.
+ * Password checks from one address run one at a time, each after the previous one's failure
+ * was counted: otherwise a burst of concurrent guesses would all pass the throttle before the
+ * first failure is recorded. Legitimate logins behind one address just wait their turn (one
+ * argon2 verification each); beyond this many waiting, an attempt is refused with 429.
  */
-export const MAX_CHECKS_IN_FLIGHT_PER_ADDRESS = 4;
-/** What a client refused for running too many checks at once is told to wait. */
-const IN_FLIGHT_RETRY_MS = 1000;
+export const MAX_CHECKS_QUEUED_PER_ADDRESS = 32;
+/** What a client refused because too many checks from its address are queued is told to wait. */
+const QUEUE_FULL_RETRY_MS = 1000;
 /** How long an address that logged in to an account stays exempt from that account's own counter. */
 const KNOWN_ADDRESS_MS = 30 * 24 * 60 * 60_000;
 
@@ -82,7 +84,10 @@ export interface ThrottleVerdict {
   scope?: ThrottleScope;
 }
 
-/** An attempt let through: `done` must be called once its password check has finished. */
+/**
+ * An attempt let through holds its address's turn: `done` must be called once its password
+ * check has finished and its failure (if any) is recorded.
+ */
 export type ThrottleAdmission = { waitMs: 0; done: () => void } | { waitMs: number; scope: ThrottleScope | undefined };
 
 /**
@@ -101,7 +106,7 @@ export class LoginThrottle {
   private readonly perAddress: FailureCounter;
   private readonly perAccount: FailureCounter;
   private readonly knownAddresses = new Map<string, number>();
-  private readonly inFlight = new Map<string, number>();
+  private readonly turns = new Map<string, { tail: Promise<void>; pending: number }>();
 
   constructor(private readonly policy: LoginThrottlePolicy, private readonly clock: () => number = () => performance.now()) {
     this.perAddressAccount = new FailureCounter(policy.failuresPerAddressAccount, policy.backoffMaxMs);
@@ -122,29 +127,36 @@ export class LoginThrottle {
   }
 
   /**
-   * check(), and also refuses while this address already has a check running for this
-   * username, or MAX_CHECKS_IN_FLIGHT_PER_ADDRESS for any; otherwise counts this one in.
+   * Waits for this address's turn (see MAX_CHECKS_QUEUED_PER_ADDRESS), then check(): refused
+   * attempts give their turn back at once, admitted ones when they call `done`.
    */
-  admit(address: string, username: string): ThrottleAdmission {
-    const verdict = this.check(address, username);
-    if (verdict.waitMs > 0) return { waitMs: verdict.waitMs, scope: verdict.scope };
-    const pair = pairKey(address, accountKey(username));
-    if ((this.inFlight.get(pair) ?? 0) >= 1) return { waitMs: IN_FLIGHT_RETRY_MS, scope: 'address+account' };
-    if ((this.inFlight.get(address) ?? 0) >= MAX_CHECKS_IN_FLIGHT_PER_ADDRESS) return { waitMs: IN_FLIGHT_RETRY_MS, scope: 'address' };
-    for (const key of [pair, address]) this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
+  async admit(address: string, username: string): Promise<ThrottleAdmission> {
+    let queue = this.turns.get(address);
+    if (queue && queue.pending >= MAX_CHECKS_QUEUED_PER_ADDRESS) return { waitMs: QUEUE_FULL_RETRY_MS, scope: 'address' };
+    if (!queue) {
+      queue = { tail: Promise.resolve(), pending: 0 };
+      this.turns.set(address, queue);
+    }
+    const turns = queue;
+    turns.pending += 1;
+    const previous = turns.tail;
+    let passOn = () => {};
+    turns.tail = new Promise<void>((resolve) => { passOn = resolve; });
     let finished = false;
-    return {
-      waitMs: 0,
-      done: () => {
-        if (finished) return;
-        finished = true;
-        for (const key of [pair, address]) {
-          const left = (this.inFlight.get(key) ?? 1) - 1;
-          if (left > 0) this.inFlight.set(key, left);
-          else this.inFlight.delete(key);
-        }
-      },
+    const done = () => {
+      if (finished) return;
+      finished = true;
+      turns.pending -= 1;
+      if (turns.pending === 0 && this.turns.get(address) === turns) this.turns.delete(address);
+      passOn();
     };
+    await previous;
+    const verdict = this.check(address, username);
+    if (verdict.waitMs > 0) {
+      done();
+      return { waitMs: verdict.waitMs, scope: verdict.scope };
+    }
+    return { waitMs: 0, done };
   }
 
   recordFailure(address: string, username: string): void {

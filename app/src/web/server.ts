@@ -54,7 +54,6 @@ export interface WebUiDeps {
 /** How often expired sessions are deleted from the database. */
 export const SESSION_PURGE_INTERVAL_MS = 10 * 60_000;
 
-
 export async function buildWebUi(deps: WebUiDeps): Promise<FastifyInstance> {
   const primarySecret = deps.hmacSecrets[0];
   if (!primarySecret) {

@@ -51,7 +51,7 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext): 
       ...(next ? { next } : {}),
     });
 
-    const admission = context.loginThrottle.admit(address, username);
+    const admission = await context.loginThrottle.admit(address, username);
     if (admission.waitMs > 0) {
       const retryAfterSeconds = Math.ceil(admission.waitMs / 1000);
       context.loginAudit.throttled({ ...audit, scope: 'scope' in admission ? admission.scope : undefined, retryAfterSeconds });
