@@ -62,6 +62,7 @@ export async function startBenchServices(db: Database, ingestWorkers: number, cl
     port: 0,
     deps: { db, metrics, build: BUILD_INFO, schemaVersion: () => currentSchemaVersion(db), draining: () => false },
     logger,
+    service: 'sensor-api',
   });
   const stopOps = cleanup.add('stop the ops server', () => ops.close(2000));
   return {

@@ -3,6 +3,14 @@ import type { PoolOptions } from '../db/types.js';
 import type { RefusalLogLimits } from '../log/refusal-log.js';
 import type { LogLevel } from './defaults.js';
 
+/** When failed logins are throttled; see web/login-throttle.ts. */
+export interface LoginThrottlePolicy {
+  failuresPerAddressAccount: number;
+  failuresPerAddress: number;
+  failuresPerAccount: number;
+  backoffMaxMs: number;
+}
+
 /** The fully resolved configuration every command receives. */
 export interface AppConfig {
   /** Absolute. */
@@ -33,8 +41,15 @@ export interface AppConfig {
   webUi: {
     host: string;
     port: number;
+    /** Where /metrics (with /healthz and /readyz) is served; never on the public port. */
+    metricsHost: string;
+    metricsPort: number;
     sessionTtlMinutes: number;
     trustProxy: boolean;
+    maxBodyBytes: number;
+    /** Accepting and answering after SIGTERM, with /readyz 503, before the port closes. */
+    shutdownDelayMs: number;
+    loginThrottle: LoginThrottlePolicy;
   };
   /** `url` may hold a password: print it only through describeConfig. */
   database: { url: string } & PoolOptions;

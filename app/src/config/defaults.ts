@@ -59,8 +59,27 @@ export const DEFAULT_WEB_UI_HOST = '0.0.0.0';
 export const DEFAULT_WEB_UI_PORT = 8080;
 /** Sliding expiry: each request pushes the session's end this far into the future. */
 export const DEFAULT_WEB_UI_SESSION_TTL_MINUTES = 480;
-/** Whether X-Forwarded-Proto from a reverse proxy decides if the request was HTTPS. */
-export const DEFAULT_WEB_UI_TRUST_PROXY = true;
+/** /healthz, /readyz and /metrics for the web UI; only this port serves /metrics. */
+export const DEFAULT_WEB_UI_METRICS_HOST = '127.0.0.1';
+export const DEFAULT_WEB_UI_METRICS_PORT = 9091;
+/**
+ * Whether X-Forwarded-Proto and X-Forwarded-For from one reverse proxy in front decide the
+ * scheme and the client address. Off: a client talking to the port directly could forge them.
+ */
+export const DEFAULT_WEB_UI_TRUST_PROXY = false;
+/** Largest form post; "try a rule" allows its 1 MiB payload on top (see TRY_BODY_LIMIT_BYTES). */
+export const DEFAULT_WEB_UI_MAX_BODY_BYTES = 256 * 1024;
+/**
+ * After SIGTERM the web UI keeps accepting and answering this long while /readyz reports 503,
+ * so a proxy or load balancer stops sending before the port closes.
+ */
+export const DEFAULT_WEB_UI_SHUTDOWN_DELAY_MS = 3_000;
+/** Failed logins before throttling, per (client address, username), per address and per username. */
+export const DEFAULT_WEB_UI_LOGIN_FAILURES_PER_ADDRESS_ACCOUNT = 5;
+export const DEFAULT_WEB_UI_LOGIN_FAILURES_PER_ADDRESS = 20;
+export const DEFAULT_WEB_UI_LOGIN_FAILURES_PER_ACCOUNT = 100;
+/** The longest wait a throttled login gets; a record is forgotten this long after its last failure. */
+export const DEFAULT_WEB_UI_LOGIN_BACKOFF_MAX_MS = 15 * 60_000;
 
 /** The SQLite file created in the data directory when no database URL is configured. */
 export const DEFAULT_DATABASE_FILE_NAME = 'trapperkeeper.db';

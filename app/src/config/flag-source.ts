@@ -12,7 +12,7 @@ import { checkSetting, SETTINGS_BY_ID } from './schema.js';
 export interface ConfigFlags {
   global?: { dataDir?: string; dbUrl?: string; logLevel?: string; config?: string };
   sensorApi?: { host?: string; port?: string | number; httpPort?: string | number };
-  webUi?: { host?: string; port?: string | number };
+  webUi?: { host?: string; port?: string | number; metricsPort?: string | number };
 }
 
 type FlagValue = string | number | undefined;
@@ -28,6 +28,7 @@ function flagEntries(flags: ConfigFlags): [FlagValue, string, string][] {
     [flags.sensorApi?.httpPort, 'sensor_api.http_port', '--http-port'],
     [flags.webUi?.host, 'web_ui.host', '--host'],
     [flags.webUi?.port, 'web_ui.port', '--port'],
+    [flags.webUi?.metricsPort, 'web_ui.metrics_port', '--metrics-port'],
   ];
 }
 

@@ -90,7 +90,17 @@ describe('loadConfig defaults', () => {
       syncTagLimits: { maxTags: 64, maxTagBytes: 256, maxTotalTagBytes: 4096 },
       syncCacheMaxBytes: 8 * 1024 * 1024,
     });
-    assert.deepEqual(config.webUi, { host: '0.0.0.0', port: DEFAULT_WEB_UI_PORT, sessionTtlMinutes: 480, trustProxy: true });
+    assert.deepEqual(config.webUi, {
+      host: '0.0.0.0',
+      port: DEFAULT_WEB_UI_PORT,
+      metricsHost: '127.0.0.1',
+      metricsPort: 9091,
+      sessionTtlMinutes: 480,
+      trustProxy: false,
+      maxBodyBytes: 262_144,
+      shutdownDelayMs: 3_000,
+      loginThrottle: { failuresPerAddressAccount: 5, failuresPerAddress: 20, failuresPerAccount: 100, backoffMaxMs: 900_000 },
+    });
     assert.deepEqual(config.database, {
       url: `sqlite://${join(dirs.cwd, 'data')}/trapperkeeper.db`,
       maxConnections: DEFAULT_DATABASE_MAX_CONNECTIONS,
@@ -228,9 +238,9 @@ describe('loadConfig precedence', () => {
   test('environment variables are coerced to numbers and booleans', () => {
     const { input } = setup();
     const config = loadConfig(
-      input({ env: { TK_WEB_UI_TRUST_PROXY: 'no', TK_WEB_UI_SESSION_TTL_MINUTES: ' 60 ', TK_SHUTDOWN_TIMEOUT_MS: '0' } }),
+      input({ env: { TK_WEB_UI_TRUST_PROXY: 'yes', TK_WEB_UI_SESSION_TTL_MINUTES: ' 60 ', TK_SHUTDOWN_TIMEOUT_MS: '0' } }),
     );
-    assert.equal(config.webUi.trustProxy, false);
+    assert.equal(config.webUi.trustProxy, true);
     assert.equal(config.webUi.sessionTtlMinutes, 60);
     assert.equal(config.shutdownTimeoutMs, 0);
   });
@@ -242,7 +252,15 @@ describe('loadConfig precedence', () => {
         'log_level = "trace"',
         'shutdown_timeout_ms = 2500',
         '[web_ui]',
-        'trust_proxy = false',
+        'trust_proxy = true',
+        'metrics_host = "0.0.0.0"',
+        'metrics_port = 9191',
+        'max_body_bytes = 65536',
+        'shutdown_delay_ms = 1500',
+        'login_failures_per_address_account = 3',
+        'login_failures_per_address = 10',
+        'login_failures_per_account = 40',
+        'login_backoff_max_ms = 60000',
         '[database]',
         'url = "postgresql://tk@db.internal:5432/tk"',
         'max_connections = 8',
@@ -256,7 +274,12 @@ describe('loadConfig precedence', () => {
     assert.equal(config.dataDir, '/srv/tk');
     assert.equal(config.logLevel, 'trace');
     assert.equal(config.shutdownTimeoutMs, 2500);
-    assert.equal(config.webUi.trustProxy, false);
+    assert.equal(config.webUi.trustProxy, true);
+    assert.equal(config.webUi.metricsHost, '0.0.0.0');
+    assert.equal(config.webUi.metricsPort, 9191);
+    assert.equal(config.webUi.maxBodyBytes, 65536);
+    assert.equal(config.webUi.shutdownDelayMs, 1500);
+    assert.deepEqual(config.webUi.loginThrottle, { failuresPerAddressAccount: 3, failuresPerAddress: 10, failuresPerAccount: 40, backoffMaxMs: 60000 });
     assert.deepEqual(config.database, {
       url: 'postgresql://tk@db.internal:5432/tk',
       maxConnections: 8,
@@ -412,6 +435,13 @@ describe('loadConfig rejections', () => {
       [`database.min_idle (file ${paths['cwd']})`, 'sensor_api.http_port (flag --http-port)'],
     );
     assert.match(error.problems[0]?.problem ?? '', /20 idle connections exceed database\.max_connections \(10\)/);
+  });
+
+  test('the web UI pages and its metrics cannot share a port', () => {
+    const { input } = setup();
+    const error = configError(() => loadConfig(input({ env: { TK_WEB_UI_METRICS_PORT: '8080' } })));
+    assert.deepEqual(error.problems.map((p) => `${p.key} (${p.source})`), ['web_ui.metrics_port (env TK_WEB_UI_METRICS_PORT)']);
+    assert.match(error.problems[0]?.fix ?? '', /different values/);
   });
 
   test('invalid TOML is reported with its position but without quoting the line', () => {

@@ -44,8 +44,16 @@ export const sensorApiSchema = z.strictObject({
 export const webUiSchema = z.strictObject({
   host,
   port,
+  metrics_host: host,
+  metrics_port: port,
   session_ttl_minutes: count(1, 525_600, 'minutes'),
   trust_proxy: z.boolean().describe('true or false'),
+  max_body_bytes: count(1024, 64 * 1024 * 1024, 'bytes'),
+  shutdown_delay_ms: milliseconds(0),
+  login_failures_per_address_account: count(1, 1_000_000, 'failed logins'),
+  login_failures_per_address: count(1, 1_000_000, 'failed logins'),
+  login_failures_per_account: count(1, 1_000_000, 'failed logins'),
+  login_backoff_max_ms: milliseconds(1000),
 });
 
 export const databaseSchema = z.strictObject({
@@ -90,6 +98,14 @@ export const configSchema = z
         path: ['sensor_api', 'http_port'],
         message: `is the same port as sensor_api.port (${config.sensor_api.port}); gRPC and HTTP cannot share it`,
         params: { fix: 'give sensor_api.http_port and sensor_api.port different values' },
+      });
+    }
+    if (config.web_ui.port === config.web_ui.metrics_port) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['web_ui', 'metrics_port'],
+        message: `is the same port as web_ui.port (${config.web_ui.port}); the public pages and the metrics cannot share it`,
+        params: { fix: 'give web_ui.metrics_port and web_ui.port different values' },
       });
     }
   });

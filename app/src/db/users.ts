@@ -31,6 +31,12 @@ export const PASSWORD_MIN_LENGTH = 12;
 // wrong password and response timing does not reveal which accounts exist.
 let timingDecoyHash: Promise<string> | undefined;
 
+/** The hash an unknown username's password is checked against; made once, on first use. */
+export function prepareUnknownUserDecoy(): Promise<string> {
+  timingDecoyHash ??= hashPassword('timing decoy for unknown usernames');
+  return timingDecoyHash;
+}
+
 function toUser(row: UserRow): User {
   return {
     id: row.id,
@@ -111,8 +117,7 @@ export async function verifyUserPassword(
   );
   const row = rows[0];
   if (!row) {
-    timingDecoyHash ??= hashPassword('timing decoy for unknown usernames');
-    await verifyPassword(await timingDecoyHash, password);
+    await verifyPassword(await prepareUnknownUserDecoy(), password);
     return undefined;
   }
   if (!(await verifyPassword(row.password_hash, password))) return undefined;

@@ -21,10 +21,19 @@ export interface OpsDeps {
 }
 
 /**
- * The operational endpoints every service exposes: liveness, readiness (database ping within
- * 1 s, version and schema version in the body) and Prometheus metrics.
+ * The operational endpoints every service exposes on its internal port: liveness, readiness
+ * and Prometheus metrics.
  */
 export function registerOpsRoutes(app: FastifyInstance, deps: OpsDeps): void {
+  registerHealthRoutes(app, deps);
+  registerMetricsRoutes(app, deps);
+}
+
+/**
+ * Liveness and readiness (database ping within 1 s, version and schema version in the body):
+ * safe for a public port, where a proxy's health gate probes them.
+ */
+export function registerHealthRoutes(app: FastifyInstance, deps: OpsDeps): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
@@ -50,6 +59,10 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsDeps): void {
     }
   });
 
+}
+
+/** Prometheus metrics: only on an internal port, never on a public one. */
+export function registerMetricsRoutes(app: FastifyInstance, deps: Pick<OpsDeps, 'metrics'>): void {
   const metricsHandler = async (_request: unknown, reply: { type(t: string): unknown }) => {
     reply.type(deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();

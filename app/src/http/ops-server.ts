@@ -9,12 +9,22 @@ export interface OpsServer {
   close(drainMs: number): Promise<void>;
 }
 
-/** sensor-api's HTTP side port (default 9090): only the operational endpoints. */
-export async function startOpsServer(options: { host: string; port: number; deps: OpsDeps; logger: Logger }): Promise<OpsServer> {
+/**
+ * A service's internal HTTP port, with only the operational endpoints: sensor-api's
+ * http_port (default 9090) and web-ui's metrics_port (default 9091).
+ */
+export async function startOpsServer(options: {
+  host: string;
+  port: number;
+  deps: OpsDeps;
+  logger: Logger;
+  /** Labels its request metrics and names it in logs. */
+  service: 'sensor-api' | 'web-ui';
+}): Promise<OpsServer> {
   const app = Fastify({ logger: false, forceCloseConnections: 'idle' });
-  instrumentHttp(app, options.deps.metrics, 'sensor-api');
+  instrumentHttp(app, options.deps.metrics, options.service);
   registerOpsRoutes(app, options.deps);
-  const closeGracefully = prepareGracefulClose(app, options.logger, 'sensor-api http');
+  const closeGracefully = prepareGracefulClose(app, options.logger, `${options.service} ops http`);
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;

@@ -7,10 +7,19 @@ import { errorPage } from './pages/error.js';
 import { readCookie, writeCookie } from './session-cookie.js';
 import { sendPage, setRequestAuth, type WebContext } from './web-context.js';
 
-/** A same-site path to return to after login; anything else (//evil, https://...) is dropped. */
+/**
+ * A same-site path to return to after login; anything else (//evil, /\\evil, https://...) is
+ * dropped. Characters outside printable ASCII are percent-encoded (UTF-8), as a browser would
+ * write them, because a Location header can carry nothing else.
+ */
 export function safeNextPath(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length > 512) return undefined;
-  return /^\/(?![/\\])[^\s]*$/.test(value) && !value.startsWith('/login') ? value : undefined;
+  if (!/^\/(?![/\\])[^\s\p{Cc}]*$/u.test(value) || value.startsWith('/login')) return undefined;
+  try {
+    return value.replace(/[^\x21-\x7e]+/g, (run) => encodeURI(run));
+  } catch {
+    return undefined; // a lone surrogate: not text a browser could have sent
+  }
 }
 
 function bodyField(request: FastifyRequest, name: string): unknown {

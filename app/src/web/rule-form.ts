@@ -112,6 +112,17 @@ export function emptyRuleForm(): RuleFormState {
   };
 }
 
+/**
+ * The most the editor holds. Rendering the form costs time per row, so a crafted post with
+ * thousands of rows would hold the event loop for seconds; such a post is refused unread.
+ */
+export const EDITOR_LIMITS = { groups: 64, conditionsPerGroup: 64, conditions: 256 } as const;
+
+/** A posted editor form with more groups or conditions than EDITOR_LIMITS allows. */
+export class RuleFormTooLargeError extends Error {
+  override name = 'RuleFormTooLargeError';
+}
+
 export const conditionField = (group: number, condition: number, part: keyof ConditionRow | '') =>
   part === '' ? `g${group}.c${condition}` : `g${group}.c${condition}.${part}`;
 
@@ -131,15 +142,27 @@ function choice<T extends string>(body: Body, key: string, options: readonly { v
   return options.find((option) => option.value === value)?.value ?? fallback;
 }
 
-/** Reads the posted editor form. Unknown or missing select values fall back to defaults. */
+/**
+ * Reads the posted editor form. Unknown or missing select values fall back to defaults.
+ * Throws RuleFormTooLargeError, before reading any row, when the post exceeds EDITOR_LIMITS.
+ */
 export function readRuleForm(body: Body): RuleFormState {
   const defaults = emptyConditionRow();
   const rows = new Map<number, Map<number, ConditionRow>>();
+  const rowKeys: [number, number][] = [];
   for (const key of Object.keys(body)) {
     const match = /^g(\d{1,3})\.c(\d{1,3})\.path$/.exec(key);
-    if (!match) continue;
-    const group = Number(match[1]);
-    const condition = Number(match[2]);
+    if (match) rowKeys.push([Number(match[1]), Number(match[2])]);
+  }
+  const tooLarge = rowKeys.length > EDITOR_LIMITS.conditions
+    || rowKeys.some(([group, condition]) => group >= EDITOR_LIMITS.groups || condition >= EDITOR_LIMITS.conditionsPerGroup);
+  if (tooLarge) {
+    throw new RuleFormTooLargeError(
+      `The form holds ${rowKeys.length} conditions; the editor takes at most ${EDITOR_LIMITS.conditions} in all, `
+      + `in at most ${EDITOR_LIMITS.groups} groups of at most ${EDITOR_LIMITS.conditionsPerGroup}. Nothing was saved.`,
+    );
+  }
+  for (const [group, condition] of rowKeys) {
     const at = (part: keyof ConditionRow) => conditionField(group, condition, part);
     const row: ConditionRow = {
       path: text(body, at('path')),
@@ -155,8 +178,8 @@ export function readRuleForm(body: Body): RuleFormState {
   }
   // Groups that lost all their rows still post a g<n> marker so they survive a re-render.
   for (const key of Object.keys(body)) {
-    const match = /^g(\d{1,3})$/.exec(key);
-    if (match && !rows.has(Number(match[1]))) rows.set(Number(match[1]), new Map());
+    const match = /^g(\d{1,2})$/.exec(key);
+    if (match && Number(match[1]) < EDITOR_LIMITS.groups && !rows.has(Number(match[1]))) rows.set(Number(match[1]), new Map());
   }
   const groups = [...rows.entries()]
     .sort(([a], [b]) => a - b)
@@ -185,18 +208,24 @@ export function readIntent(body: Body): FormIntent {
   return { kind: 'save' };
 }
 
+function conditionCount(groups: ConditionRow[][]): number {
+  return groups.reduce((sum, rows) => sum + rows.length, 0);
+}
+
 /** The form after a structural edit; rows are bounded so a crafted post cannot grow it without limit. */
 export function applyIntent(form: RuleFormState, intent: FormIntent): RuleFormState {
   const groups = form.groups.map((rows) => [...rows]);
   switch (intent.kind) {
     case 'add-condition':
-      if (groups[intent.group] && (groups[intent.group]?.length ?? 0) < 64) groups[intent.group]?.push(emptyConditionRow());
+      if (groups[intent.group] && (groups[intent.group]?.length ?? 0) < EDITOR_LIMITS.conditionsPerGroup && conditionCount(groups) < EDITOR_LIMITS.conditions) {
+        groups[intent.group]?.push(emptyConditionRow());
+      }
       break;
     case 'remove-condition':
       groups[intent.group]?.splice(intent.condition, 1);
       break;
     case 'add-group':
-      if (groups.length < 64) groups.push([emptyConditionRow()]);
+      if (groups.length < EDITOR_LIMITS.groups && conditionCount(groups) < EDITOR_LIMITS.conditions) groups.push([emptyConditionRow()]);
       break;
     case 'remove-group':
       groups.splice(intent.group, 1);

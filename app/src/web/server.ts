@@ -1,9 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { prepareGracefulClose } from '../http/graceful-close.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import type { HmacSecret } from '../auth/hmac-secrets.js';
 import { purgeExpiredSessions } from '../db/sessions.js';
+import { prepareUnknownUserDecoy } from '../db/users.js';
 import { DEFAULT_TENANT_ID, type Database } from '../db/types.js';
 import { UserError } from '../errors.js';
 import { instrumentHttp } from '../http/ops-routes.js';
@@ -14,6 +16,8 @@ import { STYLESHEET } from './assets.js';
 import { requireLogin } from './authenticate.js';
 import { deriveCsrfKey } from './csrf.js';
 import { FlashStore } from './flash.js';
+import { LoginAudit } from './login-audit.js';
+import { LoginThrottle, type LoginThrottlePolicy } from './login-throttle.js';
 import { errorPage } from './pages/error.js';
 import { registerApiKeyRoutes } from './routes/api-key-routes.js';
 import { registerEventRoutes } from './routes/event-routes.js';
@@ -32,18 +36,24 @@ export interface WebUiDeps {
   hmacSecrets: HmacSecret[];
   build: BuildInfo;
   sessionTtlMinutes: number;
-  /** Trust X-Forwarded-* (only behind a proxy that sets them). */
+  /**
+   * Trust X-Forwarded-Proto and X-Forwarded-For from one reverse proxy in front (the last
+   * entry, the one that proxy added). Only behind a proxy that sets them.
+   */
   trustProxy: boolean;
+  /** Largest form post accepted; bigger ones are answered 413 before they are parsed. */
+  maxBodyBytes: number;
+  loginThrottle: LoginThrottlePolicy;
   tenantId?: string;
-  /** Adds the operational routes (/healthz, /readyz, /metrics) to the same server. */
-  ops?: (app: FastifyInstance) => void;
+  /**
+   * Adds routes to the public server that the UI does not own: the health endpoints
+   * (/healthz, /readyz). Metrics are not among them; they have their own port.
+   */
+  extraRoutes?: (app: FastifyInstance) => void;
 }
 
 /** How often expired sessions are deleted from the database. */
 export const SESSION_PURGE_INTERVAL_MS = 10 * 60_000;
-
-/** Form posts are small except "try a rule", whose payload may be 1 MiB before URL encoding. */
-const BODY_LIMIT_BYTES = 4 * 1024 * 1024;
 
 export async function buildWebUi(deps: WebUiDeps): Promise<FastifyInstance> {
   const primarySecret = deps.hmacSecrets[0];
@@ -59,14 +69,22 @@ export async function buildWebUi(deps: WebUiDeps): Promise<FastifyInstance> {
     csrfKey: deriveCsrfKey(primarySecret),
     flashes: new FlashStore(),
     sessionTtlMinutes: deps.sessionTtlMinutes,
+    maxBodyBytes: deps.maxBodyBytes,
+    loginThrottle: new LoginThrottle(deps.loginThrottle),
+    loginAudit: new LoginAudit(deps.logger),
   };
+  // The decoy hash an unknown username is checked against is made now, not on the first login.
+  await prepareUnknownUserDecoy();
 
+  // Only the nearest hop is trusted: the proxy's own X-Forwarded-* entry is the last one, which
+  // a client cannot write (entries it sent itself come before it).
+  const trustProxy = deps.trustProxy ? (_address: string, hop: number) => hop === 0 : false;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Requests are counted in metrics; only failures are logged (by the error handler).
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: deps.trustProxy,
-    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy,
+    bodyLimit: deps.maxBodyBytes,
     forceCloseConnections: 'idle',
   });
   // Only HTML forms post here: no JSON or text bodies, so no parser for them is exposed.
@@ -80,6 +98,12 @@ export async function buildWebUi(deps: WebUiDeps): Promise<FastifyInstance> {
     sendPage(reply, errorPage(404, 'Not found', 'There is no page at this address.'), 404));
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      const limit = request.routeOptions.bodyLimit ?? deps.maxBodyBytes;
+      request.log.warn({ route: request.routeOptions.url, limit, contentLength: request.headers['content-length'] }, 'web-ui: request body over the limit refused (413)');
+      return sendPage(reply, errorPage(413, 'Form too large',
+        `What the browser sent is larger than the ${limit} bytes this page accepts, so it was not read and nothing was saved. Shorten it and send it again; the limit is web_ui.max_body_bytes.`), 413);
+    }
     if (status >= 500) {
       logRefusal(request.log as Logger, 'error', request.ip, { err: error, route: request.routeOptions.url }, 'web-ui: request failed');
       return sendPage(reply, errorPage(500, 'Something went wrong', 'The server could not complete this request; the error was logged. Try again, or check the server log.'), 500);
@@ -87,7 +111,7 @@ export async function buildWebUi(deps: WebUiDeps): Promise<FastifyInstance> {
     return sendPage(reply, errorPage(status, 'Bad request', error.message), status);
   });
 
-  deps.ops?.(app);
+  deps.extraRoutes?.(app);
 
   app.get('/assets/style.css', async (_request, reply) =>
     reply.header('Cache-Control', 'public, max-age=3600').type('text/css; charset=utf-8').send(STYLESHEET));
@@ -106,12 +130,30 @@ export async function buildWebUi(deps: WebUiDeps): Promise<FastifyInstance> {
 
 export interface RunningWebUi {
   port: number;
-  /** Stops accepting connections, lets in-flight requests finish for up to `drainMs`, then cuts the rest. */
-  close(drainMs: number): Promise<void>;
+  /**
+   * Shuts down within `timeoutMs`: for the first `acceptForMs` it keeps accepting and answering
+   * (a proxy that has not yet seen /readyz turn 503 may still send), with `Connection: close`
+   * on every answer so keep-alive clients reconnect elsewhere; then it stops accepting, lets
+   * in-flight requests finish in the time left, and cuts the rest.
+   */
+  close(timeoutMs: number, acceptForMs?: number): Promise<void>;
+}
+
+/**
+ * How the shutdown budget is split: the accepting phase takes at most half of it, so requests
+ * accepted at its very end still have at least as long again to finish.
+ */
+export function shutdownPhases(timeoutMs: number, delayMs: number): { acceptForMs: number; finishWithinMs: number } {
+  const acceptForMs = Math.min(delayMs, Math.floor(timeoutMs / 2));
+  return { acceptForMs, finishWithinMs: timeoutMs - acceptForMs };
 }
 
 export async function startWebUi(deps: WebUiDeps & { host: string; port: number }): Promise<RunningWebUi> {
   const app = await buildWebUi(deps);
+  let closing = false;
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('Connection', 'close');
+  });
   const closeGracefully = prepareGracefulClose(app, deps.logger, 'web-ui');
   await app.listen({ host: deps.host, port: deps.port });
   const address = app.server.address();
@@ -126,9 +168,15 @@ export async function startWebUi(deps: WebUiDeps & { host: string; port: number 
   purge.unref();
   return {
     port,
-    async close(drainMs: number) {
+    async close(timeoutMs: number, acceptForMs = 0) {
       clearInterval(purge);
-      await closeGracefully(drainMs);
+      closing = true;
+      const phases = shutdownPhases(timeoutMs, acceptForMs);
+      if (phases.acceptForMs > 0) {
+        deps.logger.info({ acceptForMs: phases.acceptForMs }, 'web-ui: still accepting while proxies see /readyz 503');
+        await sleep(phases.acceptForMs);
+      }
+      await closeGracefully(phases.finishWithinMs);
     },
   };
 }

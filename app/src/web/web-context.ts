@@ -7,6 +7,8 @@ import type { Logger } from '../log/logger.js';
 import type { BuildInfo } from '../metrics/registry.js';
 import { issueCsrfToken, type CsrfKey } from './csrf.js';
 import type { Flash, FlashStore } from './flash.js';
+import type { LoginAudit } from './login-audit.js';
+import type { LoginThrottle } from './login-throttle.js';
 import type { SafeHtml } from './html.js';
 import type { PageContext } from './pages/layout.js';
 
@@ -21,6 +23,10 @@ export interface WebContext {
   csrfKey: CsrfKey;
   flashes: FlashStore;
   sessionTtlMinutes: number;
+  /** The default body limit; "try a rule" allows more (see TRY_BODY_LIMIT_BYTES). */
+  maxBodyBytes: number;
+  loginThrottle: LoginThrottle;
+  loginAudit: LoginAudit;
 }
 
 /** The logged-in state of a request, set by the authentication hook. */

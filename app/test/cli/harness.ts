@@ -234,13 +234,15 @@ export interface ServicePorts {
   grpc: number;
   sensorHttp: number;
   web: number;
+  /** web-ui's internal port: /metrics, /healthz, /readyz. */
+  webMetrics: number;
 }
 
 export async function allocatePorts(): Promise<ServicePorts> {
   const ports = new Set<number>();
-  while (ports.size < 3) ports.add(await freePort());
-  const [grpc, sensorHttp, web] = [...ports] as [number, number, number];
-  return { grpc, sensorHttp, web };
+  while (ports.size < 4) ports.add(await freePort());
+  const [grpc, sensorHttp, web, webMetrics] = [...ports] as [number, number, number, number];
+  return { grpc, sensorHttp, web, webMetrics };
 }
 
 export function sensorApiArgs(ports: ServicePorts): string[] {
@@ -248,7 +250,7 @@ export function sensorApiArgs(ports: ServicePorts): string[] {
 }
 
 export function webUiArgs(ports: ServicePorts): string[] {
-  return ['web-ui', '--host', '127.0.0.1', '--port', String(ports.web)];
+  return ['web-ui', '--host', '127.0.0.1', '--port', String(ports.web), '--metrics-port', String(ports.webMetrics)];
 }
 
 export function sensorReadyUrl(ports: ServicePorts): string {

@@ -19,6 +19,8 @@ import {
 const CALLS = 20;
 const EVENTS_PER_CALL = 25;
 const SHUTDOWN_TIMEOUT_MS = 20_000;
+/** web-ui keeps accepting this long after SIGTERM (see web-ui-drain.test.ts), then closes its port. */
+const WEB_UI_SHUTDOWN_DELAY_MS = 1_000;
 const ADMIN = { username: 'admin', password: 'drain test password' };
 
 function batch(call: number) {
@@ -71,7 +73,12 @@ describe('SIGTERM with requests in flight (sensor-api and web-ui on SQLite)', ()
     await createUser(database.db, DEFAULT_TENANT_ID, ADMIN.username, ADMIN.password, { isAdmin: true });
     await createRule(database.db, DEFAULT_TENANT_ID, equalsRule('hot', 'temperature', 100));
     ports = await allocatePorts();
-    const env = { TK_DATABASE_URL: database.url, TK_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS), TK_LOG_LEVEL: 'info' };
+    const env = {
+      TK_DATABASE_URL: database.url,
+      TK_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+      TK_WEB_UI_SHUTDOWN_DELAY_MS: String(WEB_UI_SHUTDOWN_DELAY_MS),
+      TK_LOG_LEVEL: 'info',
+    };
     sensorApi = startCli(workspace, sensorApiArgs(ports), { env });
     webUi = startCli(workspace, webUiArgs(ports), { env });
     await Promise.all([sensorApi.waitReady(sensorReadyUrl(ports)), webUi.waitReady(webReadyUrl(ports))]);
@@ -97,7 +104,12 @@ describe('SIGTERM with requests in flight (sensor-api and web-ui on SQLite)', ()
       const body = (await response.json()) as { status?: string };
       return response.status === 503 && body.status === 'draining' ? undefined : `${response.status} ${JSON.stringify(body)}`;
     });
-    await eventually('web-ui stops taking requests', async () => {
+    await eventually('web-ui /readyz turns 503 draining', async () => {
+      const response = await fetch(webReadyUrl(ports));
+      const body = (await response.json()) as { status?: string };
+      return response.status === 503 && body.status === 'draining' ? undefined : `${response.status} ${JSON.stringify(body)}`;
+    });
+    await eventually('web-ui stops taking requests after its shutdown delay', async () => {
       try {
         const response = await fetch(webReadyUrl(ports));
         await response.arrayBuffer();

@@ -12,12 +12,13 @@ describe('trapperkeeper start (local all-in-one)', () => {
     workspace.remove();
   });
 
-  const serviceEnv = (ports: { grpc: number; sensorHttp: number; web: number }) => ({
+  const serviceEnv = (ports: { grpc: number; sensorHttp: number; web: number; webMetrics: number }) => ({
     TK_SENSOR_API_HOST: '127.0.0.1',
     TK_SENSOR_API_PORT: String(ports.grpc),
     TK_SENSOR_API_HTTP_PORT: String(ports.sensorHttp),
     TK_WEB_UI_HOST: '127.0.0.1',
     TK_WEB_UI_PORT: String(ports.web),
+    TK_WEB_UI_METRICS_PORT: String(ports.webMetrics),
   });
 
   test('migrates, runs both services, prints their URLs and the first-login hint, and Ctrl-C stops everything with exit 0', async () => {
@@ -47,7 +48,7 @@ describe('trapperkeeper start (local all-in-one)', () => {
 
     const result = await start.stop('SIGINT');
     assert.equal(result.code, 0, result.stderr);
-    for (const port of [ports.sensorHttp, ports.web, ports.grpc]) {
+    for (const port of [ports.sensorHttp, ports.web, ports.webMetrics, ports.grpc]) {
       assert.equal(await isListening(port), false, `nothing listens on ${port} any more`);
     }
   });

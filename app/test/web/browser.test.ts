@@ -234,4 +234,20 @@ describe('web UI in a browser', () => {
     await page.goto(url('/rules'));
     assert.match(page.url(), /\/login\?next=%2Frules$/);
   });
+
+  test('a login link whose return address has non-ASCII characters lands there after login', async () => {
+    const fresh = await browser.newContext();
+    try {
+      const tab = await fresh.newPage();
+      await tab.goto(url('/login?next=/rules?q=größe€'));
+      await tab.fill('#username', ADMIN.username);
+      await tab.fill('#password', ADMIN.password);
+      const [response] = await Promise.all([tab.waitForNavigation(), tab.click('button:has-text("Log in")')]);
+      assert.equal(response?.status(), 200);
+      assert.equal(new URL(tab.url()).pathname + new URL(tab.url()).search, `/rules?q=${encodeURIComponent('größe€')}`);
+      assert.equal(await tab.textContent('h1'), 'Rules');
+    } finally {
+      await fresh.close();
+    }
+  });
 });

@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { request as httpRequest } from 'node:http';
 import type { HmacSecret } from '../../src/auth/hmac-secrets.js';
+import type { LoginThrottlePolicy } from '../../src/config/app-config.js';
+import { DEFAULT_WEB_UI_MAX_BODY_BYTES } from '../../src/config/defaults.js';
 import { createUser } from '../../src/db/users.js';
 import { DEFAULT_TENANT_ID, type Database } from '../../src/db/types.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -21,11 +24,23 @@ export interface WebHarness {
 }
 
 /** A web UI on a free port over a fresh SQLite database, with an admin user unless `withAdmin` is false. */
+/** Thresholds high enough that tests which are not about throttling never meet them. */
+export const RELAXED_LOGIN_THROTTLE: LoginThrottlePolicy = {
+  failuresPerAddressAccount: 1000,
+  failuresPerAddress: 1000,
+  failuresPerAccount: 1000,
+  backoffMaxMs: 60_000,
+};
+
 export async function startWebHarness(options: {
   withAdmin?: boolean;
   trustProxy?: boolean;
-  /** Gets the harness's database and metrics, as the CLI would pass its own. */
-  ops?: (app: FastifyInstance, parts: { db: Database; metrics: Metrics }) => void;
+  maxBodyBytes?: number;
+  loginThrottle?: LoginThrottlePolicy;
+  /** Where log lines go (JSON); silent when not given. */
+  logTo?: NodeJS.WritableStream;
+  /** Extra routes on the public server; gets the harness's database and metrics, as the CLI passes its own. */
+  routes?: (app: FastifyInstance, parts: { db: Database; metrics: Metrics }) => void;
 } = {}): Promise<WebHarness> {
   const test = await createTestDatabase('sqlite');
   const secret: HmacSecret = { id: randomBytes(16).toString('hex'), secret: randomBytes(32) };
@@ -35,15 +50,17 @@ export async function startWebHarness(options: {
   }
   const web = await startWebUi({
     db: test.db,
-    logger: createLogger({ level: 'silent', pretty: false }),
+    logger: options.logTo ? createLogger({ level: 'info', pretty: false }, options.logTo) : createLogger({ level: 'silent', pretty: false }),
     metrics,
     hmacSecrets: [secret],
     build: TEST_BUILD,
     sessionTtlMinutes: 30,
     trustProxy: options.trustProxy ?? false,
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_WEB_UI_MAX_BODY_BYTES,
+    loginThrottle: options.loginThrottle ?? RELAXED_LOGIN_THROTTLE,
     host: '127.0.0.1',
     port: 0,
-    ...(options.ops ? { ops: (app: FastifyInstance) => options.ops?.(app, { db: test.db, metrics }) } : {}),
+    ...(options.routes ? { extraRoutes: (app: FastifyInstance) => options.routes?.(app, { db: test.db, metrics }) } : {}),
   });
   return {
     baseUrl: `http://127.0.0.1:${web.port}`,
@@ -58,22 +75,29 @@ export async function startWebHarness(options: {
   };
 }
 
-/** A cookie-keeping HTTP client for requests a browser would not make (forged posts, odd headers). */
+/**
+ * A cookie-keeping HTTP client for requests a browser would not make (forged posts, odd headers).
+ * `localAddress` binds its connections to another loopback address (127.0.0.2, ...), which the
+ * server sees as another client.
+ */
 export class HttpClient {
   readonly cookies = new Map<string, string>();
 
-  constructor(readonly baseUrl: string, readonly headers: Record<string, string> = {}) {}
+  constructor(
+    readonly baseUrl: string,
+    readonly headers: Record<string, string> = {},
+    readonly options: { localAddress?: string } = {},
+  ) {}
 
   async request(method: 'GET' | 'POST', path: string, form?: Record<string, string>): Promise<Response> {
     const headers: Record<string, string> = { ...this.headers };
     if (this.cookies.size > 0) headers.cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
-    if (form) headers['content-type'] = 'application/x-www-form-urlencoded';
-    const response = await fetch(new URL(path, this.baseUrl), {
-      method,
-      headers,
-      redirect: 'manual',
-      ...(form ? { body: new URLSearchParams(form).toString() } : {}),
-    });
+    const body = form ? new URLSearchParams(form).toString() : undefined;
+    if (body !== undefined) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      headers['content-length'] = String(Buffer.byteLength(body));
+    }
+    const response = await sendRequest(new URL(path, this.baseUrl), method, headers, body, this.options.localAddress);
     for (const line of response.headers.getSetCookie()) {
       const [pair] = line.split(';');
       const [name, ...rest] = (pair ?? '').split('=');
@@ -109,4 +133,38 @@ export class HttpClient {
 
 export function setCookieLines(response: Response): string[] {
   return response.headers.getSetCookie();
+}
+
+/** One HTTP/1.1 request over its own connection (no redirects followed), as a fetch Response. */
+function sendRequest(
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  localAddress: string | undefined,
+): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({
+      host: url.hostname,
+      port: url.port,
+      path: `${url.pathname}${url.search}`,
+      method,
+      headers,
+      agent: false,
+      ...(localAddress ? { localAddress } : {}),
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const responseHeaders = new Headers();
+        for (let i = 0; i < res.rawHeaders.length; i += 2) responseHeaders.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
+        const status = res.statusCode ?? 0;
+        const noBody = status === 204 || status === 304 || method === 'HEAD';
+        resolve(new Response(noBody ? null : Buffer.concat(chunks), { status, statusText: res.statusMessage ?? '', headers: responseHeaders }));
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }

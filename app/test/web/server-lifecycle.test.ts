@@ -5,7 +5,7 @@ import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { currentSchemaVersion } from '../../src/db/migrator.js';
-import { registerOpsRoutes } from '../../src/http/ops-routes.js';
+import { registerHealthRoutes } from '../../src/http/ops-routes.js';
 import { startWebHarness, TEST_BUILD } from './harness.js';
 
 function get(port: number, path: string, agent?: Agent): Promise<{ status: number; body: string }> {
@@ -21,9 +21,9 @@ function get(port: number, path: string, agent?: Agent): Promise<{ status: numbe
   });
 }
 
-test('the ops callback mounts /healthz, /readyz and /metrics next to the UI, without login', async () => {
+test('the health routes answer next to the UI, without login, and are counted in the metrics', async () => {
   const h = await startWebHarness({
-    ops: (app, { db, metrics }) => registerOpsRoutes(app, {
+    routes: (app, { db, metrics }) => registerHealthRoutes(app, {
       db, metrics, build: TEST_BUILD, schemaVersion: () => currentSchemaVersion(db), draining: () => false,
     }),
   });
@@ -32,8 +32,8 @@ test('the ops callback mounts /healthz, /readyz and /metrics next to the UI, wit
     const ready = await get(h.web.port, '/readyz');
     assert.equal(ready.status, 200);
     assert.match(ready.body, /"schemaVersion":"\d+/);
-    const metrics = await get(h.web.port, '/metrics');
-    assert.match(metrics.body, /trapperkeeper_http_requests_total\{service="web-ui",method="GET",route="\/healthz",code="200"\} 1/);
+    const counted = await h.metrics.registry.getSingleMetricAsString('trapperkeeper_http_requests_total');
+    assert.match(counted, /trapperkeeper_http_requests_total\{service="web-ui",method="GET",route="\/healthz",code="200"\} 1/);
   } finally {
     await h.close();
   }
@@ -41,7 +41,7 @@ test('the ops callback mounts /healthz, /readyz and /metrics next to the UI, wit
 
 test('close lets an in-flight request finish, refuses new connections, and does not wait for idle keep-alive sockets', async () => {
   const h = await startWebHarness({
-    ops: (app) => app.get('/slow', async () => {
+    routes: (app) => app.get('/slow', async () => {
       await sleep(400);
       return 'done';
     }),
@@ -68,7 +68,7 @@ test('close lets an in-flight request finish, refuses new connections, and does 
 
 test('close cuts requests still running after the drain time', async () => {
   const h = await startWebHarness({
-    ops: (app) => app.get('/stuck', async () => {
+    routes: (app) => app.get('/stuck', async () => {
       await sleep(10_000, undefined, { ref: false });
       return 'too late';
     }),

@@ -25,7 +25,7 @@ export function registerSensorApiCommand(program: Command): void {
         const { httpPort, ...grpcSettings } = config.sensorApi;
         const { host } = grpcSettings;
         const grpcServer = await startSensorApi({ ...grpcSettings, db, logger, metrics, hmacSecrets });
-        const opsServer = await startOpsServer({ host, port: httpPort, deps: ops, logger });
+        const opsServer = await startOpsServer({ host, port: httpPort, deps: ops, logger, service: 'sensor-api' });
         return {
           listening: { grpc: `${host}:${grpcServer.port}`, http: `http://${host}:${opsServer.port}` },
           shutdown: [

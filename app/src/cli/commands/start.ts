@@ -126,6 +126,7 @@ export function registerStartCommand(program: Command): void {
       const web = localUrl(config.webUi.host, config.webUi.port);
       const grpc = localUrl(config.sensorApi.host, config.sensorApi.port, 'grpc').replace('grpc://', '');
       const ops = localUrl(config.sensorApi.host, config.sensorApi.httpPort);
+      const webMetrics = localUrl(config.webUi.metricsHost, config.webUi.metricsPort);
       try {
         await waitUntilReady(`${ops}/readyz`, () => firstExit);
         await waitUntilReady(`${web}/readyz`, () => firstExit);
@@ -134,7 +135,7 @@ export function registerStartCommand(program: Command): void {
           'TrapperKeeper is running (Ctrl-C stops it):',
           `  web UI       ${web}`,
           `  sensor API   ${grpc} (gRPC, plaintext)`,
-          `  health       ${ops}/readyz   metrics ${ops}/metrics`,
+          `  health       ${ops}/readyz   metrics ${ops}/metrics (sensor API), ${webMetrics}/metrics (web UI)`,
           `  database     ${config.database.url.startsWith('sqlite') ? config.database.url : '(configured URL)'}`,
         ];
         if (users === 0) {

@@ -35,14 +35,38 @@ function select<T extends string>(name: string, id: string, options: readonly { 
   )}</select>`;
 }
 
-function messagesFor(issues: FormIssue[], field: string): SafeHtml {
-  return html`${issues.filter((issue) => issue.field === field).map((issue) => html`<div class="error-text">${issue.message}</div>`)}`;
+/**
+ * The issues by form field, looked up once per field: scanning the whole list for every row
+ * made a post with thousands of rows (and as many issues) take quadratic time.
+ */
+class IssuesByField {
+  private readonly byField = new Map<string, FormIssue[]>();
+
+  constructor(readonly all: FormIssue[]) {
+    for (const issue of all) {
+      const list = this.byField.get(issue.field);
+      if (list) list.push(issue);
+      else this.byField.set(issue.field, [issue]);
+    }
+  }
+
+  of(field: string): FormIssue[] {
+    return this.byField.get(field) ?? [];
+  }
+
+  has(field: string): boolean {
+    return this.byField.has(field);
+  }
 }
 
-function conditionRow(row: ConditionRow, group: number, index: number, issues: FormIssue[]): SafeHtml {
+function messagesFor(issues: IssuesByField, field: string): SafeHtml {
+  return html`${issues.of(field).map((issue) => html`<div class="error-text">${issue.message}</div>`)}`;
+}
+
+function conditionRow(row: ConditionRow, group: number, index: number, issues: IssuesByField): SafeHtml {
   const name = (part: keyof ConditionRow) => conditionField(group, index, part);
   const id = (part: keyof ConditionRow) => `g${group}-c${index}-${part}`;
-  const bad = (part: keyof ConditionRow) => issues.some((issue) => issue.field === name(part));
+  const bad = (part: keyof ConditionRow) => issues.has(name(part));
   const cell = (part: keyof ConditionRow, control: SafeHtml) => html`<div>${control}${messagesFor(issues, name(part))}</div>`;
   return html`<div class="cond" data-condition="${group}.${index}">
     ${index > 0 && html`<div class="and">AND</div>`}
@@ -57,11 +81,11 @@ function conditionRow(row: ConditionRow, group: number, index: number, issues: F
     ${cell('onMissingField', select(name('onMissingField'), id('onMissingField'), ON_MISSING_FIELD, row.onMissingField, bad('onMissingField')))}
     ${cell('onCoercionFail', select(name('onCoercionFail'), id('onCoercionFail'), ON_COERCION_FAIL, row.onCoercionFail, bad('onCoercionFail')))}
     <div><button type="submit" name="intent" value="remove-condition:${group}:${index}" class="small" title="Remove this condition">✕</button></div>
-    ${messagesFor(issues, conditionField(group, index, '')).value && html`<div class="row-error">${messagesFor(issues, conditionField(group, index, ''))}</div>`}
+    ${issues.has(conditionField(group, index, '')) && html`<div class="row-error">${messagesFor(issues, conditionField(group, index, ''))}</div>`}
   </div>`;
 }
 
-function groupBlock(rows: ConditionRow[], group: number, issues: FormIssue[]): SafeHtml {
+function groupBlock(rows: ConditionRow[], group: number, issues: IssuesByField): SafeHtml {
   return html`${group > 0 && html`<div class="or">OR</div>`}
   <fieldset class="group" data-group="${group}">
     <input type="hidden" name="g${group}" value="1">
@@ -74,20 +98,21 @@ function groupBlock(rows: ConditionRow[], group: number, issues: FormIssue[]): S
   </fieldset>`;
 }
 
-function topField(label: string, field: string, control: SafeHtml, issues: FormIssue[], hint?: string): SafeHtml {
+function topField(label: string, field: string, control: SafeHtml, issues: IssuesByField, hint?: string): SafeHtml {
   return html`<div class="field"><label for="${field}">${label}</label>${control}
     ${hint && html`<div class="hint">${hint}</div>`}${messagesFor(issues, field)}</div>`;
 }
 
-export function ruleEditorPage(context: PageContext, mode: EditorMode, form: RuleFormState, issues: FormIssue[]): SafeHtml {
-  const bad = (field: string) => (issues.some((issue) => issue.field === field) ? 'invalid' : '');
+export function ruleEditorPage(context: PageContext, mode: EditorMode, form: RuleFormState, issueList: FormIssue[]): SafeHtml {
+  const issues = new IssuesByField(issueList);
+  const bad = (field: string) => (issues.has(field) ? 'invalid' : '');
   const action = mode.kind === 'create' ? '/rules/new' : `/rules/${encodeURIComponent(mode.rule.ruleId)}/edit`;
   const title = mode.kind === 'create' ? 'New rule' : `Edit rule “${mode.rule.name}”`;
   return layout(title, 'rules', context, html`<h1>${title}</h1>
   ${mode.kind === 'edit' && html`<div class="card muted">Saving an edit creates a <strong>new version with a new id</strong>;
     the current version (id <code>${mode.rule.ruleId}</code>) is retired and no longer served to sensors.</div>`}
-  ${issues.length > 0 && html`<div class="flash error" role="alert"><strong>The rule was not saved.</strong> Fix ${issues.length === 1 ? 'this problem' : `these ${issues.length} problems`}:
-    <ul>${issues.map((issue) => html`<li>${issueLocation(issue.field)}: ${issue.message}</li>`)}</ul></div>`}
+  ${issueList.length > 0 && html`<div class="flash error" role="alert"><strong>The rule was not saved.</strong> Fix ${issueList.length === 1 ? 'this problem' : `these ${issueList.length} problems`}:
+    <ul>${issueList.map((issue) => html`<li>${issueLocation(issue.field)}: ${issue.message}</li>`)}</ul></div>`}
   <form method="post" action="${action}" class="card" novalidate>
     ${csrfField(context.csrfToken)}
     <button type="submit" name="intent" value="save" class="default-submit" tabindex="-1" aria-hidden="true">Save</button>

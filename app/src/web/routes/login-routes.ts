@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createSession, deleteSession } from '../../db/sessions.js';
-import { countUsers, verifyUserPassword } from '../../db/users.js';
-import { logRefusal } from '../../log/refusal-log.js';
+import { countUsers, USERNAME_MAX_LENGTH, verifyUserPassword } from '../../db/users.js';
 import { csrfTokenFrom, refuseCsrf, requireLogin, safeNextPath } from '../authenticate.js';
 import { issueCsrfToken, verifyCsrfToken } from '../csrf.js';
+import { throttleAddress } from '../login-throttle.js';
 import { loginPage } from '../pages/login.js';
 import { clearCookie, readCookie, writeCookie } from '../session-cookie.js';
 import { redirectAfterPost, requestAuth, sendPage, type WebContext } from '../web-context.js';
@@ -41,19 +41,39 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext): 
     }
     const username = textField(request, 'username').trim();
     const next = safeNextPath(textField(request, 'next'));
-    const user = username.length > 0 && username.length <= 128
-      ? await verifyUserPassword(context.db, username, textField(request, 'password'))
-      : undefined;
-    if (!user || user.tenantId !== context.tenantId) {
-      logRefusal(context.logger, 'info', request.ip, { username, peer: request.ip }, 'web-ui: login failed');
-      return sendPage(reply, loginPage({
-        csrfToken: issueCsrfToken(context.csrfKey, { kind: 'pre-session', id: preSession }),
-        username,
-        error: 'Wrong username or password.',
-        noUsersYet: (await countUsers(context.db)) === 0,
-        ...(next ? { next } : {}),
-      }), 401);
+    const address = throttleAddress(request.ip);
+    const audit = { username: username.slice(0, USERNAME_MAX_LENGTH), address };
+    const formAgain = async (error: string) => loginPage({
+      csrfToken: issueCsrfToken(context.csrfKey, { kind: 'pre-session', id: preSession }),
+      username,
+      error,
+      noUsersYet: (await countUsers(context.db)) === 0,
+      ...(next ? { next } : {}),
+    });
+
+    const admission = await context.loginThrottle.admit(address, username);
+    if (admission.waitMs > 0) {
+      const retryAfterSeconds = Math.ceil(admission.waitMs / 1000);
+      context.loginAudit.throttled({ ...audit, scope: 'scope' in admission ? admission.scope : undefined, retryAfterSeconds });
+      reply.header('Retry-After', String(retryAfterSeconds));
+      return sendPage(reply, await formAgain(
+        `Too many failed logins. Nothing was checked; try again in ${retryAfterSeconds} ${retryAfterSeconds === 1 ? 'second' : 'seconds'}.`,
+      ), 429);
     }
+    let user: Awaited<ReturnType<typeof verifyUserPassword>>;
+    try {
+      // Every refused attempt costs one password verification, whether the username exists or not.
+      user = await verifyUserPassword(context.db, username, textField(request, 'password'));
+      if (!user || user.tenantId !== context.tenantId) {
+        context.loginThrottle.recordFailure(address, username);
+        context.loginAudit.failed(audit);
+        user = undefined;
+      }
+    } finally {
+      if ('done' in admission) admission.done();
+    }
+    if (!user) return sendPage(reply, await formAgain('Wrong username or password.'), 401);
+    context.loginThrottle.recordSuccess(address, username);
     // Session fixation: whatever session id the browser held before, it gets a new one now.
     const previous = readCookie(request, 'session');
     if (previous) await deleteSession(context.db, previous);
@@ -64,7 +84,7 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext): 
     });
     writeCookie(request, reply, 'session', id, context.sessionTtlMinutes * 60);
     clearCookie(request, reply, 'pre-session');
-    context.logger.info({ username, userId: user.id }, 'web-ui: login');
+    context.logger.info({ username, userId: user.id, address }, 'web-ui: login');
     return redirectAfterPost(reply, next ?? '/rules');
   });
 

@@ -7,7 +7,9 @@ import { errorPage } from '../pages/error.js';
 import { ruleDetailPage } from '../pages/rule-detail.js';
 import { ruleEditorPage, type EditorMode } from '../pages/rule-editor.js';
 import { rulesListPage } from '../pages/rules-list.js';
-import { applyIntent, emptyRuleForm, readIntent, readRuleForm, ruleToForm } from '../rule-form.js';
+import {
+  applyIntent, emptyRuleForm, readIntent, readRuleForm, RuleFormTooLargeError, ruleToForm, type RuleFormState,
+} from '../rule-form.js';
 import { validateRuleForm } from '../rule-form-validation.js';
 import { flash, pageContext, redirectAfterPost, sendPage, type WebContext } from '../web-context.js';
 
@@ -30,7 +32,14 @@ async function submitEditor(
 ): Promise<FastifyReply> {
   const body = (request.body ?? {}) as Record<string, unknown>;
   const intent = readIntent(body);
-  const form = applyIntent(readRuleForm(body), intent);
+  let posted: RuleFormState;
+  try {
+    posted = readRuleForm(body);
+  } catch (error) {
+    if (!(error instanceof RuleFormTooLargeError)) throw error;
+    return sendPage(reply, errorPage(413, 'Rule too large for the editor', error.message), 413);
+  }
+  const form = applyIntent(posted, intent);
   if (intent.kind !== 'save') return sendPage(reply, ruleEditorPage(pageContext(context, request), mode, form, []));
 
   const result = validateRuleForm(form);

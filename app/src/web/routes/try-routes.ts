@@ -8,6 +8,14 @@ import { pageContext, sendPage, type WebContext } from '../web-context.js';
 /** The largest payload a sensor may report (reference limits), so the same cap applies here. */
 export const TRY_PAYLOAD_MAX_BYTES = 1024 * 1024;
 
+/**
+ * The try form's body limit: the payload URL-encoded (at most 3 bytes per byte, %XX) on top of
+ * the usual form limit, so the largest payload a sensor may report can always be tried.
+ */
+export function tryBodyLimitBytes(maxBodyBytes: number): number {
+  return 3 * TRY_PAYLOAD_MAX_BYTES + maxBodyBytes;
+}
+
 const EXAMPLE_PAYLOAD = '{\n  "user": { "id": 42, "country": "DE" },\n  "items": [ { "sku": "A-1", "price": 19.5 } ]\n}';
 
 function readPayload(text: string): { payload: unknown } | { message: string } {
@@ -32,7 +40,7 @@ export function registerTryRoutes(app: FastifyInstance, context: WebContext): vo
     return sendPage(reply, tryRulePage(pageContext(context, request), rule, EXAMPLE_PAYLOAD));
   });
 
-  app.post<{ Params: { id: string } }>('/rules/:id/try', async (request, reply) => {
+  app.post<{ Params: { id: string } }>('/rules/:id/try', { bodyLimit: tryBodyLimitBytes(context.maxBodyBytes) }, async (request, reply) => {
     const rule = await getRule(context.db, context.tenantId, request.params.id);
     if (!rule) return sendPage(reply, errorPage(404, 'Rule not found', 'This rule does not exist, or it was deleted or replaced by an edit.'), 404);
     const raw = (request.body as Record<string, unknown> | undefined)?.payload;
