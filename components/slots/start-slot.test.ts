@@ -48,6 +48,7 @@ describe('planStartSlot', () => {
         '--label', 'tk.service=sensor-api',
         '-e', 'TK_LOG_LEVEL=info',
         '-e', 'TK_SHUTDOWN_TIMEOUT_MS=15000',
+        '-e', 'TK_WEB_UI_TRUST_PROXY=true',
         '-e', 'TK_DATABASE_URL',
         '-e', 'TK_HMAC_SECRET',
         '-e', 'TK_RELEASE_ID=1.4.0-3f2a9c1d-20261123T101500Z',

@@ -35,8 +35,10 @@ export function planStartSlot(spec: ReleaseSpec, slot: Slot, imageId: string): S
     [SLOT_LABELS.spec]: JSON.stringify(spec),
   };
   // The app drains for TK_SHUTDOWN_TIMEOUT_MS on SIGTERM; it follows the release's drain timeout
-  // unless the stack sets it explicitly.
-  const appEnv: Record<string, string> = { TK_SHUTDOWN_TIMEOUT_MS: String(spec.drainTimeoutMs), ...spec.appEnv };
+  // unless the stack sets it explicitly. Behind Caddy, web-ui takes the client's address and
+  // scheme from the X-Forwarded-* headers Caddy sets (the app's default ignores them, so that a
+  // client cannot forge them when nothing is in front).
+  const appEnv: Record<string, string> = { TK_SHUTDOWN_TIMEOUT_MS: String(spec.drainTimeoutMs), TK_WEB_UI_TRUST_PROXY: 'true', ...spec.appEnv };
   const envArgs = Object.keys(appEnv)
     .sort()
     .flatMap((name) => ['-e', `${name}=${appEnv[name]}`]);
