@@ -59,6 +59,17 @@ export class PhaseClock {
 }
 
 /**
+ * Runs steps at the same time and waits for every one of them, then throws the first failure:
+ * a failed step never leaves another running after the release has given up (and let go of
+ * the lock).
+ */
+export async function allSettledOrThrow(steps: readonly Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(steps);
+  const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/**
  * Refuses before anything changes when the database has migrations an operator must look at
  * (failed, edited after applying, or being applied by someone else right now).
  */
@@ -116,9 +127,13 @@ export async function runRelease(spec: ReleaseSpec, context: ReleaseContext): Pr
       migrated = (await clock.time('migrate', () => runMigrations(engine, spec, { secrets, events }))).applied;
     }
 
-    await clock.time('start-slot', () => startSlot(engine, spec, target, { secrets }));
+    // Staging only points Caddy's unpublished staging listeners at the idle slot, so it runs while
+    // the slot's containers start.
+    await allSettledOrThrow([
+      clock.time('start-slot', () => startSlot(engine, spec, target, { secrets })),
+      clock.time('stage', () => stageSlot(engine, spec, { live, slot: target })),
+    ]);
     events.emit('slot.started', { slot: target, release: spec.image.releaseId, durationMs: clock.phases['start-slot'] });
-    await clock.time('stage', () => stageSlot(engine, spec, { live, slot: target }));
     await clock.time('health-gate', () => gateOrRemove(spec, context.engine, target));
     events.emit('gate.passed', { slot: target, release: spec.image.releaseId, durationMs: clock.phases['health-gate'] });
 

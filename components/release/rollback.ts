@@ -8,7 +8,7 @@ import { readProxyState, stageSlot, switchTraffic } from '../proxy/index.js';
 import { removeSlot, startParkedSlot, startSlot } from '../slots/index.js';
 import { listSnapshots, restoreInstructions, type Snapshot } from '../snapshot/index.js';
 import { verifySwitchOrRestore } from '../verify/index.js';
-import { PhaseClock } from './pipeline.js';
+import { allSettledOrThrow, PhaseClock } from './pipeline.js';
 import { imageForRelease, readSlotRecord, type SlotRecord } from './slot-spec.js';
 import { otherSlot, SLOTS, type ReleaseSpec, type Slot } from './spec.js';
 
@@ -95,12 +95,15 @@ export async function runRollback(options: RollbackOptions): Promise<RollbackOut
     acquireDeployLock(engine, spec, options.holder ?? lockHolderForThisProcess(spec.image), { waitMs: spec.lock.waitMs, events }),
   );
   try {
-    await clock.time('start-slot', () =>
-      useParked
-        ? startParkedSlot(engine, spec, targetSlot).then(() => undefined)
-        : startSlot(engine, spec, targetSlot, { secrets: options.secrets ?? process.env }).then(() => undefined),
-    );
-    await clock.time('stage', () => stageSlot(engine, spec, { live: { slot: live.slot, releaseId: live.spec.image.releaseId }, slot: targetSlot }));
+    // As in a release, staging runs while the slot starts.
+    await allSettledOrThrow([
+      clock.time('start-slot', () =>
+        useParked
+          ? startParkedSlot(engine, spec, targetSlot).then(() => undefined)
+          : startSlot(engine, spec, targetSlot, { secrets: options.secrets ?? process.env }).then(() => undefined),
+      ),
+      clock.time('stage', () => stageSlot(engine, spec, { live: { slot: live.slot, releaseId: live.spec.image.releaseId }, slot: targetSlot })),
+    ]);
     await clock.time('health-gate', async () => {
       try {
         await runStagingGate(engine, spec, targetSlot);

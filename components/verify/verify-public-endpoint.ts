@@ -16,6 +16,12 @@ import { decideAfterVerification, type VerificationResult } from './decide.js';
 
 /** How long the public endpoints may take to report a new release after a switch. */
 export const DEFAULT_VERIFY_TIMEOUT_MS = 30_000;
+/**
+ * The longest pause between two verification rounds. The gate has already shown the slot healthy
+ * for release.gate.intervalMs apart; verification checks the routing, and answers a quarter of
+ * a second apart catch a route that flips back just as well, without seconds of waiting.
+ */
+export const MAX_VERIFY_INTERVAL_MS = 250;
 
 /** What users reach through Caddy: the web UI, the sensor API's /readyz and its gRPC health. */
 export function publicChecks(spec: ReleaseSpec, releaseId: string): HealthCheck[] {
@@ -31,7 +37,7 @@ export type VerifyOptions = Partial<GateThresholds>;
 function thresholds(spec: ReleaseSpec, options: VerifyOptions): GateThresholds {
   return {
     successes: options.successes ?? spec.gate.successes,
-    intervalMs: options.intervalMs ?? spec.gate.intervalMs,
+    intervalMs: options.intervalMs ?? Math.min(spec.gate.intervalMs, MAX_VERIFY_INTERVAL_MS),
     timeoutMs: options.timeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS,
   };
 }
