@@ -97,7 +97,7 @@ describe('the Pulumi program (index.ts) under mocks', () => {
         liveVersion: MOCK_RELEASE_SUMMARY.liveRelease,
         previousVersion: MOCK_RELEASE_SUMMARY.previousRelease,
         latestSnapshot: MOCK_RELEASE_SUMMARY.latestSnapshot,
-        image: 'tk-dev/trapperkeeper:0.1.0-0123abcd-20261123T101500Z',
+        image: 'tk-dev/trapperkeeper:0.1.0-0123abcd-20261123T101500Z-bf4c6b54b',
       },
     );
     assert.equal(outputs.releaseSpec.appEnv.TK_LOG_LEVEL, 'debug');

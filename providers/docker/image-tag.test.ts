@@ -114,7 +114,7 @@ describe('app image build', () => {
   it('builds app/Dockerfile from the repository root with the configured bases and public metadata only', () => {
     const tag = planImageTag({ version: '1.4.0', git: CLEAN_GIT, now: NOW }, { allowDirty: false });
     assert.deepEqual(planAppImageBuild({ prefix: 'tk-prod', tag, images: { appBuildBase: 'node:20-bookworm', appRuntimeBase: 'node:20-bookworm-slim' } }), {
-      imageName: 'tk-prod/trapperkeeper:1.4.0-0123abcd-20261123T101500Z',
+      imageName: 'tk-prod/trapperkeeper:1.4.0-0123abcd-20261123T101500Z-bf4c6b54b',
       context: '.',
       dockerfile: 'app/Dockerfile',
       args: {
@@ -125,5 +125,16 @@ describe('app image build', () => {
         CREATED: '2026-11-23T10:15:00.000Z',
       },
     });
+  });
+
+  it('tags another base image as another image, so a tag never gets new contents', () => {
+    const tag = planImageTag({ version: '1.4.0', git: CLEAN_GIT, now: NOW }, { allowDirty: false });
+    const names = [
+      { appBuildBase: 'node:20-bookworm', appRuntimeBase: 'node:20-bookworm-slim' },
+      { appBuildBase: 'node:20-bookworm', appRuntimeBase: 'node:22-bookworm-slim' },
+      { appBuildBase: 'node:22-bookworm', appRuntimeBase: 'node:20-bookworm-slim' },
+    ].map((images) => planAppImageBuild({ prefix: 'tk-prod', tag, images }).imageName);
+    assert.equal(new Set(names).size, 3, names.join(' '));
+    for (const name of names) assert.match(name, /^tk-prod\/trapperkeeper:1\.4\.0-0123abcd-20261123T101500Z-b[0-9a-f]{8}$/);
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import type { ReleaseImage } from '../../components/release/spec.js';
@@ -19,10 +20,26 @@ export interface AppImageBuild {
   args: Record<string, string>;
 }
 
+type BaseImages = Pick<DockerSection['images'], 'appBuildBase' | 'appRuntimeBase'>;
+
+/**
+ * What the commit does not fix about an image: its base images, as 8 hex digits. It ends the
+ * image tag, so another base (docker.images.appRuntimeBase: node:22, say) is another image and
+ * another release, never new contents under a tag that running or parked slots already use.
+ */
+export function baseImagesDigest(images: BaseImages): string {
+  return createHash('sha256').update(`${images.appBuildBase}\0${images.appRuntimeBase}`).digest('hex').slice(0, 8);
+}
+
+/** `<release tag>-b<base images digest>`: the tag of the image a commit builds on these bases. */
+export function appImageTag(tag: ImageTag, images: BaseImages): string {
+  return `${tag.tag}-b${baseImagesDigest(images)}`;
+}
+
 /** Pure: what `docker build` gets for a release. Build args carry public metadata only, never a secret. */
-export function planAppImageBuild(input: { prefix: string; tag: ImageTag; images: Pick<DockerSection['images'], 'appBuildBase' | 'appRuntimeBase'>; context?: string }): AppImageBuild {
+export function planAppImageBuild(input: { prefix: string; tag: ImageTag; images: BaseImages; context?: string }): AppImageBuild {
   return {
-    imageName: `${appImageRepository(input.prefix)}:${input.tag.tag}`,
+    imageName: `${appImageRepository(input.prefix)}:${appImageTag(input.tag, input.images)}`,
     context: input.context ?? '.',
     dockerfile: APP_DOCKERFILE,
     args: {
@@ -36,7 +53,7 @@ export function planAppImageBuild(input: { prefix: string; tag: ImageTag; images
 }
 
 export function releaseImageOf(build: AppImageBuild, tag: ImageTag): ReleaseImage {
-  return { ref: build.imageName, releaseId: tag.tag, version: tag.version, commit: tag.commit };
+  return { ref: build.imageName, releaseId: build.imageName.slice(build.imageName.lastIndexOf(':') + 1), version: tag.version, commit: tag.commit };
 }
 
 export interface AppImageArgs {

@@ -168,12 +168,12 @@ describe('DockerTarget (Pulumi mocks)', () => {
     for (const name of ['tk-keep-infra-network', 'tk-keep-infra-postgres', 'tk-keep-infra-caddy']) assert.equal(byName(name).deleteBeforeReplace, true, name);
   });
 
-  it('builds the app image from app/Dockerfile, tagged <semver>-<sha>-<commit time>, with the configured bases', async () => {
+  it('builds the app image from app/Dockerfile, tagged <semver>-<sha>-<commit time>-b<base images digest>, with the configured bases', async () => {
     await declare('tk-img', dockerConfig('dev', { docker: { images: { appBuildBase: 'tk-offline/node:20-build', appRuntimeBase: 'tk-offline/node:20' } } }));
     const image = recorded.find((r) => r.type === 'docker:index/image:Image' && r.name === 'tk-img-app-image');
     assert.ok(image);
     assert.deepEqual(image.inputs, {
-      imageName: 'tk-dev/trapperkeeper:0.1.0-0123abcd-20261123T101500Z',
+      imageName: 'tk-dev/trapperkeeper:0.1.0-0123abcd-20261123T101500Z-bde914999',
       skipPush: true,
       buildOnPreview: false,
       build: {
@@ -210,7 +210,7 @@ describe('DockerTarget (Pulumi mocks)', () => {
 
     const triggers = inputs.triggers as unknown[];
     assert.equal(triggers[0], target.releaseSpec.image.releaseId);
-    assert.match(String(triggers[0]), /^0\.1\.0-0123abcd-20261123T101500Z\+cfg\.[0-9a-f]{8}$/);
+    assert.match(String(triggers[0]), /^0\.1\.0-0123abcd-20261123T101500Z-bf4c6b54b\+cfg\.[0-9a-f]{8}$/);
     assert.equal(triggers[1], specHash(target.releaseSpec));
     assert.ok(isWrappedSecret(triggers[2]));
     assert.equal(unwrapSecrets(triggers[2]), secretsDigest([databaseUrl, CANARY.hmacSecret]));
@@ -256,7 +256,7 @@ describe('DockerTarget (Pulumi mocks)', () => {
     assert.equal(await pulumi.isSecret(target.status.liveRelease), false);
     assert.equal(await promiseOf(target.endpoints.publicHttpUrl), 'http://127.0.0.1:8080');
     assert.equal(await promiseOf(target.endpoints.publicGrpcAddress), '127.0.0.1:50051');
-    assert.equal(await promiseOf(target.image.ref), 'tk-dev/trapperkeeper:0.1.0-0123abcd-20261123T101500Z');
+    assert.equal(await promiseOf(target.image.ref), 'tk-dev/trapperkeeper:0.1.0-0123abcd-20261123T101500Z-bf4c6b54b');
     assert.equal(await pulumi.isSecret(target.release.environment), true);
     assert.equal(await pulumi.isSecret(target.infrastructure.postgres.envs), true);
   });

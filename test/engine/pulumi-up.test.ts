@@ -187,8 +187,8 @@ describe('pulumi preview / up / rollback / destroy through the engine, under loa
     assert.equal(report.http.failed + report.grpc.failed, 0, [...report.http.errors, ...report.grpc.errors].join('\n'));
 
     await stack.destroy(quietly);
-    for (const kind of [['ps', '-a'], ['volume', 'ls'], ['network', 'ls']]) {
-      const left = (await testEngine.run([...kind, '--filter', `name=${prefix}`, '--format', '{{.Names}}{{.Name}}'])).trim();
+    for (const [kind, field] of [[['ps', '-a'], '{{.Names}}'], [['volume', 'ls'], '{{.Name}}'], [['network', 'ls'], '{{.Name}}']] as const) {
+      const left = (await testEngine.run([...kind, '--filter', `name=${prefix}`, '--format', field])).trim();
       assert.equal(left, '', `${kind.join(' ')}: ${left}`);
     }
   });
