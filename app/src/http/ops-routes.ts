@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Database } from '../db/types.js';
 import type { BuildInfo, Metrics } from '../metrics/registry.js';
+import { DEFAULT_READINESS_LIMITS, DatabaseReadiness, type ReadinessLimits } from './readiness.js';
 
 /** /readyz fails when the database does not answer within this long. */
 export const READINESS_DB_TIMEOUT_MS = 1000;
@@ -18,6 +19,8 @@ export interface OpsDeps {
    * so a deploy can verify which release a public endpoint serves.
    */
   releaseId?: string;
+  /** How long database trouble must last before /readyz says so. @default DEFAULT_READINESS_LIMITS */
+  readinessLimits?: ReadinessLimits;
 }
 
 /**
@@ -31,9 +34,11 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsDeps): void {
 
 /**
  * Liveness and readiness (database ping within 1 s, version and schema version in the body):
- * safe for a public port, where a proxy's health gate probes them.
+ * safe for a public port, where a proxy's health gate probes them. A ping that fails or is slow
+ * turns /readyz 503 only when it keeps failing (readiness.ts): a busy moment is not an outage.
  */
 export function registerHealthRoutes(app: FastifyInstance, deps: OpsDeps): void {
+  const readiness = new DatabaseReadiness(deps.readinessLimits);
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
@@ -46,17 +51,18 @@ export function registerHealthRoutes(app: FastifyInstance, deps: OpsDeps): void 
     if (deps.draining()) {
       return reply.code(503).send({ status: 'draining', ...identity });
     }
+    let schemaVersion: string | null;
     try {
       await deps.db.ping(READINESS_DB_TIMEOUT_MS);
-      const schemaVersion = await deps.schemaVersion();
-      return { status: 'ready', ...identity, schemaVersion, database: deps.db.dialect };
+      schemaVersion = await deps.schemaVersion();
     } catch (error) {
-      return reply.code(503).send({
-        status: 'unavailable',
-        ...identity,
-        reason: `database did not answer within ${READINESS_DB_TIMEOUT_MS} ms: ${(error as Error).message}`,
-      });
+      const reason = `database did not answer within ${READINESS_DB_TIMEOUT_MS} ms: ${(error as Error).message}`;
+      const verdict = readiness.failed();
+      if (!verdict.ready) return reply.code(503).send({ status: 'unavailable', ...identity, reason, consecutiveFailures: verdict.consecutiveFailures });
+      return { status: 'ready', ...identity, database: deps.db.dialect, warning: `${reason} (${verdict.tolerated?.consecutiveFailures ?? 1} in a row; not ready after ${(deps.readinessLimits ?? DEFAULT_READINESS_LIMITS).failuresBeforeUnready})` };
     }
+    readiness.succeeded();
+    return { status: 'ready', ...identity, schemaVersion, database: deps.db.dialect };
   });
 
 }
