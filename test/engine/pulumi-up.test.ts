@@ -15,11 +15,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LocalWorkspace, PulumiCommand, type Stack } from '@pulumi/pulumi/automation/index.js';
+import { freePort } from '../support/free-port.js';
 import { startLoad, type RunningLoad } from '../support/load.js';
 import { REPO_ROOT, TEST_IMAGES, testEngine } from '../support/images.js';
 
@@ -44,14 +44,6 @@ function checkRequirements(): Requirements {
   if (!has('command', /^1\./)) missing.push('the command 1.x provider plugin (pulumi plugin install resource command 1.2.1)');
   if (spawnSync('docker', ['info'], { stdio: 'ignore' }).status !== 0) missing.push('a Docker engine (bash scripts/offline-images.sh)');
   return { cli, missing };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const requirements = checkRequirements();
