@@ -107,7 +107,9 @@ describe('pulumi preview / up / rollback / destroy through the engine, under loa
       await stack.workspace.removeStack(stackName).catch(() => undefined);
     }
     rmSync(join(REPO_ROOT, `Pulumi.${stackName}.yaml`), { force: true });
-    spawnSync('docker', ['image', 'rm', '-f', brokenRuntime], { stdio: 'ignore' });
+    // destroy keeps the images the stack built (as on a real host); a test removes its own.
+    const built = spawnSync('docker', ['images', '--quiet', '--filter', `reference=${prefix}/*`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    spawnSync('docker', ['image', 'rm', '-f', brokenRuntime, ...new Set(built)], { stdio: 'ignore' });
     rmSync(scratch, { recursive: true, force: true });
   });
 
