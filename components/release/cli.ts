@@ -1,6 +1,6 @@
 /**
  * The release CLI: what `pulumi up` runs (through the `release` local.Command) and what a person
- * runs to roll back or look at a stack's lock.
+ * runs to look at a stack's releases and lock.
  *
  *   deploy                    run a release; ReleaseSpec in TK_RELEASE_SPEC, secrets in TK_DATABASE_URL / TK_HMAC_SECRET;
  *                             with TK_ROLLBACK_TO (the stack's release.rollbackTo) make that kept release live instead
@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { connectDockerEngine, type DockerEngine } from '../../providers/docker/engine.js';
 import { DeployError } from '../errors.js';
-import { createDeployEvents } from '../events/deploy-events.js';
+import { createDeployEvents, DEPLOY_EVENTS_FILE_ENV } from '../events/deploy-events.js';
 import { breakDeployLock, describeHolder, readDeployLock } from '../lock/index.js';
 import { readProxyState } from '../proxy/index.js';
 import { removeSlot } from '../slots/index.js';
@@ -89,7 +89,7 @@ async function main(argv: string[]): Promise<void> {
     },
   });
   const [command, subcommand] = positionals;
-  const releaseEvents = (spec: ReleaseSpec) => createDeployEvents({ jsonFile: process.env.TK_DEPLOY_EVENTS_FILE || join(EVENTS_DIR, `${spec.stack}.jsonl`) });
+  const releaseEvents = (spec: ReleaseSpec) => createDeployEvents({ jsonFile: process.env[DEPLOY_EVENTS_FILE_ENV] || join(EVENTS_DIR, `${spec.stack}.jsonl`) });
 
   switch (command) {
     case 'deploy': {
