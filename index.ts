@@ -1,9 +1,9 @@
 import * as pulumi from '@pulumi/pulumi';
 import { DeployError } from './components/errors.js';
 import { loadStackConfig } from './providers/config.js';
-import { DockerTarget } from './providers/docker/index.js';
 import type { GitFacts } from './providers/docker/image-tag.js';
 import { planImageTag, readAppVersion, readGitFacts } from './providers/docker/image-tag.js';
+import { declareTarget } from './providers/targets.js';
 
 /** Seams for the mocks tests; `pulumi up` passes none. */
 export interface ProgramOptions {
@@ -26,7 +26,7 @@ function deployStack(options: ProgramOptions) {
     { allowDirty: config.release.allowDirty, ...(config.app.version !== undefined ? { pinnedVersion: config.app.version } : {}) },
   );
 
-  const target = new DockerTarget('tk', { config, imageTag, buildContext: dir === process.cwd() ? '.' : dir });
+  const target = declareTarget('tk', { config, imageTag, buildContext: dir === process.cwd() ? '.' : dir });
   return {
     publicHttpUrl: target.endpoints.publicHttpUrl,
     publicGrpcAddress: target.endpoints.publicGrpcAddress,
@@ -35,7 +35,7 @@ function deployStack(options: ProgramOptions) {
     previousVersion: target.status.previousRelease,
     latestSnapshot: target.status.latestSnapshot,
     image: target.image.ref,
-    releaseSpec: target.releaseSpec,
+    releasePlan: target.releasePlan,
     rollbackCommand: target.rollbackCommand,
   };
 }

@@ -10,8 +10,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runRelease } from '../components/release/pipeline.js';
-import { runRollback } from '../components/release/rollback.js';
 import { DockerEngine } from '../providers/docker/engine.js';
 import { openDockerTunnel } from '../providers/docker/ssh-tunnel.js';
 import { REPO_ROOT, requireDocker, testEngine, uniqueName } from '../test/support/images.js';
@@ -31,21 +29,20 @@ const fixture = await createReleaseFixture(uniqueName('tkbench'));
 try {
   const v1 = await fixture.releaseImage(releaseId('0.1.0', 1));
   const v2 = await fixture.releaseImage(releaseId('0.2.0', 2), { '002_bench.sql': 'ALTER TABLE rules ADD COLUMN bench_note VARCHAR(64) NULL;\n' });
-  const context = { engine: testEngine, events: fixture.events, secrets: fixture.secrets };
-  const first = await runRelease(fixture.specFor(v1), context);
+  const first = await fixture.release(fixture.specFor(v1));
   const spec = fixture.specFor(v2);
   const apiKey = (await fixture.runApp(['api-keys', 'create', '--name', 'bench'])).trim();
   const load = startLoad({ httpUrl: spec.proxy.publicHttpUrl, grpcAddress: spec.proxy.publicGrpcAddress, apiKey }, { ratePerSecond: rate });
 
   const releaseStarted = performance.now();
-  const second = await runRelease(spec, context);
+  const second = await fixture.release(spec);
   const releaseSeconds = (performance.now() - releaseStarted) / 1000;
   type Swap = { seconds: number; switchMs: number; phases: Record<string, number> };
   const rollbacks = async (engine: DockerEngine, count: number): Promise<Swap[]> => {
     const times: Swap[] = [];
     for (let swap = 0; swap < count; swap += 1) {
       const started = performance.now();
-      const outcome = await runRollback({ engine, events: fixture.events, prefix: spec.prefix });
+      const outcome = await fixture.release(spec, { engine, rollback: {} });
       times.push({ seconds: (performance.now() - started) / 1000, switchMs: outcome.phases.switch ?? 0, phases: outcome.phases });
     }
     return times;
@@ -55,7 +52,7 @@ try {
   const configRelease = async (engine: DockerEngine) => {
     configChanges += 1;
     const started = performance.now();
-    const outcome = await runRelease(fixture.specFor(v2, { TK_SHUTDOWN_TIMEOUT_MS: String(10_000 + configChanges) }), { ...context, engine });
+    const outcome = await fixture.release(fixture.specFor(v2, { TK_SHUTDOWN_TIMEOUT_MS: String(10_000 + configChanges) }), { engine });
     return { seconds: (performance.now() - started) / 1000, phases: outcome.phases };
   };
   const mean = (times: { seconds: number }[]) => times.reduce((a, s) => a + s.seconds, 0) / times.length;

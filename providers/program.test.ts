@@ -100,7 +100,7 @@ describe('the Pulumi program (index.ts) under mocks', () => {
         image: 'tk-dev/trapperkeeper:0.1.0-0123abcd-20261123T101500Z-bf4c6b54b',
       },
     );
-    assert.equal(outputs.releaseSpec.appEnv.TK_LOG_LEVEL, 'debug');
+    assert.equal(outputs.releasePlan.appEnv.TK_LOG_LEVEL, 'debug');
     await settle();
     assert.equal(recorded.filter((r) => r.type === 'command:local:Command').length, 2);
   });

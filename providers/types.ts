@@ -1,6 +1,6 @@
 import type * as pulumi from '@pulumi/pulumi';
 import type { ReleaseSummary } from '../components/release/pipeline.js';
-import type { Slot } from '../components/release/spec.js';
+import type { ReleasePlan, Slot } from '../components/release/plan.js';
 import type { ProviderName } from './config.js';
 
 /**
@@ -24,6 +24,8 @@ export interface DeploymentTarget {
   readonly release: pulumi.Resource;
   readonly cleanup: pulumi.Resource;
   readonly endpoints: TargetEndpoints;
+  /** The release plan of this commit and config (components/release/plan.ts). */
+  readonly releasePlan: ReleasePlan;
   readonly status: ReleaseStatus;
   /** The shell commands that roll back to the previous release, or a sentence when there is none. */
   readonly rollbackCommand: pulumi.Output<string>;

@@ -1,5 +1,4 @@
 import type { DockerEngine } from '../../providers/docker/engine.js';
-import type { SwitchResult } from '../proxy/switch-traffic.js';
 import type { ReleaseSpec, Slot } from '../release/spec.js';
 import { parkSlot, type ParkedContainer } from '../slots/index.js';
 
@@ -32,14 +31,4 @@ export function assessDrain(slot: Slot, parked: readonly ParkedContainer[]): Dra
  */
 export async function drainSlot(engine: DockerEngine, spec: ReleaseSpec, slot: Slot): Promise<DrainReport> {
   return assessDrain(slot, await parkSlot(engine, spec, slot));
-}
-
-/**
- * After a verified switch: drains and parks the slot that was live before it; null when there
- * was none (first release) or the switch kept the same slot.
- */
-export async function drainAfterSwitch(engine: DockerEngine, spec: ReleaseSpec, switched: SwitchResult): Promise<DrainReport | null> {
-  const old = switched.previous.live?.slot;
-  if (!old || old === switched.routing.live?.slot) return null;
-  return drainSlot(engine, spec, old);
 }

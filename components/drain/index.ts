@@ -1,6 +1,5 @@
 export {
   drainSlot,
-  drainAfterSwitch,
   assessDrain,
   drainOutcome,
   type DrainReport,

@@ -28,4 +28,4 @@ export {
   DEFAULT_PROBE_ANSWER_MARGIN_MS,
   type NetworkProbeOptions,
 } from './network-probe.js';
-export { stagingTargets, stagingChecks, withChecks, runStagingGate, type StagingGateReport } from './staging-gate.js';
+export { stagingTargets, stagingChecks } from './staging-gate.js';

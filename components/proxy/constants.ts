@@ -48,14 +48,5 @@ export const TK_PATHS = {
   webUi: '/__tk/web-ui',
 } as const;
 
-/** A slot and the release it runs, as the proxy routes to it. */
-export interface RoutedRelease {
-  slot: Slot;
-  releaseId: string;
-}
-
-/** What Caddy serves: the live slot on the public listeners, the idle one on the staging ones. */
-export interface ProxyRouting {
-  live: RoutedRelease | null;
-  staging: RoutedRelease | null;
-}
+/** Caddy serves the live slot on the public listeners and the idle one on the staging ones. */
+export type { ProxyRouting, RoutedRelease } from '../release/ports.js';

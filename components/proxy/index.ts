@@ -23,7 +23,6 @@ export {
 } from './render-caddy-config.js';
 export {
   readProxyState,
-  readLiveSlot,
   releaseCaddyConfig,
   isToolkitConfig,
   sameCaddyConfig,

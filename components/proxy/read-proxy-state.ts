@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { DockerEngine } from '../../providers/docker/engine.js';
 import { DeployError } from '../errors.js';
 import type { ReleaseSpec } from '../release/spec.js';
-import { CADDY_AUTOSAVE_PATH, PROXY_SERVERS, type ProxyRouting, type RoutedRelease } from './constants.js';
+import { CADDY_AUTOSAVE_PATH, PROXY_SERVERS, type ProxyRouting } from './constants.js';
 import { renderCaddyConfig, type CaddyConfig } from './render-caddy-config.js';
 import { readRouting } from './routing.js';
 
@@ -72,9 +72,4 @@ export async function readProxyState(engine: DockerEngine, spec: ReleaseSpec): P
     );
   }
   return { config, configCurrent: sameCaddyConfig(config, releaseCaddyConfig(spec)), routing: await readRouting(engine, container) };
-}
-
-/** The live slot and release as Caddy routes them, or null before the first release. */
-export async function readLiveSlot(engine: DockerEngine, spec: ReleaseSpec): Promise<RoutedRelease | null> {
-  return (await readProxyState(engine, spec)).routing.live;
 }

@@ -2,6 +2,7 @@ import type { DockerEngine } from '../../providers/docker/engine.js';
 import { DeployError } from '../errors.js';
 import type { ReleaseSpec, Slot } from '../release/spec.js';
 import type { ProxyRouting, RoutedRelease } from './constants.js';
+import type { SwitchResult as RoutingSwitch } from '../release/ports.js';
 import { ensureProxyConfig } from './load-caddy-config.js';
 import { readProxyState, type ProxyState } from './read-proxy-state.js';
 import { applyRouting } from './routing.js';
@@ -42,12 +43,7 @@ export async function stageSlot(engine: DockerEngine, spec: ReleaseSpec, options
   return routing;
 }
 
-export interface SwitchResult {
-  /** The routing before the switch, restored when verification fails. */
-  previous: ProxyRouting;
-  routing: ProxyRouting;
-  /** How long the switch itself took (the routing change inside the Caddy container). */
-  durationMs: number;
+export interface SwitchResult extends RoutingSwitch {
   /** Whether the generated config had to be (re)loaded first. */
   configLoaded: boolean;
 }
@@ -79,6 +75,6 @@ export async function switchTraffic(engine: DockerEngine, spec: ReleaseSpec, tar
 }
 
 /** Puts back the routing a switch replaced (verification failed); fails if it changed since. */
-export async function restoreRouting(engine: DockerEngine, spec: ReleaseSpec, switched: SwitchResult): Promise<void> {
+export async function restoreRouting(engine: DockerEngine, spec: ReleaseSpec, switched: RoutingSwitch): Promise<void> {
   await applyRouting(engine, spec.proxy.container, switched.routing, switched.previous);
 }

@@ -1,25 +1,28 @@
-import type { DockerEngine } from '../../providers/docker/engine.js';
 import { DeployError } from '../errors.js';
 import type { DeployEvents } from '../events/deploy-events.js';
-import { runStagingGate } from '../health-gate/index.js';
-import { acquireDeployLock, lockHolderForThisProcess, type LockHolder } from '../lock/index.js';
-import { pendingMigrations, runMigrations } from '../migrate/index.js';
-import { drainAfterSwitch } from '../drain/index.js';
-import { ensureProxyConfig, readProxyState, stageSlot, switchTraffic } from '../proxy/index.js';
-import { pruneImages } from '../prune/index.js';
-import { removeSlot, startSlot } from '../slots/index.js';
-import { applyRetention, latestSnapshot, takeSnapshot } from '../snapshot/index.js';
-import { verifySwitchOrRestore } from '../verify/index.js';
-import { otherSlot, type ReleaseSpec, type Slot } from './spec.js';
+import { lockHolderForThisProcess, type LockHolder } from '../lock/lock-holder.js';
+import { PhaseClock } from './phases.js';
+import { otherSlot, type ReleasePlan, type Slot } from './plan.js';
+import type { HeldLock, ReleaseBackend, SnapshotRecord } from './ports.js';
+import { promote, type Promotion } from './promote.js';
+import { chooseRollback, snapshotSince } from './rollback.js';
 
-/** What a release needs besides its spec; tests and the CLI pass the same things. */
+export { allSettledOrThrow, PhaseClock } from './phases.js';
+
+/** What a release needs besides its plan and the target's backend; tests and the CLI pass the same. */
 export interface ReleaseContext {
-  engine: DockerEngine;
   events: DeployEvents;
-  /** Values of spec.secretEnv. @default process.env */
+  /** Values of plan.secretEnv. @default process.env */
   secrets?: Record<string, string | undefined>;
   /** Who takes the deploy lock. @default this process */
   holder?: LockHolder;
+  /**
+   * Roll back instead of releasing `plan`: make this kept release live (undefined: the parked
+   * previous release). Nothing is migrated; the promotion is the release's own.
+   */
+  rollback?: { to?: string; pinned?: boolean };
+  /** @default new Date() (snapshot retention) */
+  now?: () => Date;
 }
 
 /** The stack outputs a release reports (the last JSON line the release CLI prints). */
@@ -31,42 +34,16 @@ export interface ReleaseSummary {
 }
 
 export interface ReleaseOutcome extends ReleaseSummary {
+  kind: 'release' | 'rollback';
   /** Milliseconds per phase, in the order they ran. */
   phases: Record<string, number>;
   /** The snapshot this release took before migrating, if migrations were pending. */
   snapshot: string | null;
   migrated: string[];
-}
-
-/** Records how long each phase takes, in order. */
-export class PhaseClock {
-  readonly phases: Record<string, number> = {};
-  private readonly started = performance.now();
-
-  /** Milliseconds since the clock was made. */
-  total(): number {
-    return Math.round(performance.now() - this.started);
-  }
-
-  async time<T>(phase: string, work: () => Promise<T>): Promise<T> {
-    const started = performance.now();
-    try {
-      return await work();
-    } finally {
-      this.phases[phase] = Math.round(performance.now() - started);
-    }
-  }
-}
-
-/**
- * Runs steps at the same time and waits for every one of them, then throws the first failure:
- * a failed step never leaves another running after the release has given up (and let go of
- * the lock).
- */
-export async function allSettledOrThrow(steps: readonly Promise<unknown>[]): Promise<void> {
-  const results = await Promise.allSettled(steps);
-  const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-  if (failed) throw failed.reason;
+  /** A rollback across a migration: how to put the data back too. */
+  migrationWarning: string | null;
+  /** False when a pinned rollback found its release already live and changed nothing. */
+  changed: boolean;
 }
 
 /**
@@ -92,106 +69,120 @@ export function migrationBlocker(status: { failed: string[]; changed: string[]; 
   return undefined;
 }
 
-/**
- * One blue-green release, the sequence `pulumi up` runs (through the release CLI) and the tests
- * run: lock; read the live slot once; if migrations are pending, a verified snapshot and then
- * the migrations; start the idle slot; health gate through the staging listeners; switch every
- * route at once; verify through the public endpoint (restore and fail if it does not serve the
- * release); drain and park the old slot for rollback; prune images and old snapshots. A failure
- * before the switch leaves the live slot serving; the lock is released on every path.
- */
-export async function runRelease(spec: ReleaseSpec, context: ReleaseContext): Promise<ReleaseOutcome> {
-  const { engine, events } = context;
-  const secrets = context.secrets ?? process.env;
-  const clock = new PhaseClock();
-  events.emit('release.started', { stack: spec.stack, release: spec.image.releaseId, image: spec.image.ref });
-  const lock = await clock.time('lock', () =>
-    acquireDeployLock(engine, spec, context.holder ?? lockHolderForThisProcess(spec.image), { waitMs: spec.lock.waitMs, events }),
-  );
-  events.emit('lock.acquired', { lock: lock.name, durationMs: clock.phases.lock });
-  try {
-    const live = await clock.time('read-live', async () => {
-      const state = await readProxyState(engine, spec);
-      await ensureProxyConfig(engine, spec, state);
-      return state.routing.live;
-    });
-    const target: Slot = live ? otherSlot(live.slot) : 'blue';
-
-    const migrations = await clock.time('check-migrations', () => pendingMigrations(engine, spec, { secrets, events }));
-    const blocker = migrationBlocker(migrations);
-    if (blocker) throw blocker;
-    let snapshot: string | null = null;
-    let migrated: string[] = [];
-    if (migrations.pending.length > 0) {
-      snapshot = (await clock.time('snapshot', () => takeSnapshot(engine, spec, { commit: spec.image.commit, events }))).name;
-      migrated = (await clock.time('migrate', () => runMigrations(engine, spec, { secrets, events }))).applied;
-    }
-
-    // Staging only points Caddy's unpublished staging listeners at the idle slot, so it runs while
-    // the slot's containers start.
-    await allSettledOrThrow([
-      clock.time('start-slot', () => startSlot(engine, spec, target, { secrets })),
-      clock.time('stage', () => stageSlot(engine, spec, { live, slot: target })),
-    ]);
-    events.emit('slot.started', { slot: target, release: spec.image.releaseId, durationMs: clock.phases['start-slot'] });
-    await clock.time('health-gate', () => gateOrRemove(spec, context.engine, target));
-    events.emit('gate.passed', { slot: target, release: spec.image.releaseId, durationMs: clock.phases['health-gate'] });
-
-    const switched = await clock.time('switch', () => switchTraffic(engine, spec, target, { expectedLive: live }));
-    await clock.time('verify', async () => {
-      try {
-        await verifySwitchOrRestore(engine, spec, switched);
-      } catch (error) {
-        await removeSlot(engine, spec, target).catch(() => undefined);
-        throw error;
-      }
-    });
-    events.emit('promoted', {
-      slot: target,
-      release: spec.image.releaseId,
-      previous: live?.releaseId ?? null,
-      durationMs: (clock.phases.switch ?? 0) + (clock.phases.verify ?? 0),
-    });
-
-    const drained = await clock.time('drain', () => drainAfterSwitch(engine, spec, switched));
-    if (drained) events.emit('drained', { slot: drained.slot, outcome: drained, durationMs: clock.phases.drain });
-    await clock.time('prune', async () => {
-      const started = performance.now();
-      const pruned = await pruneImages(engine, spec);
-      events.emit('pruned', { images: pruned, durationMs: Math.round(performance.now() - started) });
-      await applyRetention(engine, spec, new Date(), { events });
-    });
-
-    const latest = await latestSnapshot(engine, spec);
-    const outcome: ReleaseOutcome = {
-      liveSlot: target,
-      liveRelease: spec.image.releaseId,
-      previousRelease: live?.releaseId ?? null,
-      latestSnapshot: latest?.name ?? null,
-      phases: clock.phases,
-      snapshot,
-      migrated,
-    };
-    events.emit('release.succeeded', { ...outcome, release: outcome.liveRelease, slot: target, durationMs: clock.total() });
-    return outcome;
-  } catch (error) {
-    events.emit('release.failed', { release: spec.image.releaseId, error: (error as Error).message, phases: clock.phases, durationMs: clock.total() }, 'error');
-    throw error;
-  } finally {
-    await lock.release();
-    events.emit('lock.released', { lock: lock.name });
-  }
+function newestVerified(snapshots: readonly SnapshotRecord[]): SnapshotRecord | undefined {
+  return [...snapshots].filter((s) => s.verified).sort((a, b) => b.takenAt.getTime() - a.takenAt.getTime())[0];
 }
 
 /**
- * The gate; on failure the idle slot's containers go (traffic never moved), so a half-started
- * release is never mistaken for a parked rollback target.
+ * One blue-green release, or a rollback, on any target: lock; read what serves; for a release,
+ * a verified snapshot and the migrations when some are pending; for a rollback, the choice of
+ * the release to go back to; then the one promotion path (start, stage, gate, switch, verify,
+ * drain); prune images and old snapshots. A failure before the switch leaves the live release
+ * serving; the lock is released on every path.
  */
-async function gateOrRemove(spec: ReleaseSpec, engine: DockerEngine, target: Slot): Promise<void> {
+export async function runRelease(plan: ReleasePlan, backend: ReleaseBackend, context: ReleaseContext): Promise<ReleaseOutcome> {
+  const { events } = context;
+  const secrets = context.secrets ?? process.env;
+  const kind = context.rollback ? 'rollback' : 'release';
+  const clock = new PhaseClock();
+  const requested = context.rollback ? (context.rollback.to ?? 'the parked previous release') : plan.image.releaseId;
+  events.emit('release.started', { kind, stack: plan.stack, release: requested, image: context.rollback ? undefined : plan.image.ref });
+  let lock: HeldLock | undefined;
   try {
-    await runStagingGate(engine, spec, target);
+    lock = await clock.time('lock', () => backend.lock.acquire(context.holder ?? lockHolderForThisProcess(plan.image), { waitMs: plan.lock.waitMs, events }));
+    const routing = await clock.time('read-live', () => backend.routing.read());
+    const live = routing.live;
+
+    let promotion: Promotion;
+    let snapshot: string | null = null;
+    let migrated: string[] = [];
+    let resumedStartedAt: Date | undefined;
+    if (context.rollback) {
+      const [liveRecord, idleRecord] = live
+        ? await Promise.all([backend.slots.describe(live.slot), backend.slots.describe(otherSlot(live.slot))])
+        : [undefined, undefined];
+      const choice = chooseRollback({
+        stack: plan.stack,
+        live,
+        liveRecord,
+        idleRecord,
+        ...(context.rollback.to !== undefined ? { to: context.rollback.to } : {}),
+        pinned: context.rollback.pinned ?? false,
+      });
+      if (choice.action === 'nothing') {
+        const outcome: ReleaseOutcome = {
+          kind,
+          liveSlot: choice.live.slot,
+          liveRelease: choice.live.releaseId,
+          previousRelease: choice.previousRelease,
+          latestSnapshot: newestVerified(await backend.database.listSnapshots())?.name ?? null,
+          phases: clock.phases,
+          snapshot: null,
+          migrated: [],
+          migrationWarning: null,
+          changed: false,
+        };
+        events.emit('release.succeeded', { kind, release: outcome.liveRelease, slot: outcome.liveSlot, unchanged: true, durationMs: clock.total() });
+        return outcome;
+      }
+      if (choice.from === 'fresh' && !(await backend.images.exists(choice.plan))) {
+        throw new DeployError(
+          `The image of release ${choice.plan.image.releaseId} (${choice.plan.image.ref}) is no longer kept, so it cannot be made live again`,
+          `choose a kept release (the stack keeps ${plan.keepReleases}), or check out its commit and \`pulumi up\``,
+        );
+      }
+      if (choice.from === 'parked') resumedStartedAt = idleRecord?.startedAt;
+      promotion = { plan: choice.plan, slot: choice.slot, live, from: choice.from, secrets };
+    } else {
+      const migrations = await clock.time('check-migrations', () => backend.database.migrationStatus(plan, secrets));
+      const blocker = migrationBlocker(migrations);
+      if (blocker) throw blocker;
+      if (migrations.pending.length > 0) {
+        snapshot = (await clock.time('snapshot', () => backend.database.snapshot(plan, events))).name;
+        migrated = (await clock.time('migrate', () => backend.database.migrate(plan, secrets, events))).applied;
+      }
+      promotion = { plan, slot: live ? otherSlot(live.slot) : 'blue', live, from: 'fresh', secrets };
+    }
+
+    const promoted = await promote(backend, promotion, { clock, events, kind });
+    const release = promotion.plan.image.releaseId;
+
+    await clock.time('prune', async () => {
+      const started = performance.now();
+      const pruned = await backend.images.prune(promotion.plan);
+      events.emit('pruned', { kind, images: pruned.removed, durationMs: Math.round(performance.now() - started) });
+      await backend.database.applyRetention(promotion.plan, context.now?.() ?? new Date(), events);
+    });
+
+    const snapshots = await backend.database.listSnapshots();
+    let migrationWarning: string | null = null;
+    if (context.rollback) {
+      const since = resumedStartedAt ?? (await backend.images.builtAt(promotion.plan));
+      const crossed = snapshotSince(snapshots, since);
+      if (crossed) migrationWarning = await backend.database.restoreHint(promotion.plan, crossed);
+    }
+    const outcome: ReleaseOutcome = {
+      kind,
+      liveSlot: promotion.slot,
+      liveRelease: release,
+      previousRelease: live?.releaseId ?? null,
+      latestSnapshot: newestVerified(snapshots)?.name ?? null,
+      phases: clock.phases,
+      snapshot,
+      migrated,
+      migrationWarning,
+      changed: true,
+    };
+    events.emit(
+      'release.succeeded',
+      { kind, release, slot: outcome.liveSlot, previous: outcome.previousRelease, phases: clock.phases, warning: migrationWarning ?? undefined, durationMs: clock.total() },
+      migrationWarning ? 'warn' : 'info',
+    );
+    return outcome;
   } catch (error) {
-    await removeSlot(engine, spec, target).catch(() => undefined);
+    events.emit('release.failed', { kind, release: requested, error: (error as Error).message, phases: clock.phases, durationMs: clock.total() }, 'error');
     throw error;
+  } finally {
+    await lock?.release();
   }
 }

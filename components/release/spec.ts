@@ -4,27 +4,8 @@
  * never read config themselves. Secret values are not in here: `secretEnv` names the variables
  * whose values the release process holds in its environment and forwards to containers.
  */
-export const SLOTS = ['blue', 'green'] as const;
-export type Slot = (typeof SLOTS)[number];
-
-export function otherSlot(slot: Slot): Slot {
-  return slot === 'blue' ? 'green' : 'blue';
-}
-
-export const APP_SERVICES = ['sensor-api', 'web-ui'] as const;
-export type AppService = (typeof APP_SERVICES)[number];
-
-/** Ports the app listens on inside its containers (the app's own defaults). */
-export const APP_PORTS = { sensorApiGrpc: 50051, sensorApiHttp: 9090, webUi: 8080 } as const;
-
-export interface ReleaseImage {
-  /** What `docker run` uses, e.g. `trapperkeeper:1.4.0-3f2a9c1d-20261123T101500Z`. */
-  ref: string;
-  /** The tag: `<semver>-<git sha>-<UTC timestamp>`; unique per build. */
-  releaseId: string;
-  version: string;
-  commit: string;
-}
+export { SLOTS, otherSlot, APP_SERVICES, APP_PORTS, type Slot, type AppService, type ReleaseImage } from './plan.js';
+import type { ReleaseImage } from './plan.js';
 
 export interface ReleaseSpec {
   stack: string;

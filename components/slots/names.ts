@@ -24,5 +24,8 @@ export const SLOT_LABELS = {
   version: 'tk.version',
   commit: 'tk.commit',
   imageId: 'tk.image-id',
-  spec: 'tk.spec',
+  /** The release plan the slot was started with (JSON), so a rollback needs nothing but the host. */
+  plan: 'tk.plan',
+  /** What slots of toolkit versions before versioned plans carried instead: their release spec. */
+  legacySpec: 'tk.spec',
 } as const;

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeployError } from '../errors.js';
 import type { ReleaseSpec } from '../release/spec.js';
+import { planOfDockerSpec } from '../../providers/docker/release-plan.js';
 import { collectSecrets, planStartSlot } from './start-slot.js';
 
 const spec: ReleaseSpec = {
@@ -44,7 +45,7 @@ describe('planStartSlot', () => {
         '--label', 'tk.version=1.4.0',
         '--label', 'tk.commit=3f2a9c1d',
         '--label', 'tk.image-id=sha256:aaaa',
-        '--label', `tk.spec=${JSON.stringify(spec)}`,
+        '--label', `tk.plan=${JSON.stringify(planOfDockerSpec(spec))}`,
         '--label', 'tk.service=sensor-api',
         '-e', 'TK_LOG_LEVEL=info',
         '-e', 'TK_SHUTDOWN_TIMEOUT_MS=15000',

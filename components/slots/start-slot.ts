@@ -1,6 +1,7 @@
 import { DeployError } from '../errors.js';
 import type { DockerEngine } from '../../providers/docker/engine.js';
 import type { AppService, ReleaseSpec, Slot } from '../release/spec.js';
+import { planOfDockerSpec } from '../../providers/docker/release-plan.js';
 import { SLOT_LABELS, slotContainers } from './names.js';
 import { findSlotProblems, inspectSlot, type SlotInspection } from './inspect-slot.js';
 import { removeContainers } from './lifecycle.js';
@@ -31,8 +32,8 @@ export function planStartSlot(spec: ReleaseSpec, slot: Slot, imageId: string): S
     [SLOT_LABELS.version]: spec.image.version,
     [SLOT_LABELS.commit]: spec.image.commit,
     [SLOT_LABELS.imageId]: imageId,
-    // The whole (secret-free) spec, so a rollback can restore this release from the host alone.
-    [SLOT_LABELS.spec]: JSON.stringify(spec),
+    // The whole (secret-free) plan, so a rollback can restore this release from the host alone.
+    [SLOT_LABELS.plan]: JSON.stringify(planOfDockerSpec(spec)),
   };
   // The app drains for TK_SHUTDOWN_TIMEOUT_MS on SIGTERM; it follows the release's drain timeout
   // unless the stack sets it explicitly. Behind Caddy, web-ui takes the client's address and

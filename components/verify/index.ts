@@ -1,8 +1,2 @@
 export { decideAfterVerification, type VerificationResult, type SwitchDecision } from './decide.js';
-export {
-  verifyPublicEndpoint,
-  verifySwitchOrRestore,
-  publicChecks,
-  DEFAULT_VERIFY_TIMEOUT_MS,
-  type VerifyOptions,
-} from './verify-public-endpoint.js';
+export { verificationThresholds, DEFAULT_VERIFY_TIMEOUT_MS, MAX_VERIFY_INTERVAL_MS } from './thresholds.js';

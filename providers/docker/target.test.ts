@@ -1,3 +1,5 @@
+import { RELEASE_PLAN_SCHEMA_VERSION } from '../../components/release/plan.js';
+import { dockerSpecOf, parseDockerReleasePlan } from './release-plan.js';
 import assert from 'node:assert/strict';
 import { before, beforeEach, describe, it } from 'node:test';
 import * as pulumi from '@pulumi/pulumi';
@@ -195,13 +197,17 @@ describe('DockerTarget (Pulumi mocks)', () => {
     const target = await declare('tk-rel', dockerConfig('dev', DEV));
     const release = byName('tk-rel-release');
     const inputs = release.inputs;
-    assert.equal(inputs.create, 'node --import tsx components/release/cli.ts deploy');
-    assert.equal(inputs.update, 'node --import tsx components/release/cli.ts deploy');
+    assert.equal(inputs.create, 'node --import tsx providers/release-cli.ts deploy');
+    assert.equal(inputs.update, 'node --import tsx providers/release-cli.ts deploy');
     assert.equal(inputs.delete, undefined, 'a replaced release must not run destroy');
 
     const environment = inputs.environment as Inputs;
-    assert.deepEqual(Object.keys(environment).sort(), ['TK_DATABASE_URL', 'TK_HMAC_SECRET', 'TK_RELEASE_SPEC']);
-    assert.equal(environment.TK_RELEASE_SPEC, canonicalJson(target.releaseSpec));
+    assert.deepEqual(Object.keys(environment).sort(), ['TK_DATABASE_URL', 'TK_HMAC_SECRET', 'TK_RELEASE_PLAN']);
+    assert.equal(environment.TK_RELEASE_PLAN, canonicalJson(target.releasePlan));
+    // What the release process reads back: a valid plan of this schema version, for this target.
+    const plan = parseDockerReleasePlan(environment.TK_RELEASE_PLAN, 'TK_RELEASE_PLAN', 'pulumi up');
+    assert.equal(plan.schemaVersion, RELEASE_PLAN_SCHEMA_VERSION);
+    assert.deepEqual(dockerSpecOf(plan), target.releaseSpec);
     assert.ok(isWrappedSecret(environment.TK_DATABASE_URL));
     assert.ok(isWrappedSecret(environment.TK_HMAC_SECRET));
     const databaseUrl = `postgres://trapperkeeper:${CANARY.postgresPassword}@postgres:5432/trapperkeeper`;
@@ -227,9 +233,9 @@ describe('DockerTarget (Pulumi mocks)', () => {
     const target = await declare('tk-down', dockerConfig('dev', DEV));
     const cleanup = byName('tk-down-cleanup');
     assert.equal(cleanup.inputs.create, undefined);
-    assert.equal(cleanup.inputs.delete, 'node --import tsx components/release/cli.ts destroy');
+    assert.equal(cleanup.inputs.delete, 'node --import tsx providers/release-cli.ts destroy');
     const environment = cleanup.inputs.environment as Inputs;
-    assert.equal(environment.TK_RELEASE_SPEC, canonicalJson(target.releaseSpec));
+    assert.equal(environment.TK_RELEASE_PLAN, canonicalJson(target.releasePlan));
     assert.ok(isWrappedSecret(environment.TK_DATABASE_URL) && isWrappedSecret(environment.TK_HMAC_SECRET));
     assert.ok(byName('tk-down-infra-postgres').urn && cleanup.dependencies.includes(byName('tk-down-infra-postgres').urn));
   });

@@ -1,6 +1,7 @@
 import * as command from '@pulumi/command';
 import type * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
+import type { ReleasePlan } from '../../components/release/plan.js';
 import type { ReleaseSpec } from '../../components/release/spec.js';
 import type { DockerStackConfig } from '../config.js';
 import type { DeploymentTarget, ReleaseStatus, TargetEndpoints } from '../types.js';
@@ -8,7 +9,8 @@ import { AppImage, planAppImageBuild, releaseImageOf } from './image.js';
 import type { ImageTag } from './image-tag.js';
 import { DockerInfrastructure, createDockerProvider } from './infrastructure.js';
 import { databaseUrl, planDockerInfrastructure } from './infrastructure-spec.js';
-import { RELEASE_SPEC_ENV, ROLLBACK_TO_ENV, canonicalJson, parseReleaseSummary, releaseCliCommand, rollbackInstructions, secretsDigest, specHash } from './release-command.js';
+import { RELEASE_PLAN_ENV, ROLLBACK_TO_ENV, canonicalJson, parseReleaseSummary, releaseCliCommand, rollbackInstructions, secretsDigest, specHash } from './release-command.js';
+import { planOfDockerSpec } from './release-plan.js';
 import { planReleaseSpec } from './release-spec.js';
 
 export interface DockerTargetArgs {
@@ -42,6 +44,8 @@ export class DockerTarget extends pulumi.ComponentResource implements Deployment
   /** Runs `release destroy` when the stack is destroyed; nothing on create. */
   readonly cleanup: command.local.Command;
   readonly releaseSpec: ReleaseSpec;
+  /** What the release process receives (TK_RELEASE_PLAN) and every slot keeps in its labels. */
+  readonly releasePlan: ReleasePlan;
   readonly endpoints: TargetEndpoints;
   readonly status: ReleaseStatus;
   readonly rollbackCommand: pulumi.Output<string>;
@@ -53,6 +57,7 @@ export class DockerTarget extends pulumi.ComponentResource implements Deployment
     const infrastructureSpec = planDockerInfrastructure(config);
     const build = planAppImageBuild({ prefix: infrastructureSpec.prefix, tag: imageTag, images: config.docker.images, ...(args.buildContext ? { context: args.buildContext } : {}) });
     this.releaseSpec = planReleaseSpec(config, releaseImageOf(build, imageTag), infrastructureSpec);
+    this.releasePlan = planOfDockerSpec(this.releaseSpec);
 
     this.dockerProvider = createDockerProvider(name, infrastructureSpec.dockerHost, this);
     this.infrastructure = new DockerInfrastructure(
@@ -73,7 +78,7 @@ export class DockerTarget extends pulumi.ComponentResource implements Deployment
       );
     }
     const environment = {
-      [RELEASE_SPEC_ENV]: canonicalJson(this.releaseSpec),
+      [RELEASE_PLAN_ENV]: canonicalJson(this.releasePlan),
       TK_DATABASE_URL: databaseUrlSecret,
       TK_HMAC_SECRET: config.secrets.hmacSecret,
       ...(rollbackTo !== undefined ? { [ROLLBACK_TO_ENV]: rollbackTo } : {}),

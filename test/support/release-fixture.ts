@@ -6,6 +6,10 @@ import { Writable } from 'node:stream';
 import type { ReleaseImage, ReleaseSpec } from '../../components/release/spec.js';
 import { createDeployEvents, type DeployEvents } from '../../components/events/deploy-events.js';
 import { databaseUrl, planDockerInfrastructure } from '../../providers/docker/infrastructure-spec.js';
+import { runRelease, type ReleaseContext, type ReleaseOutcome } from '../../components/release/pipeline.js';
+import type { DockerEngine } from '../../providers/docker/engine.js';
+import { dockerReleaseBackend } from '../../providers/docker/release-backend.js';
+import { planOfDockerSpec } from '../../providers/docker/release-plan.js';
 import { planReleaseSpec } from '../../providers/docker/release-spec.js';
 import { dockerConfig } from '../../providers/docker/testing.js';
 import { standUpInfrastructure, type InfrastructureHandle } from './docker-infra.js';
@@ -28,6 +32,11 @@ export interface ReleaseFixture {
   /** Everything the release logged so far (JSON lines). */
   log(): string;
   specFor(image: ReleaseImage, appEnv?: Record<string, string>): ReleaseSpec;
+  /**
+   * Runs the release (or, with `rollback`, the rollback) of `spec` as the release CLI does: its
+   * plan, the Docker backend on `engine` (default: the test engine), this fixture's events and secrets.
+   */
+  release(spec: ReleaseSpec, options?: { engine?: DockerEngine; rollback?: ReleaseContext['rollback'] }): Promise<ReleaseOutcome>;
   /** Tags the test app image (optionally with extra migration files) as a release of this stack. */
   releaseImage(releaseId: string, extraMigrations?: Record<string, string>): Promise<ReleaseImage>;
   /** Runs `trapperkeeper <args>` once on the stack network with the stack's secrets. */
@@ -83,6 +92,14 @@ export async function createReleaseFixture(stack: string, overrides: Record<stri
           publicGrpcAddress: `127.0.0.1:${infra.ports.grpc}`,
         },
       };
+    },
+    release(spec, options = {}) {
+      const plan = planOfDockerSpec(spec);
+      return runRelease(plan, dockerReleaseBackend(options.engine ?? testEngine, plan), {
+        events,
+        secrets,
+        ...(options.rollback ? { rollback: options.rollback } : {}),
+      });
     },
     async releaseImage(releaseId, extraMigrations = {}) {
       const ref = `${repository}:${releaseId}`;

@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { readProxyState } from '../../../components/proxy/index.js';
-import { runRelease, type ReleaseOutcome } from '../../../components/release/pipeline.js';
-import { runRollback } from '../../../components/release/rollback.js';
+import type { ReleaseOutcome } from '../../../components/release/pipeline.js';
 import type { ReleaseImage } from '../../../components/release/spec.js';
 import { verifySnapshot } from '../../../components/snapshot/index.js';
+import { planOfDockerSpec } from '../../../providers/docker/release-plan.js';
 import { startLoad, slowRequests, type RunningLoad } from '../../support/load.js';
 import { REPO_ROOT, requireDocker, testEngine, uniqueName } from '../../support/images.js';
 import { createReleaseFixture, releaseId, type ReleaseFixture } from '../../support/release-fixture.js';
@@ -58,7 +58,7 @@ describe('blue-green releases on a real Docker engine, under load', { timeout: 9
   it('releases v1 onto an empty stack: migrated, gated and served through Caddy', async () => {
     const spec = fixture.specFor(v1);
     assert.ok(spec.image.releaseId.startsWith(`${v1.releaseId}+cfg.`), 'the release id is the image tag plus a digest of its config');
-    const outcome = await runRelease(spec, { engine: testEngine, events: fixture.events, secrets: fixture.secrets });
+    const outcome = await fixture.release(spec);
     timings.v1 = outcome.phases;
     assert.equal(outcome.liveRelease, spec.image.releaseId);
     assert.equal(outcome.previousRelease, null);
@@ -74,7 +74,7 @@ describe('blue-green releases on a real Docker engine, under load', { timeout: 9
     const slow = slowTraffic(spec.proxy.publicHttpUrl, 40, 2_000);
     let outcome: ReleaseOutcome;
     try {
-      outcome = await runRelease(spec, { engine: testEngine, events: fixture.events, secrets: fixture.secrets });
+      outcome = await fixture.release(spec);
     } finally {
       const statuses = await slow.stop();
       timings.slowRequests = statuses.length;
@@ -101,7 +101,7 @@ describe('blue-green releases on a real Docker engine, under load', { timeout: 9
     // runs, but never answers /readyz where traffic would reach it.
     const spec = fixture.specFor(v3, { TK_SENSOR_API_HTTP_PORT: '9999' });
     await assert.rejects(
-      runRelease(spec, { engine: testEngine, events: fixture.events, secrets: fixture.secrets }),
+      fixture.release(spec),
       (error: Error) => /health gate|never|did not/i.test(error.message) && error.message.includes('readyz'),
     );
     const state = await readProxyState(testEngine, spec);
@@ -112,13 +112,13 @@ describe('blue-green releases on a real Docker engine, under load', { timeout: 9
   it('rolls back to v1 from its kept image, warns that migrations ran since, and then back to the warm v2 in seconds', async () => {
     const spec = fixture.specFor(v1);
     // As `pulumi up` runs it with release.rollbackTo set (TK_ROLLBACK_TO).
-    const pin = { engine: testEngine, events: fixture.events, prefix: spec.prefix, to: v1.releaseId, pinned: true, secrets: fixture.secrets };
-    const back = await runRollback(pin);
+    const pin = { rollback: { to: v1.releaseId, pinned: true } };
+    const back = await fixture.release(spec, pin);
     timings.rollbackToV1 = back.phases;
     assert.equal(back.liveRelease, v1.releaseId);
     assert.ok(back.migrationWarning?.includes('pg_restore'), 'the warning says how to restore the snapshot');
     // The next `pulumi up` with the same pin changes nothing and reports the same truth.
-    const again = await runRollback(pin);
+    const again = await fixture.release(spec, pin);
     assert.deepEqual(
       { liveSlot: again.liveSlot, liveRelease: again.liveRelease, previousRelease: again.previousRelease },
       { liveSlot: back.liveSlot, liveRelease: v1.releaseId, previousRelease: fixture.specFor(v2).image.releaseId },
@@ -126,7 +126,7 @@ describe('blue-green releases on a real Docker engine, under load', { timeout: 9
     assert.equal(again.phases.switch, undefined, 'nothing was switched');
 
     const started = performance.now();
-    const warm = await runRollback({ engine: testEngine, events: fixture.events, prefix: spec.prefix });
+    const warm = await fixture.release(spec, { rollback: {} });
     const seconds = (performance.now() - started) / 1000;
     timings.warmRollbackSeconds = seconds;
     timings.warmRollback = warm.phases;
@@ -161,9 +161,9 @@ describe('blue-green releases on a real Docker engine, under load', { timeout: 9
     try {
       // An absolute loader: the working directory is a temp folder where `tsx` does not resolve.
       const tsx = import.meta.resolve('tsx');
-      await promisify(execFile)(process.execPath, ['--import', tsx, join(REPO_ROOT, 'components/release/cli.ts'), 'destroy'], {
+      await promisify(execFile)(process.execPath, ['--import', tsx, join(REPO_ROOT, 'providers/release-cli.ts'), 'destroy'], {
         cwd,
-        env: { ...process.env, ...fixture.secrets, TK_RELEASE_SPEC: JSON.stringify(spec) },
+        env: { ...process.env, ...fixture.secrets, TK_RELEASE_PLAN: JSON.stringify(planOfDockerSpec(spec)) },
       });
       const copied = readdirSync(join(cwd, '.trapperkeeper/final-snapshots', spec.stack));
       assert.equal(copied.filter((name) => name.endsWith('.dump')).length, 1);

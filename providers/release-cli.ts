@@ -2,7 +2,7 @@
  * The release CLI: what `pulumi up` runs (through the `release` local.Command) and what a person
  * runs to look at a stack's releases and lock.
  *
- *   deploy                    run a release; ReleaseSpec in TK_RELEASE_SPEC, secrets in TK_DATABASE_URL / TK_HMAC_SECRET;
+ *   deploy                    run a release; its plan in TK_RELEASE_PLAN, secrets in TK_DATABASE_URL / TK_HMAC_SECRET;
  *                             with TK_ROLLBACK_TO (the stack's release.rollbackTo) make that kept release live instead
  *   destroy                   before `pulumi destroy` removes the stack: remove both slots (final snapshot when ephemeral)
  *   status --stack S          live and parked releases, latest snapshot, lock
@@ -17,36 +17,31 @@
  * `--stack` commands find the Docker host in --docker-host, else DOCKER_HOST, else the stack's
  * Pulumi.<stack>.yaml (trapperkeeper:docker.host), else the local engine.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { connectDockerEngine, type DockerEngine } from '../../providers/docker/engine.js';
-import { DeployError } from '../errors.js';
-import { createDeployEvents, DEPLOY_EVENTS_FILE_ENV } from '../events/deploy-events.js';
-import { breakDeployLock, describeHolder, readDeployLock } from '../lock/index.js';
-import { readProxyState } from '../proxy/index.js';
-import { removeSlot } from '../slots/index.js';
-import { latestSnapshot, takeSnapshot } from '../snapshot/index.js';
-import { runRelease } from './pipeline.js';
-import { RELEASE_SPEC_ENV, ROLLBACK_TO_ENV } from './command-line.js';
-import { runRollback } from './rollback.js';
-import { readSlotRecord } from './slot-spec.js';
-import { SLOTS, type ReleaseSpec } from './spec.js';
+import { DeployError } from '../components/errors.js';
+import { createDeployEvents, DEPLOY_EVENTS_FILE_ENV } from '../components/events/deploy-events.js';
+import { breakDeployLock, describeHolder, readDeployLock } from '../components/lock/index.js';
+import { readProxyState } from '../components/proxy/index.js';
+import { RELEASE_PLAN_ENV, ROLLBACK_TO_ENV } from '../components/release/command-line.js';
+import { runRelease } from '../components/release/pipeline.js';
+import { parseReleasePlan, SLOTS, type ReleasePlan } from '../components/release/plan.js';
+import { latestSnapshot } from '../components/snapshot/index.js';
+import { dockerSpecOf } from './docker/release-plan.js';
+import { withDockerEngine } from './docker/runtime.js';
+import { readSlotRecord } from './docker/slot-record.js';
+import { targetRuntime } from './targets.js';
 
 /** Where `deploy` and `destroy` append their events as JSON lines, unless TK_DEPLOY_EVENTS_FILE says. */
 const EVENTS_DIR = '.trapperkeeper/events';
-/** Where `destroy` copies the final snapshot of an ephemeral stack before its volumes go. */
-const FINAL_SNAPSHOT_DIR = '.trapperkeeper/final-snapshots';
 
-function specFromEnv(): ReleaseSpec {
-  const text = process.env[RELEASE_SPEC_ENV];
-  if (!text) throw new DeployError(`${RELEASE_SPEC_ENV} is not set`, 'run this through `pulumi up`, which sets it from the stack config');
-  try {
-    return JSON.parse(text) as ReleaseSpec;
-  } catch (error) {
-    throw new DeployError(`${RELEASE_SPEC_ENV} is not valid JSON: ${(error as Error).message}`, 'run this through `pulumi up`');
-  }
+function planFromEnv(): ReleasePlan {
+  const text = process.env[RELEASE_PLAN_ENV];
+  const fix = 'run this through `pulumi up`, which sets it from the stack config';
+  if (!text) throw new DeployError(`${RELEASE_PLAN_ENV} is not set`, fix);
+  return parseReleasePlan(text, { source: RELEASE_PLAN_ENV, fix });
 }
 
 function stackDockerHost(stack: string): string | undefined {
@@ -66,18 +61,6 @@ function stackDockerHostOf(stack: string, dockerHost: string | undefined): strin
   return dockerHost ?? process.env.DOCKER_HOST ?? stackDockerHost(stack);
 }
 
-/** Runs `work` against the Docker host (one SSH connection for all of it when the host is ssh://). */
-async function withEngine(host: string | undefined, work: (engine: DockerEngine) => Promise<void>): Promise<void> {
-  const connected = await connectDockerEngine(host, {
-    onSlowPath: (reason) => process.stderr.write(`warning: ${reason}\n  falling back to one SSH session per docker call (slower)\n`),
-  });
-  try {
-    await work(connected.engine);
-  } finally {
-    await connected.close();
-  }
-}
-
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -89,53 +72,40 @@ async function main(argv: string[]): Promise<void> {
     },
   });
   const [command, subcommand] = positionals;
-  const releaseEvents = (spec: ReleaseSpec) => createDeployEvents({ jsonFile: process.env[DEPLOY_EVENTS_FILE_ENV] || join(EVENTS_DIR, `${spec.stack}.jsonl`) });
+  const releaseEvents = (plan: ReleasePlan) => createDeployEvents({ jsonFile: process.env[DEPLOY_EVENTS_FILE_ENV] || join(EVENTS_DIR, `${plan.stack}.jsonl`) });
 
   switch (command) {
     case 'deploy': {
-      const spec = specFromEnv();
-      const events = releaseEvents(spec);
+      const plan = planFromEnv();
+      const events = releaseEvents(plan);
       const rollbackTo = process.env[ROLLBACK_TO_ENV] || undefined;
-      await withEngine(spec.dockerHost, async (engine) => {
-        const outcome = rollbackTo
-          ? await runRollback({ engine, events, prefix: spec.prefix, to: rollbackTo, pinned: true })
-          : await runRelease(spec, { engine, events });
-        if ('migrationWarning' in outcome && outcome.migrationWarning) process.stderr.write(`\nwarning: ${outcome.migrationWarning}\n\n`);
-        const latest = 'latestSnapshot' in outcome ? outcome.latestSnapshot : ((await latestSnapshot(engine, spec))?.name ?? null);
-        const { liveSlot, liveRelease, previousRelease } = outcome;
-        process.stdout.write(`${JSON.stringify({ liveSlot, liveRelease, previousRelease, latestSnapshot: latest })}\n`);
-      });
+      const outcome = await targetRuntime(plan).withBackend(plan, (backend) =>
+        runRelease(plan, backend, { events, ...(rollbackTo ? { rollback: { to: rollbackTo, pinned: true } } : {}) }),
+      );
+      if (outcome.migrationWarning) process.stderr.write(`\nwarning: ${outcome.migrationWarning}\n\n`);
+      const { liveSlot, liveRelease, previousRelease, latestSnapshot: latest } = outcome;
+      process.stdout.write(`${JSON.stringify({ liveSlot, liveRelease, previousRelease, latestSnapshot: latest })}\n`);
       return;
     }
     case 'destroy': {
-      const spec = specFromEnv();
-      const events = releaseEvents(spec);
-      await withEngine(spec.dockerHost, async (engine) => {
-        if (spec.ephemeral) {
-          const snapshot = await takeSnapshot(engine, spec, { commit: spec.image.commit, events });
-          const dir = join(FINAL_SNAPSHOT_DIR, spec.stack);
-          mkdirSync(dir, { recursive: true });
-          await engine.run(['cp', `${spec.database.container}:${snapshot.path}`, join(dir, snapshot.name)]);
-          await engine.run(['cp', `${spec.database.container}:${snapshot.path}.sha256`, join(dir, `${snapshot.name}.sha256`)]);
-          events.logger.info({ event: 'snapshot.taken', snapshot: snapshot.name, copiedTo: dir }, 'final snapshot copied out before the data volumes are destroyed');
-        }
-        for (const slot of SLOTS) await removeSlot(engine, spec, slot);
-      });
+      const plan = planFromEnv();
+      await targetRuntime(plan).destroy(plan, releaseEvents(plan));
       return;
     }
     case 'status': {
       const stack = requireStack(values.stack);
       const prefix = `tk-${stack}`;
-      await withEngine(stackDockerHostOf(stack, values['docker-host']), async (engine) => {
+      await withDockerEngine(stackDockerHostOf(stack, values['docker-host']), async (engine) => {
         const records = await Promise.all(SLOTS.map((slot) => readSlotRecord(engine, prefix, slot)));
-        const anySpec = records.find((record) => record)?.spec;
+        const anyPlan = records.find((record) => record)?.plan;
+        const anySpec = anyPlan ? dockerSpecOf(anyPlan) : undefined;
         const routing = anySpec ? (await readProxyState(engine, anySpec)).routing : null;
         const lock = await readDeployLock(engine, { prefix });
         const latest = anySpec ? await latestSnapshot(engine, anySpec) : undefined;
         process.stdout.write(
           `${JSON.stringify({
             live: routing?.live ?? null,
-            slots: Object.fromEntries(records.map((record, index) => [SLOTS[index], record?.spec.image.releaseId ?? null])),
+            slots: Object.fromEntries(records.map((record, index) => [SLOTS[index], record?.plan.image.releaseId ?? null])),
             latestSnapshot: latest?.name ?? null,
             lock: lock.state === 'held' ? describeHolder(lock.holder, new Date()) : lock.state,
           })}\n`,
@@ -146,7 +116,7 @@ async function main(argv: string[]): Promise<void> {
     case 'lock': {
       const stack = requireStack(values.stack);
       const spec = { stack, prefix: `tk-${stack}` };
-      await withEngine(stackDockerHostOf(stack, values['docker-host']), async (engine) => {
+      await withDockerEngine(stackDockerHostOf(stack, values['docker-host']), async (engine) => {
         if (subcommand === 'break') {
           await breakDeployLock(engine, spec, { events: createDeployEvents(), by: process.env.USER ?? 'unknown', ...(values.reason ? { reason: values.reason } : {}) });
           return;

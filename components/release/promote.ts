@@ -1,0 +1,156 @@
+import { DeployError } from '../errors.js';
+import type { DeployEvents } from '../events/deploy-events.js';
+import type { HealthCheck } from '../health-gate/checks.js';
+import type { GateThresholds } from '../health-gate/gate-state.js';
+import { runHealthGate, type GateReport } from '../health-gate/run-health-gate.js';
+import { decideAfterVerification, type VerificationResult } from '../verify/decide.js';
+import { verificationThresholds } from '../verify/thresholds.js';
+import { allSettledOrThrow, type PhaseClock } from './phases.js';
+import type { ReleasePlan, Slot } from './plan.js';
+import type { CheckSet, DrainReport, ReleaseBackend, RoutedRelease, SwitchResult } from './ports.js';
+
+/** One release made live: the slot it goes into and how it gets there. */
+export interface Promotion {
+  plan: ReleasePlan;
+  slot: Slot;
+  /** What serves when the promotion starts (read under the deploy lock). */
+  live: RoutedRelease | null;
+  /** `fresh`: start the slot with this release; `parked`: resume the slot that holds it. */
+  from: 'fresh' | 'parked';
+  /** Values of plan.secretEnv, for a fresh start. */
+  secrets: Record<string, string | undefined>;
+}
+
+export interface PromotionResult {
+  switched: SwitchResult;
+  drained: DrainReport | null;
+}
+
+async function withCheckSet<T>(open: Promise<CheckSet>, work: (checks: HealthCheck[]) => Promise<T>): Promise<T> {
+  const set = await open;
+  try {
+    return await work(set.checks);
+  } finally {
+    await set.close();
+  }
+}
+
+/**
+ * A slot that failed before or after the switch must not be taken for a rollback target: a
+ * fresh one goes, a parked one goes back to being parked, as it was before the attempt.
+ */
+async function standDown(backend: ReleaseBackend, promotion: Promotion): Promise<void> {
+  try {
+    if (promotion.from === 'fresh') await backend.slots.remove(promotion.slot);
+    else await backend.slots.park(promotion.slot);
+  } catch {
+    // The failure being reported matters more; the next release replaces the slot anyway.
+  }
+}
+
+/** The health gate of `slot` running `plan`'s release, through the backend's staging route. */
+export async function gateSlot(backend: ReleaseBackend, plan: ReleasePlan, slot: Slot): Promise<GateReport> {
+  return withCheckSet(backend.gate.staging(plan, slot), (checks) =>
+    runHealthGate(checks, {
+      ...plan.gate,
+      subject: `The ${slot} slot (release ${plan.image.releaseId})`,
+      fix: `${backend.gate.diagnose(slot)} (the live slot keeps serving; fix the cause and release again)`,
+    }),
+  );
+}
+
+/** Polls what users reach until it reports `plan`'s release (like the gate), or the time is up. */
+export async function verifyPublic(backend: ReleaseBackend, plan: ReleasePlan, overrides: Partial<GateThresholds> = {}): Promise<VerificationResult> {
+  const started = performance.now();
+  try {
+    await withCheckSet(backend.gate.public(plan), (checks) =>
+      runHealthGate(checks, { ...verificationThresholds(plan.gate, overrides), subject: `The public endpoint (${plan.endpoints.publicHttpUrl})`, fix: '' }),
+    );
+    return { verified: true, durationMs: Math.round(performance.now() - started) };
+  } catch (error) {
+    if (!(error instanceof DeployError)) throw error;
+    return { verified: false, durationMs: Math.round(performance.now() - started), failure: error.message };
+  }
+}
+
+/**
+ * After a switch, users must reach the release through the public endpoint; when they do not,
+ * the previous routing goes back and the promotion fails (an unverified switch is never kept).
+ */
+export async function verifyOrRestore(
+  backend: ReleaseBackend,
+  plan: ReleasePlan,
+  switched: SwitchResult,
+  overrides: Partial<GateThresholds> = {},
+): Promise<VerificationResult> {
+  const intended = switched.routing.live;
+  if (!intended) throw new Error('a switch always routes users to a release');
+  const result = await verifyPublic(backend, plan, overrides);
+  const decision = decideAfterVerification(result, { intended, previous: switched.previous });
+  if (decision.action === 'commit') return result;
+  let restored: string;
+  try {
+    await backend.routing.restore(switched);
+    restored = 'The previous routing is back.';
+  } catch (error) {
+    restored = `Restoring the previous routing failed too: ${(error as Error).message}`;
+  }
+  throw new DeployError(`${decision.reason}\n${restored}`, backend.gate.diagnose('router'));
+}
+
+/**
+ * The one way a release becomes live, for a new release and a rollback alike: start (or resume)
+ * the slot while the router stages it, health gate through the staging route, switch every user
+ * at once, verify through the public endpoint (routing restored when it fails), then drain and
+ * park the slot that served before. A failure before the switch leaves the live slot serving; a
+ * failed slot is removed (fresh) or parked again (resumed).
+ */
+export async function promote(backend: ReleaseBackend, promotion: Promotion, run: { clock: PhaseClock; events: DeployEvents; kind: string }): Promise<PromotionResult> {
+  const { plan, slot, live } = promotion;
+  const { clock, events, kind } = run;
+  const release = plan.image.releaseId;
+  try {
+    // Staging only points the router's private route at the slot, so it runs while the slot starts.
+    await allSettledOrThrow([
+      clock.time('start-slot', () =>
+        promotion.from === 'parked' ? backend.slots.resume(plan, slot) : backend.slots.start(plan, slot, promotion.secrets),
+      ),
+      clock.time('stage', () => backend.routing.stage(plan, slot, live)),
+    ]);
+  } catch (error) {
+    await standDown(backend, promotion);
+    throw error;
+  }
+  events.emit('slot.started', { kind, slot, release, from: promotion.from, durationMs: clock.phases['start-slot'] });
+
+  try {
+    await clock.time('health-gate', () => gateSlot(backend, plan, slot));
+  } catch (error) {
+    await standDown(backend, promotion);
+    throw error;
+  }
+  events.emit('gate.passed', { kind, slot, release, durationMs: clock.phases['health-gate'] });
+
+  const switched = await clock.time('switch', () => backend.routing.switchTo(plan, slot, live));
+  try {
+    await clock.time('verify', () => verifyOrRestore(backend, plan, switched));
+  } catch (error) {
+    await standDown(backend, promotion);
+    throw error;
+  }
+  events.emit('promoted', {
+    kind,
+    slot,
+    release,
+    previous: switched.previous.live?.releaseId ?? null,
+    durationMs: (clock.phases.switch ?? 0) + (clock.phases.verify ?? 0),
+  });
+
+  const old = switched.previous.live?.slot;
+  let drained: DrainReport | null = null;
+  if (old && old !== slot) {
+    drained = await clock.time('drain', () => backend.slots.park(old));
+    events.emit('drained', { kind, slot: drained.slot, clean: drained.clean, details: drained.details, durationMs: clock.phases.drain });
+  }
+  return { switched, drained };
+}

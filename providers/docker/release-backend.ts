@@ -1,0 +1,126 @@
+import type { DeployEvents } from '../../components/events/deploy-events.js';
+import { endpointUrl, grpcHealthCheck, httpReadyzCheck, type HealthCheck } from '../../components/health-gate/checks.js';
+import { NetworkProbe } from '../../components/health-gate/network-probe.js';
+import { stagingChecks } from '../../components/health-gate/staging-gate.js';
+import { acquireDeployLock } from '../../components/lock/deploy-lock.js';
+import { pendingMigrations, runMigrations } from '../../components/migrate/run-migrations.js';
+import { TK_PATHS } from '../../components/proxy/constants.js';
+import { ensureProxyConfig } from '../../components/proxy/load-caddy-config.js';
+import { readProxyState } from '../../components/proxy/read-proxy-state.js';
+import { restoreRouting, stageSlot, switchTraffic } from '../../components/proxy/switch-traffic.js';
+import { pruneImages } from '../../components/prune/prune-images.js';
+import type { ReleasePlan, Slot } from '../../components/release/plan.js';
+import type { CheckSet, DrainReport, ReleaseBackend, SnapshotRecord } from '../../components/release/ports.js';
+import type { ReleaseSpec } from '../../components/release/spec.js';
+import { drainSlot } from '../../components/drain/drain-slot.js';
+import { removeSlot, startParkedSlot } from '../../components/slots/lifecycle.js';
+import { slotContainers } from '../../components/slots/names.js';
+import { startSlot } from '../../components/slots/start-slot.js';
+import { applyRetention } from '../../components/snapshot/retention.js';
+import { restoreInstructions } from '../../components/snapshot/restore-snapshot.js';
+import { listSnapshots } from '../../components/snapshot/snapshot-folder.js';
+import { takeSnapshot } from '../../components/snapshot/take-snapshot.js';
+import { findSnapshot } from '../../components/snapshot/verify-snapshot.js';
+import type { DockerEngine } from './engine.js';
+import { dockerSpecOf } from './release-plan.js';
+import { readSlotRecord } from './slot-record.js';
+
+/** What users reach through Caddy: the web UI, the sensor API's /readyz and its gRPC health. */
+export function publicChecks(spec: Pick<ReleaseSpec, 'proxy'>, releaseId: string): HealthCheck[] {
+  return [
+    httpReadyzCheck('public web-ui /readyz', endpointUrl(spec.proxy.publicHttpUrl, '/readyz'), releaseId),
+    httpReadyzCheck('public sensor-api /readyz', endpointUrl(spec.proxy.publicHttpUrl, `${TK_PATHS.sensorApi}/readyz`), releaseId),
+    grpcHealthCheck('public sensor-api gRPC health', spec.proxy.publicGrpcAddress),
+  ];
+}
+
+function closingAll(checks: HealthCheck[], also: () => Promise<void> = async () => undefined): CheckSet {
+  return {
+    checks,
+    async close() {
+      for (const check of checks) check.close();
+      await also();
+    },
+  };
+}
+
+async function imageExists(engine: DockerEngine, ref: string): Promise<boolean> {
+  return (await engine.exec(['image', 'inspect', '--format', '{{.Id}}', ref])).exitCode === 0;
+}
+
+/**
+ * The release pipeline's ports on one Docker engine (local, tcp:// or ssh://): a lock container,
+ * Caddy's routing markers, blue and green slot containers parked after a drain, pg_dump inside
+ * the PostgreSQL container, the stack's image repository, and health probes from a container on
+ * the stack's network. `plan` is the stack's current plan: where its containers are.
+ */
+export function dockerReleaseBackend(engine: DockerEngine, plan: ReleasePlan): ReleaseBackend {
+  const stack = dockerSpecOf(plan);
+  return {
+    lock: {
+      acquire: (holder, options) => acquireDeployLock(engine, stack, holder, options),
+    },
+    routing: {
+      async read() {
+        const state = await readProxyState(engine, stack);
+        await ensureProxyConfig(engine, stack, state);
+        return state.routing;
+      },
+      async stage(release, slot, live) {
+        await stageSlot(engine, dockerSpecOf(release), { live, slot });
+      },
+      switchTo: (release, slot, expectedLive) => switchTraffic(engine, dockerSpecOf(release), slot, { expectedLive }),
+      restore: (switched) => restoreRouting(engine, stack, switched),
+    },
+    slots: {
+      describe: (slot) => readSlotRecord(engine, stack.prefix, slot),
+      async start(release, slot, secrets) {
+        await startSlot(engine, dockerSpecOf(release), slot, { secrets });
+      },
+      async resume(release, slot) {
+        await startParkedSlot(engine, dockerSpecOf(release), slot);
+      },
+      async park(slot): Promise<DrainReport> {
+        const report = await drainSlot(engine, stack, slot);
+        return { slot, clean: report.clean, details: report.containers.map((c) => `${c.name}: ${c.outcome}`) };
+      },
+      remove: (slot) => removeSlot(engine, stack, slot),
+    },
+    database: {
+      migrationStatus: (release, secrets) => pendingMigrations(engine, dockerSpecOf(release), { secrets }),
+      snapshot: (release, events: DeployEvents) => takeSnapshot(engine, dockerSpecOf(release), { commit: release.image.commit, events }),
+      migrate: (release, secrets, events) => runMigrations(engine, dockerSpecOf(release), { secrets, events }),
+      async applyRetention(release, now, events) {
+        await applyRetention(engine, dockerSpecOf(release), now, { events });
+      },
+      listSnapshots: (): Promise<SnapshotRecord[]> => listSnapshots(engine, stack),
+      async restoreHint(release, snapshot) {
+        const spec = dockerSpecOf(release);
+        return restoreInstructions(spec, await findSnapshot(engine, spec, snapshot.name));
+      },
+    },
+    images: {
+      async prune(release) {
+        return { removed: (await pruneImages(engine, dockerSpecOf(release))).removed };
+      },
+      exists: (release) => imageExists(engine, release.image.ref),
+      async builtAt(release) {
+        return new Date((await engine.run(['image', 'inspect', '--format', '{{.Created}}', release.image.ref])).trim());
+      },
+    },
+    gate: {
+      async staging(release, slot) {
+        const spec = dockerSpecOf(release);
+        const probe = await NetworkProbe.start(engine, spec);
+        return closingAll(stagingChecks(probe, spec, release.image.releaseId), () => probe.close());
+      },
+      async public(release) {
+        return closingAll(publicChecks(stack, release.image.releaseId));
+      },
+      diagnose(subject: Slot | 'router') {
+        if (subject === 'router') return `docker logs ${stack.proxy.container}; curl ${endpointUrl(stack.proxy.publicHttpUrl, '/readyz')}`;
+        return slotContainers(stack.prefix, subject).map((c) => `docker logs ${c.name}`).join('; ');
+      },
+    },
+  };
+}
