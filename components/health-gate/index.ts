@@ -20,12 +20,3 @@ export {
   type GrpcHealthAnswer,
 } from './checks.js';
 export { runHealthGate, DEFAULT_REQUEST_TIMEOUT_MS, type HealthGateOptions, type GateReport } from './run-health-gate.js';
-export {
-  NetworkProbe,
-  planNetworkProbe,
-  PROBE_ROLE,
-  DEFAULT_PROBE_START_TIMEOUT_MS,
-  DEFAULT_PROBE_ANSWER_MARGIN_MS,
-  type NetworkProbeOptions,
-} from './network-probe.js';
-export { stagingTargets, stagingChecks } from './staging-gate.js';

@@ -1,6 +1,6 @@
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import type { ReleaseImage } from '../release/spec.js';
+import type { ReleaseImage } from '../release/plan.js';
 
 /** Who holds the deploy lock, as recorded in the lock container's labels. */
 export interface LockHolder {

@@ -6,4 +6,3 @@ export {
   type ImagePruneOptions,
   type KeepReason,
 } from './plan-image-prune.js';
-export { pruneImages, listStackImages, parseStackImages, imageRepository, type PruneResult } from './prune-images.js';

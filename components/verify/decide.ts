@@ -1,4 +1,4 @@
-import type { ProxyRouting, RoutedRelease } from '../proxy/constants.js';
+import type { ProxyRouting, RoutedRelease } from '../release/ports.js';
 
 export type VerificationResult =
   | { verified: true; durationMs: number }

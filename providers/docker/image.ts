@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
-import type { ReleaseImage } from '../../components/release/spec.js';
+import type { ReleaseImage } from './spec.js';
 import type { DockerSection } from './config.js';
 import type { ImageTag } from './image-tag.js';
 

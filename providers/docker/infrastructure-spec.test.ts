@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PROXY_PORTS, bootstrapCaddyConfig } from '../../components/proxy/index.js';
+import { PROXY_PORTS, bootstrapCaddyConfig } from './proxy/index.js';
 import { databaseUrl, planDockerInfrastructure, planEndpoints } from './infrastructure-spec.js';
 import { dockerConfig } from './testing.js';
 

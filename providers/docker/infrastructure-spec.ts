@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { CADDY_BOOTSTRAP_PATH, PROXY_PORTS, bootstrapCaddyConfig, caddyRunCommand } from '../../components/proxy/index.js';
+import { CADDY_BOOTSTRAP_PATH, PROXY_PORTS, bootstrapCaddyConfig, caddyRunCommand } from './proxy/index.js';
 import type { DockerStackConfig } from '../config.js';
 import type { SecretName } from '../stack-secrets.js';
 

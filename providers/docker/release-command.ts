@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { releaseCli } from '../../components/release/command-line.js';
 
 export { RELEASE_PLAN_ENV, ROLLBACK_TO_ENV } from '../../components/release/command-line.js';
-import type { ReleaseSpec } from '../../components/release/spec.js';
-import { SLOTS } from '../../components/release/spec.js';
+import type { ReleaseSpec } from './spec.js';
+import { SLOTS } from './spec.js';
 import type { ReleaseSummary } from '../types.js';
 
 

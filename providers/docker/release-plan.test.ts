@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { SLOT_LABELS } from '../../components/slots/names.js';
+import { SLOT_LABELS } from './slots/names.js';
 import { dockerSpecOf, parseDockerReleasePlan, planOfDockerSpec } from './release-plan.js';
 import { parseSlotRecord } from './slot-record.js';
 

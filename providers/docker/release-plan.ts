@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseReleasePlan, parseTargetSection, RELEASE_PLAN_SCHEMA_VERSION, type ReleasePlan } from '../../components/release/plan.js';
-import type { ReleaseSpec } from '../../components/release/spec.js';
+import type { ReleaseSpec } from './spec.js';
 
 /** The Docker target's part of a release plan: where the stack's containers are. */
 export const dockerTargetSchema = z.object({

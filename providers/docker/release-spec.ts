@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ReleaseImage, ReleaseSpec } from '../../components/release/spec.js';
+import type { ReleaseImage, ReleaseSpec } from './spec.js';
 import type { DockerStackConfig } from '../config.js';
 import type { DockerInfrastructureSpec } from './infrastructure-spec.js';
 import { SNAPSHOTS_DIR, planDockerInfrastructure } from './infrastructure-spec.js';

@@ -1,7 +1,7 @@
 import type { SlotRecord } from '../../components/release/ports.js';
 import type { Slot } from '../../components/release/plan.js';
 import { DeployError } from '../../components/errors.js';
-import { SLOT_LABELS, slotContainerName } from '../../components/slots/names.js';
+import { SLOT_LABELS, slotContainerName } from './slots/names.js';
 import type { DockerEngine } from './engine.js';
 import { parseDockerReleasePlan } from './release-plan.js';
 

@@ -2,7 +2,7 @@ import * as command from '@pulumi/command';
 import type * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import type { ReleasePlan } from '../../components/release/plan.js';
-import type { ReleaseSpec } from '../../components/release/spec.js';
+import type { ReleaseSpec } from './spec.js';
 import type { DockerStackConfig } from '../config.js';
 import type { DeploymentTarget, ReleaseStatus, TargetEndpoints } from '../types.js';
 import { AppImage, planAppImageBuild, releaseImageOf } from './image.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { ReleaseImage, ReleaseSpec } from '../../components/release/spec.js';
+import type { ReleaseImage, ReleaseSpec } from '../../providers/docker/spec.js';
 import { createDeployEvents, type DeployEvents } from '../../components/events/deploy-events.js';
 import { databaseUrl, planDockerInfrastructure } from '../../providers/docker/infrastructure-spec.js';
 import { runRelease, type ReleaseContext, type ReleaseOutcome } from '../../components/release/pipeline.js';

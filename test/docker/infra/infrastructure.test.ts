@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { PROXY_PORTS } from '../../../components/proxy/index.js';
+import { PROXY_PORTS } from '../../../providers/docker/proxy/index.js';
 import { databaseUrl, planDockerInfrastructure } from '../../../providers/docker/infrastructure-spec.js';
 import { dockerConfig } from '../../../providers/docker/testing.js';
 import { type InfrastructureHandle, planContainerCreate, standUpInfrastructure } from '../../support/docker-infra.js';

@@ -9,11 +9,10 @@ import {
   breakDeployLock,
   DeployLockHeldError,
   lockContainerName,
-  lockHolderForThisProcess,
   readDeployLock,
   withDeployLock,
-  type LockHolder,
-} from '../../../components/lock/index.js';
+} from '../../../providers/docker/lock/index.js';
+import { lockHolderForThisProcess, type LockHolder } from '../../../components/lock/index.js';
 import { REPO_ROOT, requireDocker, testEngine, uniqueName } from '../../support/images.js';
 
 const lockImage = `${uniqueName('tk-test-lock-image')}:1`;

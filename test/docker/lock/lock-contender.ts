@@ -2,7 +2,8 @@
 // `ready`, waits for `go` on stdin, tries once without waiting, prints the outcome as JSON and,
 // when it won, holds the lock until `release` arrives.
 import { createInterface } from 'node:readline';
-import { acquireDeployLock, lockHolderForThisProcess } from '../../../components/lock/index.js';
+import { lockHolderForThisProcess } from '../../../components/lock/index.js';
+import { acquireDeployLock } from '../../../providers/docker/lock/index.js';
 import { testEngine } from '../../support/images.js';
 
 const [prefix, image, label] = process.argv.slice(2);

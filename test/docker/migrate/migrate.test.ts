@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { DeployError } from '../../../components/errors.js';
 import { createDeployEvents } from '../../../components/events/deploy-events.js';
-import { pendingMigrations, runMigrations, type MigrateSpec } from '../../../components/migrate/index.js';
+import { pendingMigrations, runMigrations, type MigrateSpec } from '../../../providers/docker/migrate/index.js';
 import { REPO_ROOT, ensureAppImage, requireDocker, testEngine } from '../../support/images.js';
 import { startPostgres, type PostgresFixture } from '../snapshot/postgres-fixture.js';
 

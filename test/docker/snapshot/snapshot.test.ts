@@ -11,7 +11,7 @@ import {
   takeSnapshot,
   verifySnapshot,
   type SnapshotSpec,
-} from '../../../components/snapshot/index.js';
+} from '../../../providers/docker/snapshot/index.js';
 import { TEST_IMAGES, requireDocker, testEngine, uniqueName } from '../../support/images.js';
 import { startPostgres, type PostgresFixture } from './postgres-fixture.js';
 

@@ -11,15 +11,15 @@ import {
   stageSlot,
   switchTraffic,
   type RoutedRelease,
-} from '../../../components/proxy/index.js';
-import type { ReleaseSpec } from '../../../components/release/spec.js';
+} from '../../../providers/docker/proxy/index.js';
+import type { ReleaseSpec } from '../../../providers/docker/spec.js';
 import {
   assertSlotRunsRelease,
   inspectSlot,
   resolveImageId,
   startParkedSlot,
   startSlot,
-} from '../../../components/slots/index.js';
+} from '../../../providers/docker/slots/index.js';
 import { gateSlot, verifyOrRestore, verifyPublic } from '../../../components/release/promote.js';
 import type { Slot } from '../../../components/release/plan.js';
 import type { SwitchResult } from '../../../components/release/ports.js';

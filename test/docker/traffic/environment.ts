@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bootstrapCaddyConfig, CADDY_BOOTSTRAP_PATH, caddyRunCommand, PROXY_PORTS } from '../../../components/proxy/index.js';
-import type { ReleaseSpec } from '../../../components/release/spec.js';
+import { bootstrapCaddyConfig, CADDY_BOOTSTRAP_PATH, caddyRunCommand, PROXY_PORTS } from '../../../providers/docker/proxy/index.js';
+import type { ReleaseSpec } from '../../../providers/docker/spec.js';
 import { TEST_IMAGES, ensureAppImage, requireDocker, testEngine, uniqueName } from '../../support/images.js';
 
 /**

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { listStackImages, pruneImages } from '../../../components/prune/index.js';
-import type { ReleaseSpec } from '../../../components/release/spec.js';
+import { listStackImages, pruneImages } from '../../../providers/docker/prune/index.js';
+import type { ReleaseSpec } from '../../../providers/docker/spec.js';
 import { ensureAppImage, requireDocker, testEngine as engine, uniqueName } from '../../support/images.js';
 
 function pruneSpec(prefix: string, ref: string, keepReleases: number): ReleaseSpec {

@@ -1,0 +1,1 @@
+export { pruneImages, listStackImages, parseStackImages, imageRepository, type PruneResult } from './prune-images.js';

@@ -1,0 +1,61 @@
+/**
+ * Everything a release needs to know, as typed data. The Pulumi program builds it from the
+ * validated stack config (providers/<target>/); the release steps in components/ receive it and
+ * never read config themselves. Secret values are not in here: `secretEnv` names the variables
+ * whose values the release process holds in its environment and forwards to containers.
+ */
+export { SLOTS, otherSlot, APP_SERVICES, APP_PORTS, type Slot, type AppService, type ReleaseImage } from '../../components/release/plan.js';
+import type { ReleaseImage } from '../../components/release/plan.js';
+
+export interface ReleaseSpec {
+  stack: string;
+  /** Prefix of every Docker object of this stack, e.g. `tk-dev`. */
+  prefix: string;
+  /** `DOCKER_HOST` of the target (local socket when absent, or `ssh://user@host`). */
+  dockerHost?: string;
+  /** The private network the app, PostgreSQL and Caddy share. */
+  network: string;
+  image: ReleaseImage;
+  /** Non-secret environment of the app containers (TK_LOG_LEVEL, ...). */
+  appEnv: Record<string, string>;
+  /** Names of secret variables (TK_DATABASE_URL, TK_HMAC_SECRET, ...) forwarded by name. */
+  secretEnv: string[];
+  database: {
+    /** The PostgreSQL container (snapshots run inside it over its local socket). */
+    container: string;
+    name: string;
+    user: string;
+  };
+  snapshots: {
+    /** Folder inside the PostgreSQL container where the snapshot volume is mounted. */
+    dir: string;
+    retentionDays: number;
+    /** pg_dump --lock-wait-timeout: a dump never queues behind a lock longer than this. */
+    lockWaitTimeoutMs: number;
+  };
+  proxy: {
+    container: string;
+    /**
+     * Public endpoints as users reach them (through Caddy). Caddy's staging listeners (the idle
+     * slot) are not published: the health gate reaches them inside the stack network only.
+     */
+    publicHttpUrl: string;
+    publicGrpcAddress: string;
+  };
+  gate: {
+    /** Consecutive successes of every check required to promote. */
+    successes: number;
+    intervalMs: number;
+    timeoutMs: number;
+  };
+  /** How long in-flight requests of the old slot may take before it is stopped. */
+  drainTimeoutMs: number;
+  /** Release images kept for `rollback --to`. */
+  keepReleases: number;
+  lock: {
+    /** Wait this long for another release's lock; 0 refuses at once. */
+    waitMs: number;
+  };
+  /** `pulumi destroy` deletes the data volumes too (`destroy` takes a final snapshot first). @default false */
+  ephemeral?: boolean;
+}
