@@ -1,3 +1,4 @@
+import { closestName } from '../app/src/config/closest-name.js';
 import type { z } from 'zod';
 import { DeployError } from '../components/errors.js';
 
@@ -118,25 +119,7 @@ function describeType(value: unknown): string {
 
 /** The known key nearest to a mistyped one (at most two edits away), for "did you mean". */
 export function closestKey(key: string, known: readonly string[]): string | undefined {
-  let best: { key: string; distance: number } | undefined;
-  for (const candidate of known) {
-    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
-    if (distance <= 2 && (!best || distance < best.distance)) best = { key: candidate, distance };
-  }
-  return best?.key;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
+  return closestName(key, known, 2);
 }
 
 /**

@@ -26,7 +26,7 @@ import { createDeployEvents, DEPLOY_EVENTS_FILE_ENV } from '../components/events
 import { describeHolder } from '../components/lock/lock-holder.js';
 import { breakDeployLock, readDeployLock } from './docker/lock/index.js';
 import { readProxyState } from './docker/proxy/index.js';
-import { RELEASE_PLAN_ENV, ROLLBACK_TO_ENV } from '../components/release/command-line.js';
+import { RELEASE_PLAN_ENV, ROLLBACK_TO_ENV } from './release-command-line.js';
 import { runRelease } from '../components/release/pipeline.js';
 import { parseReleasePlan, SLOTS, type ReleasePlan } from '../components/release/plan.js';
 import { latestSnapshot } from './docker/snapshot/index.js';

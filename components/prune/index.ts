@@ -1,6 +1,5 @@
 export {
   planImagePrune,
-  DEFAULT_KEEP_RELEASES,
   type StackImage,
   type ImagePrunePlan,
   type ImagePruneOptions,

@@ -40,9 +40,9 @@ describe('planImagePrune', () => {
     assert.deepEqual(ids(plan.remove), ['sha256:6', 'sha256:5', 'sha256:4', 'sha256:2', 'sha256:1']);
   });
 
-  it('keeps 5 by default and removes nothing when there are fewer', () => {
-    assert.deepEqual(ids(planImagePrune(images, { live: null, previous: null }).remove), ['sha256:2', 'sha256:1']);
-    assert.deepEqual(planImagePrune(images.slice(0, 2), { live: null, previous: null }).remove, []);
+  it('keeps the newest N and removes nothing when there are fewer', () => {
+    assert.deepEqual(ids(planImagePrune(images, { keep: 5, live: null, previous: null }).remove), ['sha256:2', 'sha256:1']);
+    assert.deepEqual(planImagePrune(images.slice(0, 2), { keep: 5, live: null, previous: null }).remove, []);
   });
 
   it('refuses a keep count below 1', () => {

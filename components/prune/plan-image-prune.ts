@@ -1,7 +1,6 @@
 import { DeployError } from '../errors.js';
 
 /** Release images kept by default (`rollback --to` targets), besides the live and previous ones. */
-export const DEFAULT_KEEP_RELEASES = 5;
 
 /** One image of the stack's repository. */
 export interface StackImage {
@@ -21,8 +20,8 @@ export interface ImagePrunePlan {
 }
 
 export interface ImagePruneOptions {
-  /** Newest release images kept. @default DEFAULT_KEEP_RELEASES */
-  keep?: number;
+  /** Newest release images kept (the stack's release.keepReleases). */
+  keep: number;
   /** Image id of the live slot: kept whatever its age. */
   live: string | null;
   /** Image id of the previous (parked) slot, the rollback target: kept whatever its age. */
@@ -41,7 +40,7 @@ function createdMs(image: StackImage): number {
  * previous slot's image (nor one a container uses) even when older. Everything else goes.
  */
 export function planImagePrune(images: readonly StackImage[], options: ImagePruneOptions): ImagePrunePlan {
-  const keep = options.keep ?? DEFAULT_KEEP_RELEASES;
+  const { keep } = options;
   if (!Number.isInteger(keep) || keep < 1) {
     throw new DeployError(`keepReleases: must be a whole number of at least 1, got ${keep}`, 'set keepReleases to 1 or more in the stack config');
   }

@@ -17,7 +17,8 @@ export type FailurePoint =
   | 'switch'
   | 'restore'
   | 'park'
-  | 'prune';
+  | 'prune'
+  | 'unlock';
 
 interface MemorySlot {
   plan: ReleasePlan;
@@ -104,6 +105,8 @@ export class MemoryBackend implements ReleaseBackend {
         name: 'memory-lock',
         release: async () => {
           this.calls.push('unlock');
+          const failure = this.failAt.get('unlock');
+          if (failure) throw failure;
           this.lockedNow = false;
           events.emit('lock.released', { lock: 'memory-lock' });
         },

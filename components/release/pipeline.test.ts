@@ -150,6 +150,17 @@ describe('runRelease on the in-memory target (ordering and failure paths)', () =
     });
   }
 
+  it('when the release fails and the lock will not let go either, the release\'s own error is what a person sees', async () => {
+    const backend = new MemoryBackend();
+    backend.failAt.set('start', new Error('container exited'));
+    backend.failAt.set('unlock', new Error('lock container gone'));
+    const log = recordedEvents();
+    await assert.rejects(runRelease(exampleReleasePlan(R1), backend, context(log.events)), /container exited/);
+    assert.ok(log.records().some((r) => r.event === 'lock.release-failed' && /lock container gone/.test(String(r.error))));
+    backend.failAt.delete('start');
+    await assert.rejects(runRelease(exampleReleasePlan(R1), backend, context(recordedEvents().events)), /lock container gone/, 'after a good release, a lock that stays held is an error');
+  });
+
   it('a rollback whose gate fails parks the resumed slot again instead of leaving it running', async () => {
     const backend = new MemoryBackend();
     await deployed(backend, exampleReleasePlan(R1), exampleReleasePlan(R2));

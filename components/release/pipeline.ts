@@ -88,6 +88,7 @@ export async function runRelease(plan: ReleasePlan, backend: ReleaseBackend, con
   const requested = context.rollback ? (context.rollback.to ?? 'the parked previous release') : plan.image.releaseId;
   events.emit('release.started', { kind, stack: plan.stack, release: requested, image: context.rollback ? undefined : plan.image.ref });
   let lock: HeldLock | undefined;
+  let failed = false;
   try {
     lock = await clock.time('lock', () => backend.lock.acquire(context.holder ?? lockHolderForThisProcess(plan.image), { waitMs: plan.lock.waitMs, events }));
     const routing = await clock.time('read-live', () => backend.routing.read());
@@ -180,9 +181,15 @@ export async function runRelease(plan: ReleasePlan, backend: ReleaseBackend, con
     );
     return outcome;
   } catch (error) {
+    failed = true;
     events.emit('release.failed', { kind, release: requested, error: (error as Error).message, phases: clock.phases, durationMs: clock.total() }, 'error');
     throw error;
   } finally {
-    await lock?.release();
+    // When the release failed, its error is what a person must see; a lock that would not let go
+    // is then only logged (with how to break it).
+    await lock?.release().catch((error: unknown) => {
+      events.logger.error({ event: 'lock.release-failed', lock: lock?.name, error: (error as Error).message }, 'could not release the deploy lock');
+      if (!failed) throw error;
+    });
   }
 }

@@ -1,17 +1,7 @@
 import { createHash } from 'node:crypto';
-import { releaseCli } from '../../components/release/command-line.js';
-
-export { RELEASE_PLAN_ENV, ROLLBACK_TO_ENV } from '../../components/release/command-line.js';
-import type { ReleaseSpec } from './spec.js';
-import { SLOTS } from './spec.js';
+import { SLOTS } from '../../components/release/plan.js';
 import type { ReleaseSummary } from '../types.js';
-
-
-export type ReleaseOperation = 'deploy' | 'destroy' | 'rollback';
-
-export function releaseCliCommand(operation: ReleaseOperation): string {
-  return releaseCli(operation);
-}
+import type { ReleaseSpec } from './spec.js';
 
 /**
  * How a person rolls back: pin the previous release in the stack config and run `pulumi up`,

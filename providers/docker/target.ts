@@ -9,7 +9,8 @@ import { AppImage, planAppImageBuild, releaseImageOf } from './image.js';
 import type { ImageTag } from './image-tag.js';
 import { DockerInfrastructure, createDockerProvider } from './infrastructure.js';
 import { databaseUrl, planDockerInfrastructure } from './infrastructure-spec.js';
-import { RELEASE_PLAN_ENV, ROLLBACK_TO_ENV, canonicalJson, parseReleaseSummary, releaseCliCommand, rollbackInstructions, secretsDigest, specHash } from './release-command.js';
+import { RELEASE_PLAN_ENV, ROLLBACK_TO_ENV, releaseCli } from '../release-command-line.js';
+import { canonicalJson, parseReleaseSummary, rollbackInstructions, secretsDigest, specHash } from './release-command.js';
 import { planOfDockerSpec } from './release-plan.js';
 import { planReleaseSpec } from './release-spec.js';
 
@@ -90,8 +91,8 @@ export class DockerTarget extends pulumi.ComponentResource implements Deployment
     this.release = new command.local.Command(
       `${name}-release`,
       {
-        create: releaseCliCommand('deploy'),
-        update: releaseCliCommand('deploy'),
+        create: releaseCli('deploy'),
+        update: releaseCli('deploy'),
         environment,
         logging,
         triggers: [
@@ -109,7 +110,7 @@ export class DockerTarget extends pulumi.ComponentResource implements Deployment
     // `delete` runs, which must not tear the deployment down.
     this.cleanup = new command.local.Command(
       `${name}-cleanup`,
-      { delete: releaseCliCommand('destroy'), environment, logging },
+      { delete: releaseCli('destroy'), environment, logging },
       { parent: this, dependsOn: [this.infrastructure] },
     );
 

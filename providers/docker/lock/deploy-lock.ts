@@ -3,7 +3,7 @@ import type { DockerEngine } from '../engine.js';
 import { DockerCommandError } from '../engine.js';
 import { DeployError } from '../../../components/errors.js';
 import type { DeployEvents } from '../../../components/events/deploy-events.js';
-import { releaseCli } from '../../../components/release/command-line.js';
+import { releaseCli } from '../../release-command-line.js';
 import type { ReleaseSpec } from '../spec.js';
 import {
   DEFAULT_LOCK_IMAGE,
@@ -135,34 +135,6 @@ export async function acquireDeployLock(
     }
     await sleep(Math.min(pollMs, deadline - now));
   }
-}
-
-/**
- * Runs `work` holding the deploy lock and releases it on every exit path. When `work` throws,
- * its error wins; a failed release is then only logged.
- */
-export async function withDeployLock<T>(
-  engine: DockerEngine,
-  spec: LockSpec,
-  holder: LockHolder,
-  options: AcquireDeployLockOptions,
-  work: (lock: DeployLock) => Promise<T>,
-): Promise<T> {
-  const lock = await acquireDeployLock(engine, spec, holder, options);
-  let result: T;
-  try {
-    result = await work(lock);
-  } catch (error) {
-    await lock.release().catch((releaseError: unknown) => {
-      options.events?.logger.error(
-        { event: 'lock.release-failed', lock: lock.name, error: (releaseError as Error).message },
-        `could not release the deploy lock; break it with ${breakLockCommand(spec.stack)}`,
-      );
-    });
-    throw error;
-  }
-  await lock.release();
-  return result;
 }
 
 /** The lock's current state, for `lock status` and for refusals. */

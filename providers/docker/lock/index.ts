@@ -3,7 +3,6 @@ export {
   breakDeployLock,
   breakLockCommand,
   readDeployLock,
-  withDeployLock,
   DeployLockHeldError,
   type AcquireDeployLockOptions,
   type BreakDeployLockOptions,

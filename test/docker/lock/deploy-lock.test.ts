@@ -10,7 +10,6 @@ import {
   DeployLockHeldError,
   lockContainerName,
   readDeployLock,
-  withDeployLock,
 } from '../../../providers/docker/lock/index.js';
 import { lockHolderForThisProcess, type LockHolder } from '../../../components/lock/index.js';
 import { REPO_ROOT, requireDocker, testEngine, uniqueName } from '../../support/images.js';
@@ -178,20 +177,6 @@ describe('deploy lock on a real Docker engine', () => {
     await current.release();
     assert.equal((await readDeployLock(testEngine, spec)).state, 'free');
     assert.equal((await breakDeployLock(testEngine, spec)).state, 'free');
-  });
-
-  test('withDeployLock releases the lock when the work throws, and the work\'s error wins', async () => {
-    const spec = newStack();
-    await assert.rejects(
-      withDeployLock(testEngine, spec, holderFor('1.4.0'), { image: lockImage }, async () => {
-        assert.equal((await readDeployLock(testEngine, spec)).state, 'held');
-        throw new Error('migration exploded');
-      }),
-      /migration exploded/,
-    );
-    assert.equal((await readDeployLock(testEngine, spec)).state, 'free');
-    assert.equal(await withDeployLock(testEngine, spec, holderFor('1.4.1'), { image: lockImage }, async () => 'done'), 'done');
-    assert.equal((await readDeployLock(testEngine, spec)).state, 'free');
   });
 
   test('two OS processes acquiring at the same moment: exactly one wins', async () => {
