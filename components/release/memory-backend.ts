@@ -97,7 +97,7 @@ export class MemoryBackend implements ReleaseBackend {
 
   readonly lock: ReleaseBackend['lock'] = {
     acquire: async (_holder, { events }) => {
-      if (this.lockHeld) throw new DeployError('Another release holds the deploy lock', 'wait for it');
+      if (this.lockHeld || this.lockedNow) throw new DeployError('Another release holds the deploy lock', 'wait for it');
       await this.step('lock');
       this.lockedNow = true;
       events.emit('lock.acquired', { lock: 'memory-lock' });
