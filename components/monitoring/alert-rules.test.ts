@@ -268,7 +268,7 @@ describe('alert rules and configuration, checked by promtool and amtool', () => 
     const rendered = monitoringFiles({
       stack: STACK,
       settings: { ...DEFAULT_MONITORING_SECTION, notify: { ...DEFAULT_MONITORING_SECTION.notify, webhookUrl: 'https://hooks.example.com/tk', ntfyUrl: 'https://ntfy.sh/tk-alerts' } },
-      hosts: { prometheus: 'tk-prod-prometheus', alertmanager: 'tk-prod-alertmanager', nodeExporter: 'tk-prod-node-exporter', postgresExporter: 'tk-prod-postgres-exporter', cadvisor: 'tk-prod-cadvisor' },
+      addresses: { prometheus: 'tk-prod-prometheus:9090', alertmanager: 'tk-prod-alertmanager:9093', nodeExporter: 'tk-prod-node-exporter:9100', postgresExporter: 'tk-prod-postgres-exporter:9187', cadvisor: 'tk-prod-cadvisor:8080' },
       appTargets: [
         { service: 'sensor-api', address: 'tk-prod-blue-sensor-api:9090', slot: 'blue', role: 'live' },
         { service: 'web-ui', address: 'tk-prod-blue-web-ui:9091', slot: 'blue', role: 'live' },

@@ -63,8 +63,7 @@ export interface AlertmanagerArgsInput {
   configDir: string;
   /** Silences and the notification log (a volume, so silences survive a redeploy). */
   dataDir: string;
-  /** @default 0.0.0.0:9093 */
-  listenAddress?: string;
+  listenAddress: string;
 }
 
 /** Alertmanager's command line: one instance, so its cluster (gossip) listener is off. */
@@ -72,7 +71,7 @@ export function alertmanagerArgs(input: AlertmanagerArgsInput): string[] {
   return [
     `--config.file=${posix.join(input.configDir, ALERTMANAGER_FILES.config)}`,
     `--storage.path=${input.dataDir}`,
-    `--web.listen-address=${input.listenAddress ?? '0.0.0.0:9093'}`,
+    `--web.listen-address=${input.listenAddress}`,
     '--cluster.listen-address=',
   ];
 }

@@ -7,7 +7,9 @@ export {
   MONITORING_PATHS,
   type MonitoringFiles,
   type MonitoringFilesInput,
-  type MonitoringHosts,
+  type MonitoringAddresses,
+  type MonitoringPaths,
+  type MonitoringListen,
   type ServiceFiles,
 } from './monitoring-files.js';
 export {

@@ -75,52 +75,71 @@ export interface MonitoringFiles {
   cadvisor: { port: number };
 }
 
-/** Where each service is reached on the stack's network, host names without ports. */
-export interface MonitoringHosts {
+/** Where each service is reached (host:port) from the others: names on the stack's network. */
+export interface MonitoringAddresses {
   prometheus: string;
   alertmanager: string;
   nodeExporter: string;
   postgresExporter: string;
-  /** Unset: no cAdvisor, no per-container panels data (the host panels still work). */
+  /** Unset: no cAdvisor, so the per-container panels stay empty (host and app panels still work). */
   cadvisor?: string;
+}
+
+export type MonitoringPaths = { -readonly [K in keyof typeof MONITORING_PATHS]: string };
+
+/** What each process listens on. @default every interface, on its image's port (MONITORING_PORTS) */
+export interface MonitoringListen {
+  prometheus: string;
+  alertmanager: string;
+  nodeExporter: string;
+  postgresExporter: string;
 }
 
 export interface MonitoringFilesInput {
   stack: string;
   settings: MonitoringSection;
-  hosts: MonitoringHosts;
+  addresses: MonitoringAddresses;
   /** The app instances to scrape now: the live slot, and the candidate during a release. */
   appTargets: readonly AppScrapeTarget[];
   /** Only tests shorten these. @default PRODUCTION_ALERT_TIMING */
   timing?: AlertTiming;
+  /** Folders of the processes; a target running them outside containers moves them. @default MONITORING_PATHS */
+  paths?: Partial<MonitoringPaths>;
+  listen?: Partial<MonitoringListen>;
 }
 
 /**
  * Everything the monitoring services of a stack need, target-independent: each service's files
  * with the folder they go in, its arguments, environment and port. A target mounts or copies the
- * files and starts the containers; it never writes these files itself.
+ * files and starts the processes; it never writes these files itself.
  */
 export function monitoringFiles(input: MonitoringFilesInput): MonitoringFiles {
-  const { settings, hosts } = input;
-  const at = (host: string, port: number) => `${host}:${port}`;
-  const p = MONITORING_PATHS;
+  const { settings, addresses } = input;
+  const p: MonitoringPaths = { ...MONITORING_PATHS, ...input.paths };
+  const listen: MonitoringListen = {
+    prometheus: `0.0.0.0:${MONITORING_PORTS.prometheus}`,
+    alertmanager: `0.0.0.0:${MONITORING_PORTS.alertmanager}`,
+    nodeExporter: `0.0.0.0:${MONITORING_PORTS.nodeExporter}`,
+    postgresExporter: `0.0.0.0:${MONITORING_PORTS.postgresExporter}`,
+    ...input.listen,
+  };
   return {
     prometheus: {
       dir: p.prometheusConfig,
       dataDir: p.prometheusData,
       port: MONITORING_PORTS.prometheus,
-      args: prometheusArgs({ configDir: p.prometheusConfig, dataDir: p.prometheusData, retention: settings.retention }),
+      args: prometheusArgs({ configDir: p.prometheusConfig, dataDir: p.prometheusData, retention: settings.retention, listenAddress: listen.prometheus }),
       files: {
         [PROMETHEUS_FILES.config]: renderPrometheusConfig({
           stack: input.stack,
           scrapeInterval: settings.scrapeInterval,
           evaluationInterval: settings.evaluationInterval,
           configDir: p.prometheusConfig,
-          alertmanagers: [at(hosts.alertmanager, MONITORING_PORTS.alertmanager)],
+          alertmanagers: [addresses.alertmanager],
           exporters: {
-            node: [at(hosts.nodeExporter, MONITORING_PORTS.nodeExporter)],
-            postgres: [at(hosts.postgresExporter, MONITORING_PORTS.postgresExporter)],
-            cadvisor: hosts.cadvisor ? [at(hosts.cadvisor, MONITORING_PORTS.cadvisor)] : [],
+            node: [addresses.nodeExporter],
+            postgres: [addresses.postgresExporter],
+            cadvisor: addresses.cadvisor ? [addresses.cadvisor] : [],
           },
         }),
         [PROMETHEUS_FILES.rules]: renderAlertRules({ thresholds: settings.alerts, ...(input.timing ? { timing: input.timing } : {}) }),
@@ -131,7 +150,7 @@ export function monitoringFiles(input: MonitoringFilesInput): MonitoringFiles {
       dir: p.alertmanagerConfig,
       dataDir: p.alertmanagerData,
       port: MONITORING_PORTS.alertmanager,
-      args: alertmanagerArgs({ configDir: p.alertmanagerConfig, dataDir: p.alertmanagerData }),
+      args: alertmanagerArgs({ configDir: p.alertmanagerConfig, dataDir: p.alertmanagerData, listenAddress: listen.alertmanager }),
       files: { [ALERTMANAGER_FILES.config]: renderAlertmanagerConfig(settings.notify) },
     },
     grafana: {
@@ -139,10 +158,7 @@ export function monitoringFiles(input: MonitoringFilesInput): MonitoringFiles {
         dir: GRAFANA_PATHS.provisioning,
         port: MONITORING_PORTS.grafana,
         args: [],
-        files: renderGrafanaProvisioning({
-          prometheusUrl: `http://${at(hosts.prometheus, MONITORING_PORTS.prometheus)}`,
-          scrapeInterval: settings.scrapeInterval,
-        }),
+        files: renderGrafanaProvisioning({ prometheusUrl: `http://${addresses.prometheus}`, scrapeInterval: settings.scrapeInterval }),
       },
       dashboards: dashboardFiles(),
       dashboardsDir: GRAFANA_PATHS.dashboards,
@@ -154,11 +170,11 @@ export function monitoringFiles(input: MonitoringFilesInput): MonitoringFiles {
       port: MONITORING_PORTS.nodeExporter,
       rootfs: p.nodeExporterRootfs,
       textfileDir: p.deployMetrics,
-      args: nodeExporterArgs({ rootfs: p.nodeExporterRootfs, textfileDir: p.deployMetrics }),
+      args: nodeExporterArgs({ rootfs: p.nodeExporterRootfs, textfileDir: p.deployMetrics, listenAddress: listen.nodeExporter }),
     },
     postgresExporter: {
       port: MONITORING_PORTS.postgresExporter,
-      args: postgresExporterArgs({}),
+      args: postgresExporterArgs({ listenAddress: listen.postgresExporter }),
       secretEnv: ['DATA_SOURCE_NAME'],
     },
     cadvisor: { port: MONITORING_PORTS.cadvisor },
@@ -169,16 +185,16 @@ export function monitoringFiles(input: MonitoringFilesInput): MonitoringFiles {
  * node-exporter's command line: the host's filesystems through `rootfs`, the release pipeline's
  * metrics from `textfileDir` (DEPLOY_METRICS_FILE), no systemd collector (no D-Bus in a container).
  */
-export function nodeExporterArgs(input: { rootfs?: string; textfileDir: string; listenAddress?: string }): string[] {
+export function nodeExporterArgs(input: { rootfs: string; textfileDir: string; listenAddress: string }): string[] {
   return [
-    ...(input.rootfs ? [`--path.rootfs=${input.rootfs}`] : []),
+    `--path.rootfs=${input.rootfs}`,
     `--collector.textfile.directory=${input.textfileDir}`,
     '--no-collector.systemd',
-    `--web.listen-address=${input.listenAddress ?? `0.0.0.0:${MONITORING_PORTS.nodeExporter}`}`,
+    `--web.listen-address=${input.listenAddress}`,
   ];
 }
 
 /** postgres_exporter's command line; it connects with DATA_SOURCE_NAME from its environment. */
-export function postgresExporterArgs(input: { listenAddress?: string }): string[] {
-  return [`--web.listen-address=${input.listenAddress ?? `0.0.0.0:${MONITORING_PORTS.postgresExporter}`}`];
+export function postgresExporterArgs(input: { listenAddress: string }): string[] {
+  return [`--web.listen-address=${input.listenAddress}`];
 }

@@ -94,8 +94,7 @@ export interface PrometheusArgsInput {
   /** The TSDB folder (a volume, so samples survive a redeploy). */
   dataDir: string;
   retention: string;
-  /** @default 0.0.0.0:9090 */
-  listenAddress?: string;
+  listenAddress: string;
 }
 
 /** Prometheus' command line. Lifecycle API on: the toolkit reloads a changed config with POST /-/reload. */
@@ -104,7 +103,7 @@ export function prometheusArgs(input: PrometheusArgsInput): string[] {
     `--config.file=${posix.join(input.configDir, PROMETHEUS_FILES.config)}`,
     `--storage.tsdb.path=${input.dataDir}`,
     `--storage.tsdb.retention.time=${input.retention}`,
-    `--web.listen-address=${input.listenAddress ?? '0.0.0.0:9090'}`,
+    `--web.listen-address=${input.listenAddress}`,
     '--web.enable-lifecycle',
   ];
 }
