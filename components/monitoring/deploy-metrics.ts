@@ -4,9 +4,11 @@
  * there to be scraped; instead it writes these series as a text file into node-exporter's
  * textfile collector directory on the target (`--collector.textfile.directory`), which node-exporter
  * serves on every scrape. No Pushgateway to run, and the file on the target is the shared record
- * every maintainer's release reads and extends: read the file, apply the outcome with
- * `recordReleaseLive` / `recordReleaseFailed`, render it and replace the file atomically
- * (write `.<name>.tmp`, then rename: the collector skips names not ending in `.prom`).
+ * every maintainer's release reads and extends: read the file (`parseDeployMetrics`), apply the
+ * outcome with `recordReleaseLive` / `recordReleaseFailed`, render it and replace the file
+ * atomically (write `.<name>.tmp`, then rename: the collector skips names not ending in `.prom`).
+ * Writing it once more when a release starts (unchanged, or `initialDeployMetrics` when there is
+ * none) lets Prometheus see every counter before its first increment.
  *
  * Alerts read the timestamps (`last_*_timestamp_seconds`), not counter increases: a counter
  * that appears with its first increment already counted shows no `increase()`, while a
