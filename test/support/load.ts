@@ -16,10 +16,21 @@ export interface LoadTarget {
 
 export interface LoadCounts {
   ok: number;
+  /** The system failed: a wrong status, a refused or reset connection, or no answer while this process was responsive. */
   failed: number;
   /** The first failures, for the assertion message. */
   errors: string[];
+  /**
+   * The probe failed, not the system: a request timed out while this process itself was starved
+   * (its event loop stalled for PROBE_STALL_MS or more during the request), so nothing can be
+   * concluded about the endpoint. Reported apart so a busy test machine is not read as an outage.
+   */
+  probeFailed: number;
+  probeErrors: string[];
 }
+
+/** An event-loop stall this long during a request makes its timeout the probe's failure. */
+export const PROBE_STALL_MS = 1000;
 
 export interface LoadReport {
   http: LoadCounts;
@@ -32,12 +43,39 @@ export interface LoadReport {
 }
 
 function counts(): LoadCounts {
-  return { ok: 0, failed: 0, errors: [] };
+  return { ok: 0, failed: 0, errors: [], probeFailed: 0, probeErrors: [] };
 }
 
 function fail(target: LoadCounts, message: string): void {
   target.failed += 1;
   if (target.errors.length < 10) target.errors.push(message);
+}
+
+/** How late this process's timers ran, sampled every 10 ms: the longest stall in a time window. */
+class StallMonitor {
+  private readonly samples: { at: number; lagMs: number }[] = [];
+  private last = performance.now();
+  private readonly timer = setInterval(() => {
+    const now = performance.now();
+    this.samples.push({ at: now, lagMs: now - this.last - 10 });
+    this.last = now;
+    if (this.samples.length > 200_000) this.samples.splice(0, 100_000);
+  }, 10);
+
+  longestStall(from: number, to: number): number {
+    let longest = 0;
+    for (const sample of this.samples) if (sample.at >= from && sample.at <= to + 50) longest = Math.max(longest, sample.lagMs);
+    return Math.max(longest, performance.now() - this.last - 10);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+function isTimeout(error: unknown): boolean {
+  const text = `${(error as Error)?.name ?? ''} ${(error as Error)?.message ?? ''}`;
+  return /TimeoutError|aborted due to timeout|DEADLINE_EXCEEDED|Deadline exceeded/i.test(text);
 }
 
 function assertLocal(url: string): void {
@@ -62,13 +100,24 @@ export function startLoad(target: LoadTarget, options: { ratePerSecond?: number;
   const client: SensorClient = connectSensorClient(port);
   const pending = new Set<Promise<void>>();
   const started = Date.now();
+  const stalls = new StallMonitor();
   let sent = 0;
+
+  const failure = (target: LoadCounts, requestStarted: number, error: unknown, message: string) => {
+    if (isTimeout(error) && stalls.longestStall(requestStarted, performance.now()) >= PROBE_STALL_MS) {
+      target.probeFailed += 1;
+      if (target.probeErrors.length < 10) target.probeErrors.push(message);
+      return;
+    }
+    fail(target, message);
+  };
 
   const track = (work: Promise<void>) => {
     pending.add(work);
     void work.finally(() => pending.delete(work));
   };
   const httpOnce = async (path: string) => {
+    const requestStarted = performance.now();
     try {
       const response = await fetch(`${target.httpUrl}${path}`, { signal: AbortSignal.timeout(10_000) });
       const body = await response.text();
@@ -79,15 +128,16 @@ export function startLoad(target: LoadTarget, options: { ratePerSecond?: number;
       }
       http.ok += 1;
     } catch (error) {
-      fail(http, `GET ${path} -> ${(error as Error).message}`);
+      failure(http, requestStarted, error, `GET ${path} -> ${(error as Error).message}`);
     }
   };
   const grpcOnce = async () => {
+    const requestStarted = performance.now();
     try {
       await client.syncRules({ tags: [] }, { apiKey: target.apiKey, deadlineMs: 10_000 });
       grpc.ok += 1;
     } catch (error) {
-      fail(grpc, `SyncRules -> ${(error as Error).message}`);
+      failure(grpc, requestStarted, error, `SyncRules -> ${(error as Error).message}`);
     }
   };
 
@@ -110,6 +160,7 @@ export function startLoad(target: LoadTarget, options: { ratePerSecond?: number;
     async stop() {
       clearInterval(timer);
       await Promise.all([...pending]);
+      stalls.stop();
       client.close();
       const seconds = (Date.now() - started) / 1000;
       return { http, grpc, seconds, rate: sent / seconds, releasesSeen };
