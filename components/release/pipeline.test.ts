@@ -157,6 +157,8 @@ describe('runRelease on the in-memory target (ordering and failure paths)', () =
     const log = recordedEvents();
     await assert.rejects(runRelease(exampleReleasePlan(R1), backend, context(log.events)), /container exited/);
     assert.ok(log.records().some((r) => r.event === 'lock.release-failed' && /lock container gone/.test(String(r.error))));
+    await assert.rejects(runRelease(exampleReleasePlan(R1), backend, context(recordedEvents().events)), /holds the deploy lock/, 'the lock is still held');
+    backend.lockedNow = false; // a person broke the lock
     backend.failAt.delete('start');
     await assert.rejects(runRelease(exampleReleasePlan(R1), backend, context(recordedEvents().events)), /lock container gone/, 'after a good release, a lock that stays held is an error');
   });

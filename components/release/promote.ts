@@ -48,9 +48,12 @@ async function standDown(backend: ReleaseBackend, promotion: Promotion): Promise
   }
 }
 
-/** The health gate of `slot` running `plan`'s release, through the backend's staging route. */
-export async function gateSlot(backend: ReleaseBackend, plan: ReleasePlan, slot: Slot): Promise<GateReport> {
-  return withCheckSet(backend.gate.staging(plan, slot), (checks) =>
+/**
+ * The health gate of `slot` running `plan`'s release, through the backend's staging route. `open`
+ * is the check set when the caller opened it early (its probe starts while the slot does).
+ */
+export async function gateSlot(backend: ReleaseBackend, plan: ReleasePlan, slot: Slot, open = backend.gate.staging(plan, slot)): Promise<GateReport> {
+  return withCheckSet(open, (checks) =>
     runHealthGate(checks, {
       ...plan.gate,
       subject: `The ${slot} slot (release ${plan.image.releaseId})`,
@@ -109,22 +112,27 @@ export async function promote(backend: ReleaseBackend, promotion: Promotion, run
   const { plan, slot, live } = promotion;
   const { clock, events, kind } = run;
   const release = plan.image.releaseId;
+  // The gate's probes (a container on Docker) and the router's staging route get ready while the
+  // slot starts: neither needs the slot yet, and each takes seconds a rollback should not wait.
+  const gateChecks = backend.gate.staging(plan, slot);
+  gateChecks.catch(() => undefined);
   try {
-    // Staging only points the router's private route at the slot, so it runs while the slot starts.
     await allSettledOrThrow([
+      gateChecks,
       clock.time('start-slot', () =>
         promotion.from === 'parked' ? backend.slots.resume(plan, slot) : backend.slots.start(plan, slot, promotion.secrets),
       ),
       clock.time('stage', () => backend.routing.stage(plan, slot, live)),
     ]);
   } catch (error) {
+    await gateChecks.then((set) => set.close()).catch(() => undefined);
     await standDown(backend, promotion);
     throw error;
   }
   events.emit('slot.started', { kind, slot, release, from: promotion.from, durationMs: clock.phases['start-slot'] });
 
   try {
-    await clock.time('health-gate', () => gateSlot(backend, plan, slot));
+    await clock.time('health-gate', () => gateSlot(backend, plan, slot, gateChecks));
   } catch (error) {
     await standDown(backend, promotion);
     throw error;

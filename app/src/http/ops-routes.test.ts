@@ -8,11 +8,15 @@ describe('/readyz over HTTP when database pings fail', () => {
   let app: FastifyInstance;
   let base: string;
   let pingFails = false;
+  let pingDelayMs = 0;
+  let pings = 0;
 
   before(async () => {
     const db = {
       dialect: 'sqlite',
       async ping() {
+        pings += 1;
+        if (pingDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, pingDelayMs));
         if (pingFails) throw new Error('timed out');
       },
     } as unknown as Database;
@@ -58,5 +62,18 @@ describe('/readyz over HTTP when database pings fail', () => {
     assert.equal(down.body.consecutiveFailures, 3);
     pingFails = false;
     assert.equal((await readyz()).code, 200, 'ready again at the first answer');
+  });
+
+  it('probes arriving together share one database ping, and its failure counts once', async () => {
+    pingFails = false;
+    await readyz();
+    pingFails = true;
+    pingDelayMs = 300;
+    pings = 0;
+    const answers = await Promise.all(Array.from({ length: 10 }, () => readyz()));
+    assert.equal(pings, 1, 'one ping for ten probes');
+    assert.deepEqual([...new Set(answers.map((a) => a.code))], [200], 'one failed ping is tolerated, however many probes waited for it');
+    pingFails = false;
+    pingDelayMs = 0;
   });
 });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Database } from '../db/types.js';
 import type { BuildInfo, Metrics } from '../metrics/registry.js';
-import { DEFAULT_READINESS_LIMITS, DatabaseReadiness, type ReadinessLimits } from './readiness.js';
+import { DEFAULT_READINESS_LIMITS, DatabaseReadiness, type PingVerdict, type ReadinessLimits } from './readiness.js';
 
 /** /readyz fails when the database does not answer within this long. */
 export const READINESS_DB_TIMEOUT_MS = 1000;
@@ -39,6 +39,24 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsDeps): void {
  */
 export function registerHealthRoutes(app: FastifyInstance, deps: OpsDeps): void {
   const readiness = new DatabaseReadiness(deps.readinessLimits);
+  type Probe = { ok: true; schemaVersion: string | null } | { ok: false; reason: string; verdict: PingVerdict };
+  // Probes arriving together share one database ping: under load a health check must not add a
+  // ping per request, and one slow ping is one failure, not one per waiting probe.
+  let inFlight: Promise<Probe> | undefined;
+  const probeDatabase = (): Promise<Probe> =>
+    (inFlight ??= (async (): Promise<Probe> => {
+      try {
+        await deps.db.ping(READINESS_DB_TIMEOUT_MS);
+        const schemaVersion = await deps.schemaVersion();
+        readiness.succeeded();
+        return { ok: true, schemaVersion };
+      } catch (error) {
+        return { ok: false, reason: `database did not answer within ${READINESS_DB_TIMEOUT_MS} ms: ${(error as Error).message}`, verdict: readiness.failed() };
+      }
+    })().finally(() => {
+      inFlight = undefined;
+    }));
+
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
@@ -51,20 +69,12 @@ export function registerHealthRoutes(app: FastifyInstance, deps: OpsDeps): void 
     if (deps.draining()) {
       return reply.code(503).send({ status: 'draining', ...identity });
     }
-    let schemaVersion: string | null;
-    try {
-      await deps.db.ping(READINESS_DB_TIMEOUT_MS);
-      schemaVersion = await deps.schemaVersion();
-    } catch (error) {
-      const reason = `database did not answer within ${READINESS_DB_TIMEOUT_MS} ms: ${(error as Error).message}`;
-      const verdict = readiness.failed();
-      if (!verdict.ready) return reply.code(503).send({ status: 'unavailable', ...identity, reason, consecutiveFailures: verdict.consecutiveFailures });
-      return { status: 'ready', ...identity, database: deps.db.dialect, warning: `${reason} (${verdict.tolerated?.consecutiveFailures ?? 1} in a row; not ready after ${(deps.readinessLimits ?? DEFAULT_READINESS_LIMITS).failuresBeforeUnready})` };
-    }
-    readiness.succeeded();
-    return { status: 'ready', ...identity, schemaVersion, database: deps.db.dialect };
+    const probe = await probeDatabase();
+    if (probe.ok) return { status: 'ready', ...identity, schemaVersion: probe.schemaVersion, database: deps.db.dialect };
+    const { reason, verdict } = probe;
+    if (!verdict.ready) return reply.code(503).send({ status: 'unavailable', ...identity, reason, consecutiveFailures: verdict.consecutiveFailures });
+    return { status: 'ready', ...identity, database: deps.db.dialect, warning: `${reason} (${verdict.tolerated?.consecutiveFailures ?? 1} in a row; not ready after ${(deps.readinessLimits ?? DEFAULT_READINESS_LIMITS).failuresBeforeUnready})` };
   });
-
 }
 
 /** Prometheus metrics: only on an internal port, never on a public one. */

@@ -34,4 +34,17 @@ describe('DatabaseReadiness', () => {
     time.advance(10_001);
     assert.deepEqual(readiness.failed(), { ready: false, consecutiveFailures: 1 });
   });
+
+  it('many probes failing during one short stall do not make it unready; the same failures lasting minOutageMs do', () => {
+    const time = clock();
+    const readiness = new DatabaseReadiness({ failuresBeforeUnready: 3, minOutageMs: 3_000, graceMs: 10_000 }, time.now);
+    readiness.succeeded();
+    time.advance(1_200);
+    for (let probe = 1; probe <= 8; probe++) {
+      assert.deepEqual(readiness.failed(), { ready: true, tolerated: { consecutiveFailures: probe } }, `probe ${probe} of one 1.2 s stall`);
+    }
+    time.advance(1_900);
+    assert.deepEqual(readiness.failed(), { ready: false, consecutiveFailures: 9 }, 'failing for over 3 s is an outage');
+    assert.deepEqual(readiness.succeeded(), { ready: true });
+  });
 });

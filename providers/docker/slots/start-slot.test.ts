@@ -49,6 +49,7 @@ describe('planStartSlot', () => {
         '--label', 'tk.service=sensor-api',
         '-e', 'TK_LOG_LEVEL=info',
         '-e', 'TK_SHUTDOWN_TIMEOUT_MS=15000',
+        '-e', 'TK_WEB_UI_SHUTDOWN_DELAY_MS=0',
         '-e', 'TK_WEB_UI_TRUST_PROXY=true',
         '-e', 'TK_DATABASE_URL',
         '-e', 'TK_HMAC_SECRET',

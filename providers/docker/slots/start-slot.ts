@@ -38,8 +38,15 @@ export function planStartSlot(spec: ReleaseSpec, slot: Slot, imageId: string): S
   // The app drains for TK_SHUTDOWN_TIMEOUT_MS on SIGTERM; it follows the release's drain timeout
   // unless the stack sets it explicitly. Behind Caddy, web-ui takes the client's address and
   // scheme from the X-Forwarded-* headers Caddy sets (the app's default ignores them, so that a
-  // client cannot forge them when nothing is in front).
-  const appEnv: Record<string, string> = { TK_SHUTDOWN_TIMEOUT_MS: String(spec.drainTimeoutMs), TK_WEB_UI_TRUST_PROXY: 'true', ...spec.appEnv };
+  // client cannot forge them when nothing is in front). web-ui's shutdown delay keeps a stopping
+  // server accepting while a load balancer deregisters it; Caddy has stopped routing new requests
+  // to a slot before it is drained (the switch is atomic), so here the delay only slows the drain.
+  const appEnv: Record<string, string> = {
+    TK_SHUTDOWN_TIMEOUT_MS: String(spec.drainTimeoutMs),
+    TK_WEB_UI_TRUST_PROXY: 'true',
+    TK_WEB_UI_SHUTDOWN_DELAY_MS: '0',
+    ...spec.appEnv,
+  };
   const envArgs = Object.keys(appEnv)
     .sort()
     .flatMap((name) => ['-e', `${name}=${appEnv[name]}`]);
