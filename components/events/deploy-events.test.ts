@@ -67,6 +67,23 @@ describe('deployment events', () => {
     }
   });
 
+  it('hands every event to its subscribers after logging it, and a subscriber that throws breaks neither the emit nor the others', () => {
+    const { events, lines } = collect('json');
+    const seen: string[] = [];
+    events.subscribe(() => {
+      throw new Error('sink exploded');
+    });
+    const unsubscribe = events.subscribe((record) => seen.push(`${record.event}/${record.level}/${record.message}/${String(record.fields.release)}`));
+    events.emit('release.started', { release: 'r1' });
+    events.emit('release.failed', { release: 'r1', error: 'gate timed out' }, 'error');
+    unsubscribe();
+    events.emit('lock.released', { lock: 'l' });
+    assert.deepEqual(seen, ['release.started/info/release started/r1', 'release.failed/error/release failed/r1']);
+    const records = lines().map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.deepEqual(records.map((record) => record.event ?? record.msg), ['release.started', 'a subscriber of release.started failed', 'release.failed', 'a subscriber of release.failed failed', 'lock.released', 'a subscriber of lock.released failed']);
+    assert.equal(records[1]!.reason, 'sink exploded');
+  });
+
   it('marks warnings and failures and keeps the error on the line', () => {
     const line = formatDeployEventLine({ level: 50, time: '2026-12-02T10:15:02.123Z', msg: 'release failed', release: 'r2', error: 'gate timed out', durationMs: 61_000 });
     assert.equal(line, '10:15:02 ✗ release failed  release=r2 error=gate timed out (61 s)');

@@ -54,10 +54,24 @@ const DEPLOY_EVENT_MESSAGES: Record<DeployEventName, string> = {
   'rolled-back': 'rolled back',
 };
 
+/** Every event name, for schemas that let a person choose events (notification filters). */
+export const DEPLOY_EVENT_NAMES = Object.keys(DEPLOY_EVENT_MESSAGES) as DeployEventName[];
+
 export type DeployEventLevel = 'info' | 'warn' | 'error';
+
+/** One event as a subscriber receives it: the fields as emitted, NOT redacted (redact before sending them anywhere). */
+export interface DeployEventRecord {
+  event: DeployEventName;
+  level: DeployEventLevel;
+  message: string;
+  fields: Readonly<Record<string, unknown>>;
+  time: Date;
+}
 
 export interface DeployEvents {
   emit(event: DeployEventName, fields?: Record<string, unknown>, level?: DeployEventLevel): void;
+  /** Calls `listener` with every event after it is logged; returns the unsubscribe function. */
+  subscribe(listener: (record: DeployEventRecord) => void): () => void;
   logger: Logger;
 }
 
@@ -98,10 +112,24 @@ export function createDeployEvents(options: DeployEventsOptions = {}): DeployEve
     },
     pino.multistream(streams),
   );
+  const listeners = new Set<(record: DeployEventRecord) => void>();
   return {
     logger,
     emit(event, fields = {}, level = 'info') {
-      logger[level]({ event, ...fields }, DEPLOY_EVENT_MESSAGES[event]);
+      const message = DEPLOY_EVENT_MESSAGES[event];
+      logger[level]({ event, ...fields }, message);
+      for (const listener of listeners) {
+        // A subscriber (a notification sink) must never break the release that emits.
+        try {
+          listener({ event, level, message, fields, time: new Date() });
+        } catch (error) {
+          logger.error({ reason: (error as Error)?.message ?? String(error) }, `a subscriber of ${event} failed`);
+        }
+      }
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
   };
 }
