@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { CONFIG_EXAMPLES, ConfigError, decodeConfigValues, formatConfigProblem, parseStackConfig, type StackConfigInput } from './config.js';
 import { CANARY, CANARY_ENV, pulumiConfig } from './docker/testing.js';
+import { NOTIFICATIONS_CONFIG_EXAMPLES } from './notifications-config.js';
 
 const NO_ENV_FILE = { path: '.env.dev', values: {} };
 
@@ -41,6 +42,7 @@ describe('stack config', () => {
       snapshots: { retentionDays: 7, lockWaitTimeoutMs: 30000 },
       database: { name: 'trapperkeeper', user: 'trapperkeeper' },
       ephemeral: false,
+      notifications: { sinks: [], env: undefined },
       docker: {
         bindAddress: '127.0.0.1',
         ports: { http: 8080, grpc: 50051 },
@@ -224,8 +226,9 @@ describe('stack config', () => {
       value !== null && typeof value === 'object' && !Array.isArray(value)
         ? Object.entries(value).flatMap(([key, inner]) => leaves(inner, path ? `${path}.${key}` : key))
         : [path];
-    const { secrets: _secrets, stack: _stack, ...settings } = config;
-    const keys = [...leaves(settings, ''), 'postgresPassword', 'hmacSecret'].sort();
+    // The notifications keys are checked against their schema in notifications-config.test.ts.
+    const { secrets: _secrets, stack: _stack, notifications: _notifications, ...settings } = config;
+    const keys = [...leaves(settings, ''), 'postgresPassword', 'hmacSecret', ...Object.keys(NOTIFICATIONS_CONFIG_EXAMPLES)].sort();
     assert.deepEqual(keys, Object.keys(CONFIG_EXAMPLES).sort());
   });
 });

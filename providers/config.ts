@@ -3,6 +3,8 @@ import { z } from 'zod';
 import type { ConfigExamples, ConfigProblem } from './config-errors.js';
 import { CONFIG_NAMESPACE, ConfigError, configSetCommand, describeGenericIssue, problemsFromIssues, validFields } from './config-errors.js';
 import { DOCKER_CONFIG_EXAMPLES, checkDockerSection, dockerSectionSchema } from './docker/config.js';
+import type { StackNotifications } from './notifications-config.js';
+import { NOTIFICATIONS_CONFIG_EXAMPLES, notificationsSectionSchema, notificationsStoredInPlaintext, resolveNotifications } from './notifications-config.js';
 import type { SecretName, SecretSources, StackSecrets } from './stack-secrets.js';
 import { STACK_SECRETS, asPulumiSecrets, loadStackEnvFile, resolveSecretValues } from './stack-secrets.js';
 
@@ -94,6 +96,7 @@ const commonShape = {
     })
     .prefault({}),
   ephemeral: z.boolean().default(false),
+  notifications: notificationsSectionSchema.prefault({}),
   postgresPassword: z.string().optional(),
   hmacSecret: z.string().optional(),
 };
@@ -126,6 +129,7 @@ const providerSchema = z.enum(PROVIDERS, {
  * ephemeral: true for throwaway stacks: pulumi destroy also deletes the data volumes (after a final snapshot). @default false
  * postgresPassword: secret, or TK_POSTGRES_PASSWORD. Required.
  * hmacSecret: secret TK_HMAC_SECRET of the app, or TK_HMAC_SECRET. Required.
+ * notifications.*: where deployment events are sent besides the log (webhook, ntfy, slack); see notificationsSectionSchema. @default none
  *
  * The provider's own section follows (docker: see dockerSectionSchema); aws and gcp join the
  * union with theirs.
@@ -155,6 +159,7 @@ export const CONFIG_EXAMPLES: ConfigExamples = {
   ephemeral: 'false',
   postgresPassword: STACK_SECRETS.postgresPassword.example,
   hmacSecret: STACK_SECRETS.hmacSecret.example,
+  ...NOTIFICATIONS_CONFIG_EXAMPLES,
   ...DOCKER_CONFIG_EXAMPLES,
 };
 
@@ -162,7 +167,7 @@ type ParsedStackConfig = z.output<typeof stackConfigSchema>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** The validated stack config: what every provider and release step is built from. */
-export type StackConfig = DistributiveOmit<ParsedStackConfig, SecretName> & { stack: string; secrets: StackSecrets };
+export type StackConfig = DistributiveOmit<ParsedStackConfig, SecretName | 'notifications'> & { stack: string; secrets: StackSecrets; notifications: StackNotifications };
 export type DockerStackConfig = Extract<StackConfig, { provider: 'docker' }>;
 
 /** The gate must be able to pass: N successes `intervalMs` apart need (N-1) intervals. */
@@ -239,10 +244,15 @@ export function parseStackConfig(input: StackConfigInput): StackConfig {
     input.stack,
   );
   problems.push(...secrets.problems);
+  const notifications = resolveNotifications(
+    { raw: decoded.values.notifications, storedInPlaintext: notificationsStoredInPlaintext(input.config, input.secretConfigKeys), processEnv: input.processEnv, envFile: input.envFile },
+    input.stack,
+  );
+  problems.push(...notifications.problems);
 
-  if (problems.length > 0 || !config || !secrets.values) throw new ConfigError(input.stack, dedupe(problems));
-  const { postgresPassword: _password, hmacSecret: _hmac, ...settings } = config;
-  return { ...settings, stack: input.stack, secrets: asPulumiSecrets(secrets.values) };
+  if (problems.length > 0 || !config || !secrets.values || !notifications.value) throw new ConfigError(input.stack, dedupe(problems));
+  const { postgresPassword: _password, hmacSecret: _hmac, notifications: _notifications, ...settings } = config;
+  return { ...settings, stack: input.stack, secrets: asPulumiSecrets(secrets.values), notifications: notifications.value };
 }
 
 /**

@@ -253,6 +253,24 @@ describe('DockerTarget (Pulumi mocks)', () => {
     assert.equal(JSON.stringify(unwrapSecrets(recorded.map((r) => r.inputs))).includes(CANARY.postgresPassword), true);
   });
 
+  it('hands the notification sinks to the release command as one secret TK_NOTIFY, never in the spec, the triggers or the cleanup', async () => {
+    const hookSecret = 'canary-webhook-secret-0123456789abcdef';
+    const slackUrl = 'https://hooks.slack.com/services/T0/B0/canary-slack-path';
+    const target = await declare('tk-notify', dockerConfig('dev', { ...DEV, notifications: { webhook: { url: 'https://ops.example.com/hooks/tk', secret: hookSecret }, slack: { url: slackUrl } } }));
+    const environment = byName('tk-notify-release').inputs.environment as Inputs;
+    assert.ok(isWrappedSecret(environment.TK_NOTIFY));
+    const settings = JSON.parse(String(unwrapSecrets(environment.TK_NOTIFY))) as { webhook: { secret: string }; slack: { url: string } };
+    assert.equal(settings.webhook.secret, hookSecret);
+    assert.equal(settings.slack.url, slackUrl);
+    assert.equal((byName('tk-notify-cleanup').inputs.environment as Inputs).TK_NOTIFY, undefined);
+    const leaks = recorded.flatMap((r) => [...plainOccurrences(r.inputs, hookSecret), ...plainOccurrences(r.inputs, 'canary-slack-path'), ...plainOccurrences(r.inputs, 'ops.example.com')].map((path) => `${r.name}.${path}`));
+    assert.deepEqual(leaks, []);
+    assert.ok(!JSON.stringify(target.releaseSpec).includes('hooks'), 'the release spec carries no sink');
+
+    await declare('tk-quiet', dockerConfig('dev', DEV));
+    assert.equal((byName('tk-quiet-release').inputs.environment as Inputs).TK_NOTIFY, undefined, 'no sink: no TK_NOTIFY');
+  });
+
   it('reports the release outputs from the release CLI summary, in plain text, and the secret outputs as secrets', async () => {
     const target = await declare('tk-out', dockerConfig('dev', DEV));
     assert.equal(await promiseOf(target.status.liveSlot), MOCK_RELEASE_SUMMARY.liveSlot);

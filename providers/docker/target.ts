@@ -1,6 +1,7 @@
 import * as command from '@pulumi/command';
 import type * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
+import { NOTIFY_ENV } from '../../components/notifications/settings.js';
 import type { ReleasePlan } from '../../components/release/plan.js';
 import type { ReleaseSpec } from './spec.js';
 import type { DockerStackConfig } from '../config.js';
@@ -93,7 +94,8 @@ export class DockerTarget extends pulumi.ComponentResource implements Deployment
       {
         create: releaseCli('deploy'),
         update: releaseCli('deploy'),
-        environment,
+        // The sinks (URLs, secrets) travel as one secret variable, never in the plan.
+        environment: { ...environment, ...(config.notifications.env ? { [NOTIFY_ENV]: config.notifications.env } : {}) },
         logging,
         triggers: [
           this.releaseSpec.image.releaseId,
