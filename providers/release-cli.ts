@@ -3,7 +3,8 @@
  * runs to look at a stack's releases and lock.
  *
  *   deploy                    run a release; its plan in TK_RELEASE_PLAN, secrets in TK_DATABASE_URL / TK_HMAC_SECRET;
- *                             with TK_ROLLBACK_TO (the stack's release.rollbackTo) make that kept release live instead
+ *                             with TK_ROLLBACK_TO (the stack's release.rollbackTo) make that kept release live instead;
+ *                             with TK_NOTIFY (the stack's notifications.*) its events also go to those sinks
  *   destroy                   before `pulumi destroy` removes the stack: remove both slots (final snapshot when ephemeral)
  *   status --stack S          live and parked releases, latest snapshot, lock
  *   lock status|break --stack S
@@ -24,6 +25,7 @@ import { parse as parseYaml } from 'yaml';
 import { DeployError } from '../components/errors.js';
 import { createDeployEvents, DEPLOY_EVENTS_FILE_ENV } from '../components/events/deploy-events.js';
 import { describeHolder } from '../components/lock/lock-holder.js';
+import { startNotifications } from '../components/notifications/index.js';
 import { breakDeployLock, readDeployLock } from './docker/lock/index.js';
 import { readProxyState } from './docker/proxy/index.js';
 import { RELEASE_PLAN_ENV, ROLLBACK_TO_ENV } from './release-command-line.js';
@@ -80,9 +82,11 @@ async function main(argv: string[]): Promise<void> {
       const plan = planFromEnv();
       const events = releaseEvents(plan);
       const rollbackTo = process.env[ROLLBACK_TO_ENV] || undefined;
-      const outcome = await targetRuntime(plan).withBackend(plan, (backend) =>
-        runRelease(plan, backend, { events, ...(rollbackTo ? { rollback: { to: rollbackTo, pinned: true } } : {}) }),
-      );
+      // Sinks of TK_NOTIFY; a failing one never fails the release, and flush() is bounded.
+      const notifications = startNotifications(events, { stack: plan.stack, release: rollbackTo ?? plan.image.releaseId });
+      const outcome = await targetRuntime(plan)
+        .withBackend(plan, (backend) => runRelease(plan, backend, { events, ...(rollbackTo ? { rollback: { to: rollbackTo, pinned: true } } : {}) }))
+        .finally(() => notifications.flush());
       if (outcome.migrationWarning) process.stderr.write(`\nwarning: ${outcome.migrationWarning}\n\n`);
       const { liveSlot, liveRelease, previousRelease, latestSnapshot: latest } = outcome;
       process.stdout.write(`${JSON.stringify({ liveSlot, liveRelease, previousRelease, latestSnapshot: latest })}\n`);
