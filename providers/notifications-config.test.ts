@@ -164,6 +164,14 @@ describe('stack config: notifications', () => {
     });
   }
 
+  it('reports every notifications problem at once: a wrong key does not hide a missing secret beside it', () => {
+    const found = problemsOf(() => parseStackConfig(input({ webhook: { url: 'hooks.example.com' }, slack: { events: 'release.done' } })));
+    assert.deepEqual(
+      found.map((problem) => problem.split(':').slice(0, 2).join(':')),
+      ['trapperkeeper:notifications.webhook.url', 'trapperkeeper:notifications.slack.events', 'trapperkeeper:notifications.webhook.secret', 'trapperkeeper:notifications.slack.url'],
+    );
+  });
+
   it('refuses a webhook secret or Slack URL stored in plain text in the stack file', () => {
     const found = problemsOf(() =>
       parseStackConfig(input({ webhook: { url: 'https://ops.example.com/hooks/tk', secret: WEBHOOK_SECRET }, slack: { url: SLACK_URL } }, { secretConfigKeys: new Set() })),

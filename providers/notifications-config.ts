@@ -177,49 +177,43 @@ export function resolveNotifications(sources: NotificationSources, stack: string
       fix: `${configSetCommand(path, example, { secret: true })}  # or ${envName}=... in .env.${stack}`,
     };
   };
+  /** A sink's raw keys, and its section when all of it is valid (else the schema reports what is not). */
   const sectionOf = <Name extends SinkName>(name: Name) => {
     const raw = field(sources.raw, name);
     const parsed = sinkShapes[name].safeParse(raw ?? {});
-    return { present: raw !== undefined, value: parsed.success ? (parsed.data as z.output<(typeof sinkShapes)[Name]>) : undefined };
+    return { raw, value: parsed.success ? (parsed.data as z.output<(typeof sinkShapes)[Name]>) : undefined };
   };
+  // Secrets are resolved from the raw keys, so a wrong sibling key does not hide a secret's problem.
 
   const webhook = sectionOf('webhook');
-  if (webhook.value) {
-    const value = secret('notifications.webhook.secret', webhook.value.secret);
-    if (webhook.value.url !== undefined) {
-      if (value === undefined) problems.push(missing('notifications.webhook.secret'));
-      else if (value.length < MIN_WEBHOOK_SECRET_LENGTH) {
-        problems.push({
-          path: 'notifications.webhook.secret',
-          problem: `must be at least ${MIN_WEBHOOK_SECRET_LENGTH} characters (it is the HMAC key receivers verify with)`,
-          fix: configSetCommand('notifications.webhook.secret', NOTIFICATION_SECRETS['notifications.webhook.secret'].example, { secret: true }),
-        });
-      } else settings.webhook = { url: webhook.value.url, secret: value, events: webhook.value.events ?? [...DEFAULT_SINK_EVENTS.webhook] };
-    }
+  const webhookSecret = secret('notifications.webhook.secret', field(webhook.raw, 'secret'));
+  if (field(webhook.raw, 'url') !== undefined) {
+    if (webhookSecret === undefined) problems.push(missing('notifications.webhook.secret'));
+    else if (webhookSecret.length < MIN_WEBHOOK_SECRET_LENGTH) {
+      problems.push({
+        path: 'notifications.webhook.secret',
+        problem: `must be at least ${MIN_WEBHOOK_SECRET_LENGTH} characters (it is the HMAC key receivers verify with)`,
+        fix: configSetCommand('notifications.webhook.secret', NOTIFICATION_SECRETS['notifications.webhook.secret'].example, { secret: true }),
+      });
+    } else if (webhook.value) settings.webhook = { url: webhook.value.url, secret: webhookSecret, events: webhook.value.events ?? [...DEFAULT_SINK_EVENTS.webhook] };
   }
 
   const ntfy = sectionOf('ntfy');
-  if (ntfy.value) {
-    const token = secret('notifications.ntfy.token', ntfy.value.token);
-    if (ntfy.value.url !== undefined) {
-      settings.ntfy = { url: ntfy.value.url, ...(token !== undefined ? { token } : {}), events: ntfy.value.events ?? [...DEFAULT_SINK_EVENTS.ntfy] };
-    }
-  }
+  const token = secret('notifications.ntfy.token', field(ntfy.raw, 'token'));
+  if (ntfy.value) settings.ntfy = { url: ntfy.value.url, ...(token !== undefined ? { token } : {}), events: ntfy.value.events ?? [...DEFAULT_SINK_EVENTS.ntfy] };
 
   const slack = sectionOf('slack');
-  if (slack.value) {
-    const slackUrl = secret('notifications.slack.url', slack.value.url);
-    const wrong = slackUrl === undefined ? undefined : urlProblem(slackUrl);
-    if (slackUrl === undefined) {
-      if (slack.present) problems.push(missing('notifications.slack.url'));
-    } else if (wrong) {
-      problems.push({
-        path: 'notifications.slack.url',
-        problem: `${wrong} (a Slack-compatible incoming-webhook URL; set in the config, $${NOTIFICATION_SECRETS['notifications.slack.url'].envName} or .env.${stack})`,
-        fix: configSetCommand('notifications.slack.url', NOTIFICATION_SECRETS['notifications.slack.url'].example, { secret: true }),
-      });
-    } else settings.slack = { url: slackUrl, events: slack.value.events ?? [...DEFAULT_SINK_EVENTS.slack] };
-  }
+  const slackUrl = secret('notifications.slack.url', field(slack.raw, 'url'));
+  const wrongSlackUrl = slackUrl === undefined ? undefined : urlProblem(slackUrl);
+  if (slackUrl === undefined) {
+    if (slack.raw !== undefined) problems.push(missing('notifications.slack.url'));
+  } else if (wrongSlackUrl) {
+    problems.push({
+      path: 'notifications.slack.url',
+      problem: `${wrongSlackUrl} (a Slack-compatible incoming-webhook URL; set in the config, $${NOTIFICATION_SECRETS['notifications.slack.url'].envName} or .env.${stack})`,
+      fix: configSetCommand('notifications.slack.url', NOTIFICATION_SECRETS['notifications.slack.url'].example, { secret: true }),
+    });
+  } else if (slack.value) settings.slack = { url: slackUrl, events: slack.value.events ?? [...DEFAULT_SINK_EVENTS.slack] };
 
   if (problems.length > 0) return { problems };
   const sinks = enabledSinks(settings);

@@ -166,4 +166,24 @@ describe('the README\'s Pulumi workflow through the real CLI', { skip: missing }
       [/^hmacSecret: is stored in plain text/, /^release\.gate\.timeoutMs: .*can never pass/, /^docker\.ports\./],
     );
   });
+
+  it('prints working fixes for the notification sinks: a secret in plain text, a missing Slack URL, a bad topic URL, an unknown event', () => {
+    breakAndFix(
+      [
+        "pulumi config set --path 'notifications.webhook.url' https://ops.example.com/hooks/tk",
+        'pulumi config set --plaintext --path \'notifications.webhook.secret\' "$(openssl rand -hex 32)"',
+        "pulumi config set --path 'notifications.webhook.events' release.failed,release.done",
+        "pulumi config set --path 'notifications.ntfy.url' https://ntfy.sh/",
+        "pulumi config set --path 'notifications.slack.events' release.failed",
+      ],
+      [
+        /^notifications\.webhook\.secret: is stored in plain text/,
+        /^notifications\.webhook\.events: names unknown event 'release\.done'/,
+        /^notifications\.ntfy\.url: must end in the topic/,
+        /^notifications\.slack\.url: is not set/,
+      ],
+    );
+    const config = JSON.parse(sh('pulumi config --json')) as Record<string, { secret?: boolean }>;
+    assert.equal(config['trapperkeeper:notifications']?.secret, true, 'the notifications now hold secrets');
+  });
 });
