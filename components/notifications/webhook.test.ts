@@ -177,13 +177,13 @@ describe('webhook sink (real receivers on 127.0.0.1)', () => {
     };
     const { outcome, emitMs } = await release();
     assert.equal(outcome, 'failed as it would without notifications');
-    assert.ok(emitMs < 100, `emitting took ${emitMs} ms`);
+    assert.ok(emitMs < 250, `emitting took ${emitMs} ms`);
 
     const flushStarted = performance.now();
     const report = await notifications.flush();
     const flushMs = performance.now() - flushStarted;
     assert.deepEqual(report, { delivered: 0, failed: 6, abandoned: 0 });
-    assert.ok(flushMs <= 1_500 + 300, `flush waited ${flushMs} ms, bounded by the delivery timeout`);
+    assert.ok(flushMs <= 1_500 + 500, `flush waited ${flushMs} ms, bounded by the delivery timeout`);
     assert.ok(hook.requests.length >= 6 * 2, `each notification was retried (${hook.requests.length} requests)`);
 
     const warnings = records().filter((r) => r.level === 40);
@@ -212,11 +212,11 @@ describe('webhook sink (real receivers on 127.0.0.1)', () => {
     events.subscribe((record) => notifications.send(record));
     const started = performance.now();
     events.emit('release.failed', { release: RELEASE, error: 'x' }, 'error');
-    assert.ok(performance.now() - started < 50, 'emit does not wait for the receiver');
+    assert.ok(performance.now() - started < 100, 'emit does not wait for the receiver');
     const report = await notifications.flush();
     const elapsed = performance.now() - started;
     assert.deepEqual(report, { delivered: 0, failed: 1, abandoned: 0 });
-    assert.ok(elapsed >= 400 && elapsed <= 1_200 + 300, `gave up after ${elapsed} ms`);
+    assert.ok(elapsed >= 400 && elapsed <= 1_200 + 500, `gave up after ${elapsed} ms`);
     assert.ok(hook.requests.length >= 2, `a hung attempt is retried (${hook.requests.length} attempts)`);
     assert.match(String(records().find((r) => r.level === 40)?.reason), /^no answer within \d+ ms after \d+ attempts$/);
   });
