@@ -98,6 +98,11 @@ export interface NotificationText {
   details: [string, string][];
 }
 
+/** The pipeline runs a rollback as a release with `kind: 'rollback'`; people must see which one it was. */
+export function isRollback(notification: Pick<Notification, 'event' | 'metadata'>): boolean {
+  return notification.event === 'rolled-back' || notification.metadata.kind === 'rollback';
+}
+
 export function describeNotification(notification: Notification): NotificationText {
   const { metadata } = notification;
   const details: [string, string][] = [['release', notification.release]];
@@ -106,7 +111,8 @@ export function describeNotification(notification: Notification): NotificationTe
     if (value !== undefined && !details.some(([existing]) => existing === label)) details.push([label, value]);
   }
   if (typeof metadata.durationMs === 'number') details.push(['took', duration(metadata.durationMs)]);
-  return { title: `${notification.stack}: ${notification.message}`, details };
+  const kind = notification.event !== 'rolled-back' && isRollback(notification) ? ' (rollback)' : '';
+  return { title: `${notification.stack}: ${notification.message}${kind}`, details };
 }
 
 /** `release 0.3.0-… · error gate timed out · took 61 s`: one line, for plain-text sinks. */

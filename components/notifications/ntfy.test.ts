@@ -43,8 +43,13 @@ describe('ntfy sink (a real receiver on 127.0.0.1)', () => {
   });
 
   it('raises any warning or error to high priority, whatever the event', () => {
-    assert.deepEqual(ntfyStyle({ event: 'release.started', level: 'info' }), { priority: 2, tags: ['rocket'] });
-    assert.deepEqual(ntfyStyle({ event: 'lock.released', level: 'warn' }), { priority: 4, tags: ['warning'] });
-    assert.deepEqual(ntfyStyle({ event: 'snapshot.failed', level: 'error' }), { priority: 4, tags: ['x'] });
+    assert.deepEqual(ntfyStyle({ event: 'release.started', level: 'info', metadata: {} }), { priority: 2, tags: ['rocket'] });
+    assert.deepEqual(ntfyStyle({ event: 'lock.released', level: 'warn', metadata: {} }), { priority: 4, tags: ['warning'] });
+    assert.deepEqual(ntfyStyle({ event: 'snapshot.failed', level: 'error', metadata: {} }), { priority: 4, tags: ['x'] });
+  });
+
+  it('shows the outcome of a rollback (a release of kind rollback) as a rollback', () => {
+    assert.deepEqual(ntfyStyle({ event: 'release.succeeded', level: 'info', metadata: { kind: 'rollback' } }), { priority: 4, tags: ['leftwards_arrow_with_hook'] });
+    assert.deepEqual(ntfyStyle({ event: 'release.succeeded', level: 'info', metadata: { kind: 'release' } }), { priority: 3, tags: ['white_check_mark'] });
   });
 });

@@ -1,6 +1,6 @@
 import type { DeployEventName } from '../events/deploy-events.js';
 import type { SinkRequest } from './deliver.js';
-import { describeNotification, notificationLine, type Notification } from './notification.js';
+import { describeNotification, isRollback, notificationLine, type Notification } from './notification.js';
 import { USER_AGENT } from './webhook.js';
 
 /** ntfy's priorities: 1 min, 2 low, 3 default, 4 high, 5 urgent. */
@@ -23,9 +23,10 @@ export const NTFY_STYLE: Partial<Record<DeployEventName, { priority: NtfyPriorit
   'lock.broken': { priority: 4, tags: ['unlock'] },
 };
 
-/** Priority and tags of a notification: its event's style, raised to high for any warning or error. */
-export function ntfyStyle(notification: Pick<Notification, 'event' | 'level'>): { priority: NtfyPriority; tags: string[] } {
-  const style = NTFY_STYLE[notification.event] ?? { priority: 3, tags: [] };
+/** Priority and tags of a notification: its event's style (a rollback's outcome as a rollback), raised to high for any warning or error. */
+export function ntfyStyle(notification: Pick<Notification, 'event' | 'level' | 'metadata'>): { priority: NtfyPriority; tags: string[] } {
+  const event = notification.event === 'release.succeeded' && isRollback(notification) ? 'rolled-back' : notification.event;
+  const style = NTFY_STYLE[event] ?? { priority: 3, tags: [] };
   if (notification.level === 'info') return { priority: style.priority, tags: [...style.tags] };
   const marker = notification.level === 'error' ? 'x' : 'warning';
   return { priority: Math.max(style.priority, 4) as NtfyPriority, tags: style.tags.includes(marker) ? [...style.tags] : [...style.tags, marker] };

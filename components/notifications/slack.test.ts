@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { notificationOf } from './notification.js';
 import { createNotifications } from './notifier.js';
+import { slackMessage } from './slack.js';
 import { notifySettingsSchema } from './settings.js';
 import { recordedEvents, startReceiver, type Receiver } from './testing.js';
 
@@ -33,5 +35,12 @@ describe('Slack-compatible sink (a real receiver on 127.0.0.1)', () => {
     });
     assert.equal(message.blocks[1]!.elements![0]!.type, 'mrkdwn');
     assert.match(message.blocks[1]!.elements![0]!.text, /^deployment d-1 · #1 · \d{4}-\d\d-\d\dT/);
+  });
+
+  it('says when the release was a rollback (the pipeline runs a rollback as a release of kind rollback)', () => {
+    const record = { event: 'release.succeeded' as const, level: 'info' as const, message: 'release live', fields: { kind: 'rollback', release: '0.2.9-aaaaaaaa', slot: 'blue' }, time: new Date() };
+    const message = slackMessage(notificationOf(record, { deploymentId: 'd-2', stack: 'prod', release: '0.2.9-aaaaaaaa' }, 1));
+    assert.equal(message.text, 'prod: release live (rollback): release 0.2.9-aaaaaaaa · slot blue');
+    assert.match((message.blocks[0] as { text: { text: string } }).text.text, /^:leftwards_arrow_with_hook: \*prod: release live \(rollback\)\*/);
   });
 });

@@ -1,6 +1,6 @@
 import type { DeployEventLevel } from '../events/deploy-events.js';
 import type { SinkRequest } from './deliver.js';
-import { describeNotification, notificationLine, type Notification } from './notification.js';
+import { describeNotification, isRollback, notificationLine, type Notification } from './notification.js';
 import { USER_AGENT } from './webhook.js';
 
 const LEVEL_EMOJI: Record<DeployEventLevel, string> = { info: ':white_check_mark:', warn: ':warning:', error: ':rotating_light:' };
@@ -22,7 +22,8 @@ export interface SlackMessage {
  */
 export function slackMessage(notification: Notification): SlackMessage {
   const text = describeNotification(notification);
-  const emoji = notification.event === 'release.started' ? ':rocket:' : LEVEL_EMOJI[notification.level];
+  const emoji =
+    notification.level === 'info' && isRollback(notification) ? ':leftwards_arrow_with_hook:' : notification.event === 'release.started' ? ':rocket:' : LEVEL_EMOJI[notification.level];
   const fields = text.details.map(([label, value]) => `*${escape(label)}*  ${label === 'release' ? `\`${escape(value)}\`` : escape(value)}`);
   return {
     text: escape(`${text.title}: ${notificationLine(text)}`),
