@@ -37,6 +37,18 @@ describe('notifications from the deployment event stream', () => {
     assert.deepEqual([...ids], [notifications.deploymentId]);
   });
 
+  it('a sink that asks for rolled-back hears a successful rollback (a release of kind rollback), once', async () => {
+    const phone = await startReceiver(undefined, '/tk');
+    receivers.push(phone);
+    const env = { [NOTIFY_ENV]: JSON.stringify({ ntfy: { url: phone.url, events: ['rolled-back'] } }) };
+    const { events } = recordedEvents();
+    const notifications = startNotifications(events, { stack: 'dev', release: RELEASE }, env);
+    events.emit('release.succeeded', { kind: 'release', release: RELEASE });
+    events.emit('release.succeeded', { kind: 'rollback', release: '0.2.9-aaaaaaaa' });
+    await notifications.flush();
+    assert.deepEqual(phone.requests.map((r) => r.headers.title), ['dev: release live (rollback)']);
+  });
+
   it('keeps a hanging sink from delaying another: each delivery runs on its own', async () => {
     const [fast, stuck] = await Promise.all([startReceiver(), startReceiver(() => undefined)]);
     receivers.push(fast, stuck);

@@ -106,7 +106,10 @@ export function createNotifications(options: NotificationsOptions): Notification
     sinks: sinks.map((sink) => sink.name),
     send(record) {
       if (closed) return;
-      const wanted = sinks.filter((sink) => sink.events.has(record.event));
+      // A rollback runs as a release of kind rollback: `rolled-back` in a sink's events asks for
+      // its success by that name.
+      const rolledBack = record.event === 'release.succeeded' && record.fields.kind === 'rollback';
+      const wanted = sinks.filter((sink) => sink.events.has(record.event) || (rolledBack && sink.events.has('rolled-back')));
       if (wanted.length === 0) return;
       sequence += 1;
       const notification = notificationOf(record, context, sequence);
