@@ -1,5 +1,5 @@
 export { DockerTarget, type DockerTargetArgs } from './target.js';
-export { DockerInfrastructure, createDockerProvider, containerEnv, type DockerInfrastructureArgs } from './infrastructure.js';
+export { DockerInfrastructure, createDockerProvider, type DockerInfrastructureArgs } from './infrastructure.js';
 export {
   planDockerInfrastructure,
   planEndpoints,

@@ -39,6 +39,7 @@ describe('docker infrastructure spec', () => {
         retries: 12,
         startPeriodSeconds: 30,
       },
+      waitHealthySeconds: 180,
       uploads: [],
       labels: { 'tk.stack': 'dev', 'tk.role': 'postgres' },
       stopTimeoutSeconds: 60,

@@ -5,9 +5,10 @@ import type { SecretName } from '../stack-secrets.js';
 
 /**
  * The stable part of a Docker deployment as plain data: what stays while releases come and go.
- * The Pulumi component (infrastructure.ts) declares exactly this, and the test harness
- * (test/support/docker-infra.ts) creates exactly this with the docker CLI, so the tests exercise
- * the very names, ports, variables and aliases a stack gets.
+ * infrastructure-objects.ts turns it into the Docker objects' fields once; the Pulumi component
+ * (infrastructure.ts) declares those, and the test stand-up (test/support/docker-infra.ts) creates
+ * them with the docker CLI, so the tests exercise the very names, ports, variables and aliases a
+ * stack gets (test/docker/infra/declaration-drift.test.ts compares the two on a real engine).
  */
 export interface DockerInfrastructureSpec {
   stack: string;
@@ -57,6 +58,8 @@ export interface ContainerSpec {
   ports: PublishedPort[];
   restart: 'unless-stopped';
   healthcheck?: HealthcheckSpec;
+  /** Creation waits until the health check passes, failing after this many seconds; undefined: it does not wait. */
+  waitHealthySeconds?: number;
   /** Files written into the container before it starts. */
   uploads: { path: string; content: string }[];
   labels: Record<string, string>;
@@ -124,6 +127,8 @@ export function planDockerInfrastructure(config: InfrastructureInput): DockerInf
       retries: 12,
       startPeriodSeconds: 30,
     },
+    // Nothing that needs the database comes before it answers: pulumi up's release, the tests.
+    waitHealthySeconds: 180,
     uploads: [],
     labels: labels('postgres'),
     // A checkpoint on a busy database can take a while; SIGKILL mid-way means crash recovery.

@@ -3,6 +3,7 @@ import * as pulumi from '@pulumi/pulumi';
 import type { StackSecrets } from '../stack-secrets.js';
 import type { ContainerSpec, DockerInfrastructureSpec, VolumeKey } from './infrastructure-spec.js';
 import { VOLUME_KEYS } from './infrastructure-spec.js';
+import { containerObject, networkObject, volumeObject } from './infrastructure-objects.js';
 
 export interface DockerInfrastructureArgs {
   /** The plan from planDockerInfrastructure(); this component declares exactly it. */
@@ -42,28 +43,17 @@ export class DockerInfrastructure extends pulumi.ComponentResource {
       ...extra,
     });
 
-    this.network = new docker.Network(
-      `${name}-network`,
-      { name: spec.network.name, driver: 'bridge', labels: labelList(spec.network.labels) },
-      childOpts(),
-    );
+    this.network = new docker.Network(`${name}-network`, networkObject(spec.network), childOpts());
 
     this.volumes = Object.fromEntries(
       VOLUME_KEYS.map((key) => {
         const volume = spec.volumes[key];
-        return [
-          key,
-          new docker.Volume(
-            `${name}-${key}`,
-            { name: volume.name, labels: labelList(volume.labels) },
-            childOpts({ retainOnDelete: volume.retainOnDestroy }),
-          ),
-        ];
+        return [key, new docker.Volume(`${name}-${key}`, volumeObject(volume), childOpts({ retainOnDelete: volume.retainOnDestroy }))];
       }),
     ) as Record<VolumeKey, docker.Volume>;
 
     const secretValues: Record<string, pulumi.Output<string>> = { postgresPassword: args.secrets.postgresPassword };
-    this.postgres = this.createContainer(`${name}-postgres`, spec.postgres, secretValues, childOpts, { wait: true, waitTimeout: 180 });
+    this.postgres = this.createContainer(`${name}-postgres`, spec.postgres, secretValues, childOpts);
     this.caddy = this.createContainer(`${name}-caddy`, spec.caddy, secretValues, childOpts);
     this.endpoints = spec.endpoints;
 
@@ -81,7 +71,6 @@ export class DockerInfrastructure extends pulumi.ComponentResource {
     container: ContainerSpec,
     secretValues: Record<string, pulumi.Output<string>>,
     childOpts: (extra?: pulumi.CustomResourceOptions) => pulumi.CustomResourceOptions,
-    extra: Partial<docker.ContainerArgs> = {},
   ): docker.Container {
     const image = new docker.RemoteImage(
       `${resourceName}-image`,
@@ -89,51 +78,19 @@ export class DockerInfrastructure extends pulumi.ComponentResource {
       { name: container.image, keepLocally: true },
       childOpts({ deleteBeforeReplace: false }),
     );
-    return new docker.Container(
-      resourceName,
-      {
-        name: container.name,
-        image: image.imageId,
-        ...(container.command ? { command: container.command } : {}),
-        envs: containerEnv(container, secretValues),
-        volumes: container.mounts.map((mount) => ({ volumeName: this.volumes[mount.volume].name, containerPath: mount.containerPath })),
-        networksAdvanced: [{ name: this.network.name, aliases: container.aliases }],
-        ports: container.ports.map((port) => ({ internal: port.containerPort, external: port.hostPort, ip: port.hostIp, protocol: 'tcp' })),
-        restart: container.restart,
-        ...(container.healthcheck
-          ? {
-              healthcheck: {
-                tests: ['CMD-SHELL', container.healthcheck.shell],
-                interval: `${container.healthcheck.intervalSeconds}s`,
-                timeout: `${container.healthcheck.timeoutSeconds}s`,
-                retries: container.healthcheck.retries,
-                startPeriod: `${container.healthcheck.startPeriodSeconds}s`,
-              },
-            }
-          : {}),
-        uploads: container.uploads.map((upload) => ({ file: upload.path, content: upload.content })),
-        labels: labelList(container.labels),
-        stopTimeout: container.stopTimeoutSeconds,
-        ...extra,
+    const args: docker.ContainerArgs = containerObject<pulumi.Input<string>>(container, {
+      image: image.imageId,
+      network: this.network.name,
+      volume: (key) => this.volumes[key].name,
+      // The whole entry is a secret output: the value shows in no plan, state or log.
+      secretEnv: (variable, secret) => {
+        const value = secretValues[secret];
+        if (!value) throw new Error(`No value for secret ${secret} (container env ${variable}): a bug in the caller`);
+        return pulumi.secret(pulumi.interpolate`${variable}=${value}`);
       },
-      childOpts(),
-    );
+    });
+    return new docker.Container(resourceName, args, childOpts());
   }
-}
-
-/** `KEY=value` entries; a secret variable's entry is a secret output, so the whole list is one. */
-export function containerEnv(container: Pick<ContainerSpec, 'env' | 'secretEnv'>, secretValues: Record<string, pulumi.Output<string>>): pulumi.Input<string>[] {
-  const plain = Object.entries(container.env).map(([key, value]) => `${key}=${value}`);
-  const secret = Object.entries(container.secretEnv).map(([key, secretName]) => {
-    const value = secretValues[secretName];
-    if (!value) throw new Error(`No value for secret ${secretName} (container env ${key}): a bug in the caller`);
-    return pulumi.secret(pulumi.interpolate`${key}=${value}`);
-  });
-  return [...plain, ...secret];
-}
-
-function labelList(labels: Record<string, string>): { label: string; value: string }[] {
-  return Object.entries(labels).map(([label, value]) => ({ label, value }));
 }
 
 /** The Docker engine of the stack: `docker.host` (ssh:// works), else the environment's DOCKER_HOST. */

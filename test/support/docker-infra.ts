@@ -1,16 +1,27 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DockerEngine } from '../../providers/docker/engine.js';
 import type { ContainerSpec, DockerInfrastructureSpec, PortName } from '../../providers/docker/infrastructure-spec.js';
 import { VOLUME_KEYS } from '../../providers/docker/infrastructure-spec.js';
+import {
+  type ContainerObject,
+  type NetworkObject,
+  type VolumeObject,
+  containerObject,
+  networkObject,
+  volumeObject,
+} from '../../providers/docker/infrastructure-objects.js';
 import type { SecretValues } from '../../providers/stack-secrets.js';
 import { testEngine } from './images.js';
 
 /**
- * Stands up a stack's stable infrastructure with the docker CLI from the same plan the Pulumi
- * program declares (planDockerInfrastructure), so Docker tests of the release run against the
- * very network, volumes, containers, aliases, variables and ports a real stack gets.
+ * Stands up a stack's stable infrastructure with the docker CLI from the Docker objects the Pulumi
+ * program declares (providers/docker/infrastructure-objects.ts), so Docker tests of the release
+ * run against the very network, volumes, containers, aliases, variables and ports a real stack
+ * gets. This file only spells those objects' fields as docker flags;
+ * test/docker/infra/declaration-drift.test.ts checks the spelling against `docker inspect`.
  */
 export interface StandUpOptions {
   /** Values of the specs' secret references (`secretEnv`). */
@@ -30,6 +41,8 @@ export interface InfrastructureHandle {
   containers: { postgres: string; caddy: string };
   /** Host ports Caddy's public listeners are published on, read back with `docker port`. */
   ports: Record<PortName, number>;
+  /** Reads the published ports again (Docker picks new ephemeral ones when Caddy restarts). */
+  readPorts(): Promise<Record<PortName, number>>;
   /** Removes every object stand-up created, whatever state it is in. */
   tearDown(): Promise<void>;
 }
@@ -37,43 +50,86 @@ export interface InfrastructureHandle {
 /** Only loopback: tests reach containers through 127.0.0.1 and nothing else. */
 const TEST_HOST_IP = '127.0.0.1';
 
-export function planNetworkCreate(spec: DockerInfrastructureSpec): string[] {
-  return ['network', 'create', '--driver', 'bridge', ...labelArgs(spec.network.labels), spec.network.name];
+export function planNetworkCreate(network: NetworkObject): string[] {
+  return ['network', 'create', '--driver', network.driver, ...labelFlags(network.labels), network.name];
 }
 
-export function planVolumeCreate(volume: DockerInfrastructureSpec['volumes'][keyof DockerInfrastructureSpec['volumes']]): string[] {
-  return ['volume', 'create', ...labelArgs(volume.labels), volume.name];
+export function planVolumeCreate(volume: VolumeObject): string[] {
+  return ['volume', 'create', ...labelFlags(volume.labels), volume.name];
+}
+
+/** The container's object as the CLI refers to things: by name; a secret variable as `-e NAME`, its value in the CLI's env. */
+export function cliContainerObject(container: ContainerSpec, spec: DockerInfrastructureSpec): ContainerObject<string> {
+  return containerObject(container, {
+    image: container.image,
+    network: spec.network.name,
+    volume: (key) => spec.volumes[key].name,
+    secretEnv: (variable) => variable,
+  });
 }
 
 /** `docker create` for a container of the spec; secret variables go as `-e NAME` (value in the CLI's env). */
 export function planContainerCreate(container: ContainerSpec, spec: DockerInfrastructureSpec, options: { ephemeralPorts: boolean }): string[] {
-  const args = ['create', '--name', container.name, '--network', container.network];
-  for (const alias of container.aliases) args.push('--network-alias', alias);
-  args.push('--restart', container.restart, '--stop-timeout', String(container.stopTimeoutSeconds));
-  args.push(...labelArgs(container.labels));
-  for (const [key, value] of Object.entries(container.env)) args.push('-e', `${key}=${value}`);
-  for (const key of Object.keys(container.secretEnv)) args.push('-e', key);
-  for (const mount of container.mounts) args.push('-v', `${spec.volumes[mount.volume].name}:${mount.containerPath}`);
-  for (const port of container.ports) {
-    if (port.hostIp !== TEST_HOST_IP) throw new Error(`${container.name} would publish ${port.name} on ${port.hostIp}; test stacks publish on ${TEST_HOST_IP} only`);
-    args.push('-p', options.ephemeralPorts ? `${port.hostIp}::${port.containerPort}` : `${port.hostIp}:${port.hostPort}:${port.containerPort}`);
+  const object = cliContainerObject(container, spec);
+  const flags = containerFlags(options);
+  const args = ['create'];
+  for (const [field, value] of Object.entries(object)) {
+    if (value === undefined) continue;
+    const spell = (flags as Record<string, ((value: never) => string[]) | undefined>)[field];
+    if (!spell) throw new Error(`The test stand-up cannot create containers with "${field}": teach containerFlags() in test/support/docker-infra.ts`);
+    args.push(...spell(value as never));
   }
-  if (container.healthcheck) {
-    const check = container.healthcheck;
-    args.push(
-      '--health-cmd', check.shell,
-      '--health-interval', `${check.intervalSeconds}s`,
-      '--health-timeout', `${check.timeoutSeconds}s`,
-      '--health-retries', String(check.retries),
-      '--health-start-period', `${check.startPeriodSeconds}s`,
-    );
-  }
-  args.push(container.image, ...(container.command ?? []));
+  args.push(object.image, ...(object.command ?? []));
   return args;
 }
 
-function labelArgs(labels: Record<string, string>): string[] {
-  return Object.entries(labels).flatMap(([key, value]) => ['--label', `${key}=${value}`]);
+/**
+ * Every field of a container object and its docker flags. A field added to ContainerObject does
+ * not compile until it is spelled here.
+ */
+type FieldFlags<T> = { [K in keyof T]-?: (value: NonNullable<T[K]>) => string[] };
+
+function containerFlags(options: { ephemeralPorts: boolean }): FieldFlags<ContainerObject<string>> {
+  return {
+    name: (name) => ['--name', name],
+    // Positional, after the flags.
+    image: () => [],
+    command: () => [],
+    envs: (envs) => envs.flatMap((entry) => ['-e', entry]),
+    volumes: (volumes) => volumes.flatMap((volume) => ['--volume', `${volume.volumeName}:${volume.containerPath}`]),
+    networksAdvanced: (networks) => {
+      // `docker create` joins one network; more would need `docker network connect`.
+      if (networks.length !== 1) throw new Error(`The test stand-up joins exactly one network, not ${networks.length}`);
+      const [network] = networks as [ContainerObject<string>['networksAdvanced'][number]];
+      return ['--network', network.name, ...network.aliases.flatMap((alias) => ['--network-alias', alias])];
+    },
+    ports: (ports) =>
+      ports.flatMap((port) => {
+        if (port.ip !== TEST_HOST_IP) throw new Error(`A test stack would publish ${port.internal} on ${port.ip}; test stacks publish on ${TEST_HOST_IP} only`);
+        const host = options.ephemeralPorts ? `${port.ip}:` : `${port.ip}:${port.external}`;
+        return ['--publish', `${host}:${port.internal}/${port.protocol}`];
+      }),
+    restart: (restart) => ['--restart', restart],
+    healthcheck: (check) => [
+      // --health-cmd is Docker's CMD-SHELL form, the only one the object has.
+      '--health-cmd', check.tests[1],
+      '--health-interval', check.interval,
+      '--health-timeout', check.timeout,
+      '--health-retries', String(check.retries),
+      '--health-start-period', check.startPeriod,
+    ],
+    // Copied in between create and start.
+    uploads: () => [],
+    labels: labelFlags,
+    stopTimeout: (seconds) => ['--stop-timeout', String(seconds)],
+    // Awaited after start.
+    wait: () => [],
+    waitTimeout: () => [],
+  };
+}
+
+function labelFlags(labels: { label: string; value: string }[]): string[] {
+  return labels.flatMap(({ label, value }) => ['--label', `${label}=${value}`]);
 }
 
 /** The host port of `docker port` output such as `127.0.0.1:49153`. */
@@ -101,27 +157,38 @@ export async function standUpInfrastructure(spec: DockerInfrastructureSpec, opti
     if (failures.length > 0) throw new Error(`Tear-down left objects behind:\n${failures.join('\n')}`);
   };
 
-  try {
-    created.network = spec.network.name;
-    await engine.run(planNetworkCreate(spec));
-    for (const key of VOLUME_KEYS) {
-      created.volumes.push(spec.volumes[key].name);
-      await engine.run(planVolumeCreate(spec.volumes[key]));
-    }
-    for (const container of [spec.postgres, spec.caddy]) {
-      created.containers.push(container.name);
-      await createAndStart(engine, container, spec, options.secrets, ephemeralPorts);
-    }
+  const readPorts = async () => {
     const ports = {} as Record<PortName, number>;
     for (const port of spec.caddy.ports) {
       ports[port.name] = parsePublishedPort(await engine.run(['port', spec.caddy.name, `${port.containerPort}/tcp`]));
+    }
+    return ports;
+  };
+
+  try {
+    created.network = spec.network.name;
+    await engine.run(planNetworkCreate(networkObject(spec.network)));
+    for (const key of VOLUME_KEYS) {
+      created.volumes.push(spec.volumes[key].name);
+      await engine.run(planVolumeCreate(volumeObject(spec.volumes[key])));
+    }
+    // Started together, then awaited, as Pulumi creates the two (neither depends on the other).
+    const containers = [spec.postgres, spec.caddy];
+    for (const container of containers) {
+      created.containers.push(container.name);
+      await createAndStart(engine, container, spec, options.secrets, ephemeralPorts);
+    }
+    for (const container of containers) {
+      const object = cliContainerObject(container, spec);
+      if (object.wait) await waitHealthy(engine, object.name, (object.waitTimeout ?? 60) * 1000);
     }
     return {
       spec,
       network: spec.network.name,
       volumes: [...created.volumes],
       containers: { postgres: spec.postgres.name, caddy: spec.caddy.name },
-      ports,
+      ports: await readPorts(),
+      readPorts,
       tearDown,
     };
   } catch (error) {
@@ -138,17 +205,32 @@ async function createAndStart(engine: DockerEngine, container: ContainerSpec, sp
     env[key] = value;
   }
   await engine.run(planContainerCreate(container, spec, { ephemeralPorts }), { env });
-  if (container.uploads.length > 0) {
+  const { uploads } = cliContainerObject(container, spec);
+  if (uploads.length > 0) {
     const dir = mkdtempSync(join(tmpdir(), 'tk-upload-'));
     try {
-      for (const [i, upload] of container.uploads.entries()) {
+      for (const [i, upload] of uploads.entries()) {
         const file = join(dir, String(i));
         writeFileSync(file, upload.content, { mode: 0o644 });
-        await engine.run(['cp', file, `${container.name}:${upload.path}`]);
+        await engine.run(['cp', file, `${container.name}:${upload.file}`]);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
   await engine.run(['start', container.name]);
+}
+
+/** As the provider's `wait`: healthy within the timeout, or a failure that shows why. */
+async function waitHealthy(engine: DockerEngine, container: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [status = '', health = ''] = (await engine.run(['inspect', '--format', '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}', container])).trim().split(' ');
+    if (health === 'healthy') return;
+    if (status !== 'running' || Date.now() > deadline) {
+      const logs = await engine.exec(['logs', '--tail', '30', container]);
+      throw new Error(`${container} did not become healthy within ${timeoutMs} ms (${status}, ${health || 'no health check'}):\n${logs.stdout}${logs.stderr}`);
+    }
+    await sleep(250);
+  }
 }
