@@ -50,16 +50,16 @@ export interface InfrastructureHandle {
 /** Only loopback: tests reach containers through 127.0.0.1 and nothing else. */
 const TEST_HOST_IP = '127.0.0.1';
 
-export function planNetworkCreate(network: NetworkObject): string[] {
+function planNetworkCreate(network: NetworkObject): string[] {
   return ['network', 'create', '--driver', network.driver, ...labelFlags(network.labels), network.name];
 }
 
-export function planVolumeCreate(volume: VolumeObject): string[] {
+function planVolumeCreate(volume: VolumeObject): string[] {
   return ['volume', 'create', ...labelFlags(volume.labels), volume.name];
 }
 
 /** The container's object as the CLI refers to things: by name; a secret variable as `-e NAME`, its value in the CLI's env. */
-export function cliContainerObject(container: ContainerSpec, spec: DockerInfrastructureSpec): ContainerObject<string> {
+function cliContainerObject(container: ContainerSpec, spec: DockerInfrastructureSpec): ContainerObject<string> {
   return containerObject(container, {
     image: container.image,
     network: spec.network.name,
@@ -133,7 +133,7 @@ function labelFlags(labels: { label: string; value: string }[]): string[] {
 }
 
 /** The host port of `docker port` output such as `127.0.0.1:49153`. */
-export function parsePublishedPort(output: string): number {
+function parsePublishedPort(output: string): number {
   const first = output.trim().split('\n')[0] ?? '';
   const port = Number(first.slice(first.lastIndexOf(':') + 1));
   if (!Number.isInteger(port) || port <= 0) throw new Error(`Unexpected docker port output: ${output}`);

@@ -314,7 +314,7 @@ describe('blue-green traffic through Caddy (real Docker)', () => {
 
   /** The gate's probe containers of this stack still present (running or not). */
   async function probeContainers(): Promise<string[]> {
-    const out = await engine.run(['ps', '--all', '--format', '{{.Names}}', '--filter', `label=tk.stack=${env.name}`, '--filter', 'label=tk.role=health-probe']);
+    const out = await engine.run(['ps', '--all', '--format', '{{.Names}}', '--filter', `label=tk.stack=${env.stack}`, '--filter', 'label=tk.role=health-probe']);
     return out.split('\n').filter(Boolean);
   }
 
