@@ -12,11 +12,12 @@ import {
   verifySnapshot,
   type SnapshotSpec,
 } from '../../../providers/docker/snapshot/index.js';
+import { SNAPSHOTS_DIR } from '../../../providers/docker/infrastructure-spec.js';
 import { TEST_IMAGES, requireDocker, testEngine, uniqueName } from '../../support/images.js';
 import { startPostgres, type PostgresFixture } from './postgres-fixture.js';
 
-const SNAPSHOTS = '/var/lib/postgresql/snapshots';
-const RETENTION_SNAPSHOTS = '/var/lib/postgresql/retention-snapshots';
+/** Where a stack's PostgreSQL has its snapshot volume. */
+const SNAPSHOTS = SNAPSHOTS_DIR;
 const DAY = 86_400_000;
 
 let pg: PostgresFixture;
@@ -88,7 +89,7 @@ async function holdTableLock(): Promise<{ release(): Promise<void> }> {
 
 before(async () => {
   await requireDocker();
-  pg = await startPostgres({ snapshotDirs: [SNAPSHOTS, RETENTION_SNAPSHOTS] });
+  pg = await startPostgres();
   spec = {
     database: { container: pg.container, name: pg.database, user: pg.user },
     snapshots: { dir: SNAPSHOTS, retentionDays: 7, lockWaitTimeoutMs: 1000 },
@@ -224,7 +225,9 @@ describe('pg_dump snapshots against a real PostgreSQL', () => {
   });
 
   test('retention keeps the newest snapshot, deletes old ones, and deletes nothing after a failed snapshot', async () => {
-    const retained: SnapshotSpec = { ...spec, snapshots: { ...spec.snapshots, dir: RETENTION_SNAPSHOTS, retentionDays: 7 } };
+    // Retention starts from an empty folder: the earlier tests' snapshots and failure records go.
+    await testEngine.run(['exec', pg.container, 'find', SNAPSHOTS, '-mindepth', '1', '-delete']);
+    const retained: SnapshotSpec = { ...spec, snapshots: { ...spec.snapshots, retentionDays: 7 } };
     const now = new Date();
     const names = async () => (await readSnapshotFolder(testEngine, retained)).snapshots.map((s) => s.name);
     const take = (daysAgo: number, commit: string) => takeSnapshot(testEngine, retained, { commit, now: new Date(now.getTime() - daysAgo * DAY) });
