@@ -45,7 +45,7 @@ describe('stack config', () => {
       notifications: { sinks: [], env: undefined },
       docker: {
         bindAddress: '127.0.0.1',
-        ports: { http: 8080, grpc: 50051 },
+        ports: { http: 8080, https: 443, grpc: 50051 },
         images: { postgres: 'postgres:16', caddy: 'caddy:2', appBuildBase: 'node:20-bookworm', appRuntimeBase: 'node:20-bookworm-slim' },
       },
     });
@@ -222,13 +222,15 @@ describe('stack config', () => {
 
   it('has an example for every key, so every problem comes with a runnable fix', () => {
     const config = parseStackConfig(input({ provider: 'docker', docker: { host: 'unix:///var/run/docker.sock' }, app: { version: '1.0.0', publicUrl: 'https://x.example.com' }, release: { rollbackTo: '0.3.0-3f2a9c1d-20261123T101500Z+cfg.1a2b3c4d' } }));
+    // The domain keys come from a second config: app.publicUrl and docker.domain exclude each other.
+    const withDomain = parseStackConfig(input({ provider: 'docker', docker: { domain: 'tk.example.com', acmeEmail: 'ops@example.com' } }));
     const leaves = (value: unknown, path: string): string[] =>
       value !== null && typeof value === 'object' && !Array.isArray(value)
         ? Object.entries(value).flatMap(([key, inner]) => leaves(inner, path ? `${path}.${key}` : key))
         : [path];
     // The notifications keys are checked against their schema in notifications-config.test.ts.
     const { secrets: _secrets, stack: _stack, notifications: _notifications, ...settings } = config;
-    const keys = [...leaves(settings, ''), 'postgresPassword', 'hmacSecret', ...Object.keys(NOTIFICATIONS_CONFIG_EXAMPLES)].sort();
+    const keys = [...new Set([...leaves(settings, ''), ...leaves(withDomain.docker, 'docker'), 'postgresPassword', 'hmacSecret', ...Object.keys(NOTIFICATIONS_CONFIG_EXAMPLES)])].sort();
     assert.deepEqual(keys, Object.keys(CONFIG_EXAMPLES).sort());
   });
 });

@@ -195,7 +195,7 @@ export function checkStackConfig(values: Readonly<Record<string, unknown>>, stac
     problems.push(...ensureGateCanPass({ successes: gate.successes, intervalMs: gate.intervalMs, timeoutMs: gate.timeoutMs }));
   }
   // The docker section is checked when docker is the provider, or when none is named yet.
-  if (values.provider === 'docker' || values.provider === undefined) problems.push(...checkDockerSection(values.docker, stack));
+  if (values.provider === 'docker' || values.provider === undefined) problems.push(...checkDockerSection(values.docker, stack, values.app));
   return problems;
 }
 

@@ -1,11 +1,14 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { TLS_ISSUERS } from './spec.js';
 import type { ConfigExamples, ConfigProblem } from '../config-errors.js';
-import { configSetCommand, validFields } from '../config-errors.js';
+import { configRemoveCommand, configSetCommand, validFields } from '../config-errors.js';
 
 /** Defaults of the docker section, named so the schema, the docs and the tests agree. */
 export const DEFAULT_BIND_ADDRESS = '127.0.0.1';
 export const DEFAULT_PORTS = { http: 8080, grpc: 50051 } as const;
+/** With docker.domain: the standard web ports, where browsers and ACME (HTTP-01, TLS-ALPN-01) look. */
+export const DEFAULT_DOMAIN_PORTS = { http: 80, https: 443 } as const;
 /** The official public images; tests and offline machines point these at tk-offline/* stand-ins. */
 export const DEFAULT_IMAGES = {
   postgres: 'postgres:16',
@@ -44,24 +47,38 @@ const port = (what: string) =>
 
 const imageReference = z.string().regex(IMAGE_REFERENCE, { error: 'must be an image reference like postgres:16 or registry.example.com/team/postgres:16' });
 
+// ports.http has no fixed default: 8080 without a domain, 80 with one (see withDomainDefaults).
 const portsShape = {
-  http: port('host port of the public HTTP listener').default(DEFAULT_PORTS.http),
+  http: port('host port of the public HTTP listener').optional(),
+  https: port('host port of the public HTTPS listener, with docker.domain').default(DEFAULT_DOMAIN_PORTS.https),
   grpc: port('host port of the public gRPC listener').default(DEFAULT_PORTS.grpc),
 };
+
+// A DNS name as certificates and SNI use it: lowercase labels, at least two, no scheme, port or path.
+const DNS_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
+const dnsName = z.string().regex(DNS_NAME, { error: 'must be a DNS name like tk.example.com in lowercase (no scheme, port or path)' });
+const email = z.string().regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, { error: 'must be an email address like ops@example.com' });
+const tlsIssuer = z.enum(TLS_ISSUERS, { error: (issue) => (issue.input === undefined ? undefined : `must be one of ${TLS_ISSUERS.join(', ')}`) });
 
 /**
  * The docker section of the stack config (trapperkeeper:docker).
  *
  * host: DOCKER_HOST of the engine: unix:///var/run/docker.sock, tcp://host:2376 or ssh://user@host. @default the environment's DOCKER_HOST, else the local socket
  * bindAddress: host address the public ports are published on. @default 127.0.0.1
- * ports.http: host port of the public HTTP listener (web UI). @default 8080
- * ports.grpc: host port of the public gRPC listener (sensor API). @default 50051
+ * ports.http: host port of the public HTTP listener (web UI; with a domain, the redirect to HTTPS). @default 8080, or 80 with docker.domain
+ * ports.https: host port of the public HTTPS listener (web UI), with docker.domain. @default 443
+ * ports.grpc: host port of the public gRPC listener (sensor API; over TLS with a domain). @default 50051
+ * domain: DNS name of the stack (an A/AAAA record pointing at the host): Caddy gets a certificate for it and serves the web UI on https://<domain>, HTTP redirected, HSTS, and gRPC over TLS. @default unset: plain HTTP and gRPC
+ * grpcDomain: DNS name sensors use for gRPC over TLS, when not docker.domain. @default docker.domain
+ * acmeEmail: contact of the ACME (Let's Encrypt) account, for notices about the certificates. @default unset
+ * tls: who signs the certificates: acme (Let's Encrypt, publicly trusted) or internal (Caddy's local CA, for tests and private networks; clients must trust its root). @default acme
  * images.postgres: PostgreSQL image. @default postgres:16
  * images.caddy: Caddy image (the proxy). @default caddy:2
  * images.appBuildBase: BUILD_IMAGE of app/Dockerfile. @default node:20-bookworm
  * images.appRuntimeBase: RUNTIME_IMAGE of app/Dockerfile. @default node:20-bookworm-slim
  */
-export const dockerSectionSchema = z.strictObject({
+export const dockerSectionSchema = z
+  .strictObject({
   host: z
     .string()
     .optional()
@@ -74,6 +91,10 @@ export const dockerSectionSchema = z.strictObject({
     .refine((value) => isIP(value) !== 0, { error: 'must be an IP address such as 127.0.0.1 (this host only) or 0.0.0.0 (every interface)' })
     .default(DEFAULT_BIND_ADDRESS),
   ports: z.strictObject(portsShape).prefault({}),
+  domain: dnsName.optional(),
+  grpcDomain: dnsName.optional(),
+  acmeEmail: email.optional(),
+  tls: tlsIssuer.optional(),
   images: z
     .strictObject({
       postgres: imageReference.default(DEFAULT_IMAGES.postgres),
@@ -82,7 +103,18 @@ export const dockerSectionSchema = z.strictObject({
       appRuntimeBase: imageReference.default(DEFAULT_IMAGES.appRuntimeBase),
     })
     .prefault({}),
-});
+  })
+  .transform(withDomainDefaults);
+
+/** The defaults that depend on docker.domain: the HTTP port, and with a domain the gRPC name and the issuer. */
+function withDomainDefaults<T extends { ports: { http?: number | undefined }; domain?: string | undefined; grpcDomain?: string | undefined; tls?: (typeof TLS_ISSUERS)[number] | undefined }>(section: T) {
+  const { domain } = section;
+  return {
+    ...section,
+    ports: { ...section.ports, http: section.ports.http ?? (domain ? DEFAULT_DOMAIN_PORTS.http : DEFAULT_PORTS.http) },
+    ...(domain ? { grpcDomain: section.grpcDomain ?? domain, tls: section.tls ?? ('acme' as const) } : {}),
+  };
+}
 
 export type DockerSection = z.output<typeof dockerSectionSchema>;
 
@@ -91,7 +123,12 @@ export const DOCKER_CONFIG_EXAMPLES: ConfigExamples = {
   'docker.host': 'ssh://deploy@tk.example.com',
   'docker.bindAddress': DEFAULT_BIND_ADDRESS,
   'docker.ports.http': String(DEFAULT_PORTS.http),
+  'docker.ports.https': String(DEFAULT_DOMAIN_PORTS.https),
   'docker.ports.grpc': String(DEFAULT_PORTS.grpc),
+  'docker.domain': 'tk.example.com',
+  'docker.grpcDomain': 'grpc.tk.example.com',
+  'docker.acmeEmail': 'ops@example.com',
+  'docker.tls': 'acme',
   'docker.images.postgres': DEFAULT_IMAGES.postgres,
   'docker.images.caddy': DEFAULT_IMAGES.caddy,
   'docker.images.appBuildBase': DEFAULT_IMAGES.appBuildBase,
@@ -147,9 +184,54 @@ export function ensureStackNamesDockerObjects(stack: string): ConfigProblem[] {
  * The named cross-field checks of the docker section, on its raw value: each runs on the fields
  * that are valid, so a wrong port does not hide two others that collide.
  */
-export function checkDockerSection(raw: unknown, stack: string): ConfigProblem[] {
-  const ports = validFields({ shape: portsShape }, rawField(raw, 'ports'));
-  return [...ensureDistinctPorts(ports), ...ensureStackNamesDockerObjects(stack)];
+export function checkDockerSection(raw: unknown, stack: string, rawApp?: unknown): ConfigProblem[] {
+  const { domain } = validFields({ shape: { domain: dnsName.optional() } }, raw);
+  const { http, https, grpc } = validFields({ shape: portsShape }, rawField(raw, 'ports'));
+  // Only the ports that are published: HTTPS only with a domain.
+  const ports = {
+    http: http ?? (domain ? DEFAULT_DOMAIN_PORTS.http : DEFAULT_PORTS.http),
+    ...(domain && https !== undefined ? { https } : {}),
+    ...(grpc !== undefined ? { grpc } : {}),
+  };
+  return [
+    ...ensureDistinctPorts(ports),
+    ...ensureDomainKeysNeedDomain(raw),
+    ...ensurePublicUrlOrDomain(domain, rawField(rawApp, 'publicUrl')),
+    ...ensureStackNamesDockerObjects(stack),
+  ];
+}
+
+/**
+ * With a domain the public URL is https://<domain>, and the release verifies it by that name;
+ * app.publicUrl is for something else in front (which then terminates TLS itself).
+ */
+export function ensurePublicUrlOrDomain(domain: string | undefined, publicUrl: unknown): ConfigProblem[] {
+  if (domain === undefined || publicUrl === undefined) return [];
+  return [
+    {
+      path: 'app.publicUrl',
+      problem: `is set, but docker.domain makes the public URL https://${domain}; set one of them`,
+      fix: `${configRemoveCommand('app.publicUrl')} (or ${configRemoveCommand('docker.domain')} when a proxy in front terminates TLS)`,
+    },
+  ];
+}
+
+/** Keys that only mean something with a domain; set without one they would be silently ignored. */
+export function ensureDomainKeysNeedDomain(raw: unknown): ConfigProblem[] {
+  if (rawField(raw, 'domain') !== undefined) {
+    const acmeEmail = rawField(raw, 'acmeEmail');
+    if (acmeEmail !== undefined && rawField(raw, 'tls') === 'internal') {
+      return [{ path: 'docker.acmeEmail', problem: 'is only used with docker.tls acme (Let\'s Encrypt), not internal', fix: configRemoveCommand('docker.acmeEmail') }];
+    }
+    return [];
+  }
+  return (['grpcDomain', 'acmeEmail', 'tls'] as const)
+    .filter((key) => rawField(raw, key) !== undefined)
+    .map((key) => ({
+      path: `docker.${key}`,
+      problem: 'only applies with docker.domain, which is not set',
+      fix: `${configSetCommand('docker.domain', DOCKER_CONFIG_EXAMPLES['docker.domain'] ?? 'tk.example.com')} (or ${configRemoveCommand(`docker.${key}`)})`,
+    }));
 }
 
 function rawField(raw: unknown, key: string): unknown {

@@ -7,6 +7,26 @@
 export { SLOTS, otherSlot, APP_SERVICES, APP_PORTS, type Slot, type AppService, type ReleaseImage } from '../../components/release/plan.js';
 import type { ReleaseImage } from '../../components/release/plan.js';
 
+/** Who signs the public certificates: Let's Encrypt over ACME, or Caddy's own local CA. */
+export const TLS_ISSUERS = ['acme', 'internal'] as const;
+export type TlsIssuer = (typeof TLS_ISSUERS)[number];
+
+/**
+ * TLS of the public listeners (a stack with a domain): Caddy holds a certificate for each name,
+ * serves the web UI over HTTPS (HTTP redirects there) and gRPC over TLS.
+ */
+export interface PublicTls {
+  /** The web UI's name (and the sensor API health's): certificate subject and SNI. */
+  domain: string;
+  /** The sensor API's gRPC name; its own certificate when it differs from `domain`. */
+  grpcDomain: string;
+  issuer: TlsIssuer;
+  /** The ACME account's contact (expiry and problem notices); only with issuer acme. */
+  acmeEmail?: string;
+  /** Host port HTTPS is published on: the redirect from HTTP names it unless it is 443. */
+  httpsPort: number;
+}
+
 export interface ReleaseSpec {
   stack: string;
   /** Prefix of every Docker object of this stack, e.g. `tk-dev`. */
@@ -41,6 +61,8 @@ export interface ReleaseSpec {
      */
     publicHttpUrl: string;
     publicGrpcAddress: string;
+    /** HTTPS and gRPC over TLS on the public listeners; absent: plain HTTP and h2c, as before. */
+    tls?: PublicTls;
   };
   gate: {
     /** Consecutive successes of every check required to promote. */
