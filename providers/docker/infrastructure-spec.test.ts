@@ -109,6 +109,33 @@ describe('docker infrastructure spec', () => {
     });
   }
 
+  it('with a domain: publishes 80 (redirect), 443 (HTTPS) and gRPC, boots Caddy with TLS, and names the domain in the endpoints', () => {
+    const config = dockerConfig('prod', { docker: { bindAddress: '0.0.0.0', domain: 'tk.example.com', grpcDomain: 'grpc.tk.example.com', acmeEmail: 'ops@example.com' } });
+    const prod = planDockerInfrastructure(config);
+    assert.deepEqual(
+      prod.caddy.ports.map((p) => `${p.name} ${p.hostIp}:${p.hostPort}->${p.containerPort}`),
+      ['http 0.0.0.0:80->80', 'https 0.0.0.0:443->443', 'grpc 0.0.0.0:50051->50051'],
+    );
+    const tls = { domain: 'tk.example.com', grpcDomain: 'grpc.tk.example.com', issuer: 'acme', acmeEmail: 'ops@example.com', httpsPort: 443 } as const;
+    assert.deepEqual(prod.tls, tls);
+    assert.equal(prod.caddy.uploads[0]?.content, `${JSON.stringify(bootstrapCaddyConfig({ prefix: 'tk-prod', graceMs: 15000, tls }), null, 2)}\n`);
+    assert.deepEqual(prod.endpoints, { publicHttpUrl: 'https://tk.example.com', publicGrpcAddress: 'grpc.tk.example.com:50051' });
+    // The certificates live in the caddy-data volume, which a destroy keeps (no re-issue on the next up).
+    assert.deepEqual(prod.caddy.mounts[0], { volume: 'caddyData', containerPath: '/data' });
+    assert.equal(prod.volumes.caddyData.retainOnDestroy, true);
+  });
+
+  it('with a domain on other ports, the HTTPS URL names the port', () => {
+    const config = dockerConfig('prod', { docker: { domain: 'tk.example.com', tls: 'internal', ports: { http: 8080, https: 8443, grpc: 8051 } } });
+    assert.deepEqual(planEndpoints(config), { publicHttpUrl: 'https://tk.example.com:8443', publicGrpcAddress: 'tk.example.com:8051' });
+    assert.deepEqual(planDockerInfrastructure(config).tls, { domain: 'tk.example.com', grpcDomain: 'tk.example.com', issuer: 'internal', httpsPort: 8443 });
+  });
+
+  it('without a domain: no TLS and no HTTPS port, as before', () => {
+    assert.equal(dev.tls, undefined);
+    assert.ok(!dev.caddy.ports.some((p) => p.name === 'https'));
+  });
+
   it('builds TK_DATABASE_URL from the network alias, escaping the password', () => {
     assert.equal(databaseUrl(dev, 'p@ss/w:rd?#'), 'postgres://trapperkeeper:p%40ss%2Fw%3Ard%3F%23@postgres:5432/trapperkeeper');
   });

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { CADDY_BOOTSTRAP_PATH, PROXY_PORTS, bootstrapCaddyConfig, caddyRunCommand } from './proxy/index.js';
+import type { PublicTls } from './spec.js';
 import type { DockerStackConfig } from '../config.js';
 import type { SecretName } from '../stack-secrets.js';
 
@@ -21,6 +22,8 @@ export interface DockerInfrastructureSpec {
   postgres: ContainerSpec;
   caddy: ContainerSpec;
   endpoints: Endpoints;
+  /** HTTPS and gRPC over TLS at Caddy (docker.domain); absent: plain HTTP and h2c. */
+  tls?: PublicTls;
 }
 
 export const VOLUME_KEYS = ['pgdata', 'snapshots', 'caddyData', 'caddyConfig'] as const;
@@ -33,7 +36,7 @@ export interface VolumeSpec {
   labels: Record<string, string>;
 }
 
-export type PortName = 'http' | 'grpc';
+export type PortName = 'http' | 'https' | 'grpc';
 
 export interface PublishedPort {
   name: PortName;
@@ -104,6 +107,7 @@ export function planDockerInfrastructure(config: InfrastructureInput): DockerInf
   const network = `${prefix}-net`;
   const volume = (suffix: string, role: string): VolumeSpec => ({ name: `${prefix}-${suffix}`, retainOnDestroy: !config.ephemeral, labels: labels(role) });
   const { ports, bindAddress } = config.docker;
+  const tls = planPublicTls(config.docker);
 
   const postgres: ContainerSpec = {
     name: `${prefix}-postgres`,
@@ -150,15 +154,17 @@ export function planDockerInfrastructure(config: InfrastructureInput): DockerInf
     // Only the public listeners are published. The staging listeners (the idle slot) are reached
     // by the health gate from inside the stack network, and the admin API (localhost:2019 in the
     // container) by `docker exec`: neither is published.
+    // With a domain, HTTP only redirects to HTTPS (and answers ACME's HTTP challenge).
     ports: [
       { name: 'http', hostIp: bindAddress, hostPort: ports.http, containerPort: PROXY_PORTS.publicHttp },
+      ...(tls ? [{ name: 'https' as const, hostIp: bindAddress, hostPort: ports.https, containerPort: PROXY_PORTS.publicHttps }] : []),
       { name: 'grpc', hostIp: bindAddress, hostPort: ports.grpc, containerPort: PROXY_PORTS.publicGrpc },
     ],
     restart: 'unless-stopped',
     uploads: [
       {
         path: CADDY_BOOTSTRAP_PATH,
-        content: `${JSON.stringify(bootstrapCaddyConfig({ prefix, graceMs: config.release.drainTimeoutMs }), null, 2)}\n`,
+        content: `${JSON.stringify(bootstrapCaddyConfig({ prefix, graceMs: config.release.drainTimeoutMs, ...(tls ? { tls } : {}) }), null, 2)}\n`,
       },
     ],
     labels: labels('caddy'),
@@ -180,15 +186,36 @@ export function planDockerInfrastructure(config: InfrastructureInput): DockerInf
     postgres,
     caddy,
     endpoints: planEndpoints(config),
+    ...(tls ? { tls } : {}),
+  };
+}
+
+/** TLS at Caddy for a stack with a domain (the config schema fills grpcDomain and tls then). */
+export function planPublicTls(docker: InfrastructureInput['docker']): PublicTls | undefined {
+  if (docker.domain === undefined) return undefined;
+  return {
+    domain: docker.domain,
+    grpcDomain: docker.grpcDomain ?? docker.domain,
+    issuer: docker.tls ?? 'acme',
+    ...(docker.acmeEmail !== undefined ? { acmeEmail: docker.acmeEmail } : {}),
+    httpsPort: docker.ports.https,
   };
 }
 
 /**
- * Public endpoints: `app.publicUrl` when set; otherwise the Docker host's name (from an ssh:// or
- * tcp:// DOCKER_HOST) or the bind address, with the published ports.
+ * Public endpoints: with a domain, https://<domain> and <grpcDomain>:<grpc port>; else
+ * `app.publicUrl` when set; otherwise the Docker host's name (from an ssh:// or tcp://
+ * DOCKER_HOST) or the bind address, with the published ports.
  */
 export function planEndpoints(config: Pick<InfrastructureInput, 'docker' | 'app'>): Endpoints {
   const { ports, bindAddress, host } = config.docker;
+  const tls = planPublicTls(config.docker);
+  if (tls) {
+    return {
+      publicHttpUrl: `https://${tls.domain}${tls.httpsPort === 443 ? '' : `:${tls.httpsPort}`}`,
+      publicGrpcAddress: `${tls.grpcDomain}:${ports.grpc}`,
+    };
+  }
   const publicHost = dockerHostName(host) ?? (bindAddress === '0.0.0.0' || bindAddress === '::' ? '127.0.0.1' : bindAddress);
   const publicUrl = config.app.publicUrl;
   const grpcHost = publicUrl ? new URL(publicUrl).hostname : hostForUrl(publicHost);

@@ -41,6 +41,20 @@ describe('Docker release plans, and the release specs older slots carry', () => 
     assert.equal(record?.running, true);
   });
 
+  it('carries the TLS of a stack with a domain in the Docker section, both ways; plans without it stay plain', () => {
+    const tls = { domain: 'tk.example.com', grpcDomain: 'grpc.tk.example.com', issuer: 'acme', acmeEmail: 'ops@example.com', httpsPort: 443 } as const;
+    const spec = JSON.parse(LEGACY_LABEL);
+    const secure = { ...spec, proxy: { ...spec.proxy, publicHttpUrl: 'https://tk.example.com', tls } };
+    const plan = parseDockerReleasePlan(JSON.stringify(planOfDockerSpec(secure)), 'TK_RELEASE_PLAN', 'pulumi up');
+    assert.deepEqual(plan.target.proxyTls, tls);
+    assert.deepEqual(dockerSpecOf(plan), secure);
+    assert.equal(dockerSpecOf(planOfDockerSpec(spec)).proxy.tls, undefined);
+    assert.throws(
+      () => parseDockerReleasePlan({ ...plan, target: { ...plan.target, proxyTls: { ...tls, issuer: 'self-signed' } } }, 'TK_RELEASE_PLAN', 'pulumi up'),
+      /docker part of the release plan[\s\S]*proxyTls\.issuer/,
+    );
+  });
+
   it('a broken label is refused with the container to remove, and an empty slot reads as empty', () => {
     assert.throws(
       () => parseSlotRecord('blue', inspectJson({ [SLOT_LABELS.plan]: JSON.stringify({ ...planOfDockerSpec(JSON.parse(LEGACY_LABEL)), keepReleases: -1 }) })),

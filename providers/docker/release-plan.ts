@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseReleasePlan, parseTargetSection, RELEASE_PLAN_SCHEMA_VERSION, type ReleasePlan } from '../../components/release/plan.js';
-import type { ReleaseSpec } from './spec.js';
+import { TLS_ISSUERS, type ReleaseSpec } from './spec.js';
 
 /** The Docker target's part of a release plan: where the stack's containers are. */
 export const dockerTargetSchema = z.object({
@@ -16,6 +16,19 @@ export const dockerTargetSchema = z.object({
   /** Folder inside the PostgreSQL container where the snapshot volume is mounted. */
   snapshotsDir: z.string().startsWith('/'),
   proxyContainer: z.string().min(1),
+  /**
+   * TLS at Caddy (a stack with a domain); absent: plain HTTP and h2c. Optional, so plans written
+   * before it existed read as what they were: plain.
+   */
+  proxyTls: z
+    .object({
+      domain: z.string().min(1),
+      grpcDomain: z.string().min(1),
+      issuer: z.enum(TLS_ISSUERS),
+      acmeEmail: z.string().min(1).optional(),
+      httpsPort: z.number().int().min(1).max(65535),
+    })
+    .optional(),
 });
 export type DockerTargetPlan = z.infer<typeof dockerTargetSchema>;
 
@@ -32,7 +45,12 @@ export function dockerSpecOf(plan: ReleasePlan): ReleaseSpec {
     secretEnv: plan.secretEnv,
     database: { container: target.databaseContainer, name: plan.database.name, user: plan.database.user },
     snapshots: { dir: target.snapshotsDir, retentionDays: plan.snapshots.retentionDays, lockWaitTimeoutMs: plan.snapshots.lockWaitTimeoutMs },
-    proxy: { container: target.proxyContainer, publicHttpUrl: plan.endpoints.publicHttpUrl, publicGrpcAddress: plan.endpoints.publicGrpcAddress },
+    proxy: {
+      container: target.proxyContainer,
+      publicHttpUrl: plan.endpoints.publicHttpUrl,
+      publicGrpcAddress: plan.endpoints.publicGrpcAddress,
+      ...(target.proxyTls ? { tls: target.proxyTls } : {}),
+    },
     gate: plan.gate,
     drainTimeoutMs: plan.drainTimeoutMs,
     keepReleases: plan.keepReleases,
@@ -69,6 +87,7 @@ export function planOfDockerSpec(spec: ReleaseSpec): ReleasePlan {
       databaseContainer: spec.database.container,
       snapshotsDir: spec.snapshots.dir,
       proxyContainer: spec.proxy.container,
+      ...(spec.proxy.tls ? { proxyTls: spec.proxy.tls } : {}),
     },
   };
 }

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { canonicalJson, parseReleaseSummary, secretsDigest, specHash } from './release-command.js';
+import { releaseCaddyConfig, sameCaddyConfig } from './proxy/index.js';
+import { planDockerInfrastructure } from './infrastructure-spec.js';
 import { planReleaseSpec } from './release-spec.js';
 import { CANARY, dockerConfig } from './testing.js';
 
@@ -43,6 +45,26 @@ describe('release spec', () => {
       lock: { waitMs: 5000 },
       ephemeral: false,
     });
+  });
+
+  it('carries the TLS of the public listeners with a domain, so every release renders Caddy\'s config as the stack booted it', () => {
+    const config = dockerConfig('prod', { docker: { domain: 'tk.example.com', tls: 'internal' } });
+    const spec = planReleaseSpec(config, IMAGE);
+    assert.deepEqual(spec.proxy, {
+      container: 'tk-prod-caddy',
+      publicHttpUrl: 'https://tk.example.com',
+      publicGrpcAddress: 'tk.example.com:50051',
+      tls: { domain: 'tk.example.com', grpcDomain: 'tk.example.com', issuer: 'internal', httpsPort: 443 },
+    });
+    assert.equal(planReleaseSpec(dockerConfig('prod'), IMAGE).proxy.tls, undefined);
+  });
+
+  it('renders the very config Caddy boots with, with or without a domain: a release loads no new config', () => {
+    for (const docker of [{}, { domain: 'tk.example.com', grpcDomain: 'grpc.tk.example.com', acmeEmail: 'ops@example.com' }]) {
+      const config = dockerConfig('prod', { docker });
+      const booted = JSON.parse(planDockerInfrastructure(config).caddy.uploads[0]?.content ?? '') as unknown;
+      assert.equal(sameCaddyConfig(booted, releaseCaddyConfig(planReleaseSpec(config, IMAGE))), true, JSON.stringify(docker));
+    }
   });
 
   it('gives a config-only change a new release id, and the same config the same id', () => {

@@ -54,6 +54,7 @@ function planSpecFields(config: ReleaseSpecInput, image: ReleaseImage, infrastru
     proxy: {
       container: infrastructure.caddy.name,
       ...infrastructure.endpoints,
+      ...(infrastructure.tls ? { tls: infrastructure.tls } : {}),
     },
     gate: { ...config.release.gate },
     drainTimeoutMs: config.release.drainTimeoutMs,

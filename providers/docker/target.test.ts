@@ -121,6 +121,25 @@ describe('DockerTarget (Pulumi mocks)', () => {
     assert.deepEqual(byName('tk-ports-infra-postgres').inputs.ports, []);
   });
 
+  it('with docker.domain: publishes 80, 443 and gRPC, boots Caddy with TLS, hands the release the TLS, exports the https URL', async () => {
+    const target = await declare('tk-tls', dockerConfig('prod', { ...PROD, docker: { ...PROD.docker, domain: 'tk.example.com', acmeEmail: 'ops@example.com' } }));
+    const caddy = byName('tk-tls-infra-caddy').inputs;
+    assert.deepEqual(caddy.ports, [
+      { internal: 80, external: 80, ip: '0.0.0.0', protocol: 'tcp' },
+      { internal: 443, external: 443, ip: '0.0.0.0', protocol: 'tcp' },
+      { internal: 50051, external: 50051, ip: '0.0.0.0', protocol: 'tcp' },
+    ]);
+    const bootstrap = JSON.parse((caddy.uploads as { content: string }[])[0]?.content ?? '{}') as { apps: { tls?: unknown } };
+    assert.deepEqual(bootstrap.apps.tls, {
+      certificates: { automate: ['tk.example.com'] },
+      automation: { policies: [{ subjects: ['tk.example.com'], issuers: [{ module: 'acme', email: 'ops@example.com' }] }] },
+    });
+    const plan = parseDockerReleasePlan((byName('tk-tls-release').inputs.environment as Inputs).TK_RELEASE_PLAN, 'TK_RELEASE_PLAN', 'pulumi up');
+    assert.deepEqual(dockerSpecOf(plan).proxy.tls, { domain: 'tk.example.com', grpcDomain: 'tk.example.com', issuer: 'acme', acmeEmail: 'ops@example.com', httpsPort: 443 });
+    assert.equal(await promiseOf(target.endpoints.publicHttpUrl), 'https://tk.example.com');
+    assert.equal(await promiseOf(target.endpoints.publicGrpcAddress), 'tk.example.com:50051');
+  });
+
   it('gives PostgreSQL its database, user and password (the password as a secret), volumes, alias and health check', async () => {
     await declare('tk-pg', dockerConfig('dev', DEV));
     const postgres = byName('tk-pg-infra-postgres').inputs;

@@ -2,9 +2,14 @@ import type { Slot } from '../spec.js';
 
 /** Ports Caddy listens on inside its container; the Pulumi side publishes them. */
 export const PROXY_PORTS = {
-  /** Users' HTTP: the live web UI, plus the live sensor API's health under /__tk/sensor-api/. */
+  /**
+   * Users' HTTP: the live web UI, plus the live sensor API's health under /__tk/sensor-api/.
+   * With a domain it only redirects to HTTPS (and answers ACME's HTTP challenges).
+   */
   publicHttp: 80,
-  /** Users' gRPC (h2c): the live sensor API. */
+  /** With a domain: users' HTTPS, serving what publicHttp serves without one. */
+  publicHttps: 443,
+  /** Users' gRPC (h2c; gRPC over TLS with a domain): the live sensor API. */
   publicGrpc: 50051,
   /** The idle slot's web UI and sensor API HTTP, for the health gate. Never public. */
   stagingHttp: 8081,

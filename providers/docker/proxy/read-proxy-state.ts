@@ -17,7 +17,7 @@ export interface ProxyState {
 
 /** The generated config for a release spec (Caddy's grace period is the release's drain). */
 export function releaseCaddyConfig(spec: ReleaseSpec): CaddyConfig {
-  return renderCaddyConfig({ prefix: spec.prefix, graceMs: spec.drainTimeoutMs });
+  return renderCaddyConfig({ prefix: spec.prefix, graceMs: spec.drainTimeoutMs, ...(spec.proxy.tls ? { tls: spec.proxy.tls } : {}) });
 }
 
 /** Whether a loaded config is the toolkit's (it has the toolkit's four servers), whatever its version. */

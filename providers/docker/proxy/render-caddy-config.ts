@@ -1,25 +1,11 @@
-import { APP_PORTS, SLOTS, type AppService, type Slot } from '../spec.js';
+import { APP_PORTS, SLOTS, type AppService, type PublicTls, type Slot } from '../spec.js';
 import { slotContainerName } from '../slots/names.js';
 import { CADDY_ADMIN_ADDRESS, PROXY_PORTS, PROXY_SERVERS, ROUTING_DIR, TK_PATHS } from './constants.js';
+import { applyPublicTls } from './public-tls.js';
 
-/** The parts of Caddy's JSON config the toolkit writes (https://caddyserver.com/docs/json/). */
-export type CaddyHandler = { handler: string } & Record<string, unknown>;
-export type CaddyMatcherSet = Record<string, unknown>;
-export interface CaddyRoute {
-  match?: CaddyMatcherSet[];
-  handle: CaddyHandler[];
-  terminal?: boolean;
-}
-export interface CaddyServer {
-  listen: string[];
-  protocols?: string[];
-  automatic_https?: { disable: boolean };
-  routes: CaddyRoute[];
-}
-export interface CaddyConfig {
-  admin: { listen: string };
-  apps: { http: { grace_period?: string; servers: Record<string, CaddyServer> } };
-}
+import type { CaddyConfig, CaddyHandler, CaddyMatcherSet, CaddyRoute, CaddyServer } from './caddy-json.js';
+
+export type { CaddyConfig, CaddyHandler, CaddyMatcherSet, CaddyRoute, CaddyServer } from './caddy-json.js';
 
 export interface CaddyConfigInput {
   /** Prefix of the stack's containers: upstreams are `<prefix>-<slot>-<service>:<port>`. */
@@ -29,6 +15,8 @@ export interface CaddyConfigInput {
    * Usually the release's drain timeout. Switches do not load a config; upgrades of it do.
    */
   graceMs?: number;
+  /** HTTPS and gRPC over TLS on the public listeners (a stack with a domain); absent: plain. */
+  tls?: PublicTls;
 }
 
 export type RoutingMarker = `live-${Slot}` | `staging-${Slot}`;
@@ -128,11 +116,12 @@ function stagingHttpRoutes(prefix: string): CaddyRoute[] {
  * (HTTP with the sensor API's health under /__tk/sensor-api/, and gRPC over h2c) follow the
  * `live-<slot>` marker together; the staging listeners follow `staging-<slot>` through the same
  * upstream addresses. The admin API stays on the container's loopback. The config depends on
- * the stack only, so releases never reload it (see ROUTING_DIR).
+ * the stack only, so releases never reload it (see ROUTING_DIR). With `tls`, the public
+ * listeners terminate TLS (applyPublicTls).
  */
 export function renderCaddyConfig(input: CaddyConfigInput): CaddyConfig {
   const { prefix } = input;
-  return {
+  const config: CaddyConfig = {
     admin: { listen: CADDY_ADMIN_ADDRESS },
     apps: {
       http: {
@@ -146,6 +135,7 @@ export function renderCaddyConfig(input: CaddyConfigInput): CaddyConfig {
       },
     },
   };
+  return input.tls ? applyPublicTls(config, input.tls) : config;
 }
 
 /**
