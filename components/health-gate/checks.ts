@@ -1,6 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { Agent as HttpsAgent } from 'node:https';
+import { grpcChannel, httpsGet, type ClientTls } from './client-tls.js';
 import type { CheckOutcome } from './gate-state.js';
 
 /** A probe the gate (or the post-switch verification) polls. */
@@ -74,8 +76,9 @@ function unreachableReason(error: unknown): string {
   return cause?.code ?? cause?.message ?? (error as Error).message;
 }
 
-/** GET `url` from this process (the post-switch verification's public endpoints). */
-export function httpReadyzCheck(name: string, url: string, releaseId: string): HealthCheck {
+/** GET `url` from this process (the post-switch verification's public endpoints); over TLS with `tls`. */
+export function httpReadyzCheck(name: string, url: string, releaseId: string, tls?: ClientTls): HealthCheck {
+  if (tls) return httpsReadyzCheck(name, url, releaseId, tls);
   return {
     name: `${name} (${url})`,
     async run(timeoutMs) {
@@ -119,12 +122,30 @@ const POLLING_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_reconnect_backoff_ms': 1000,
 };
 
-/** grpc.health.v1.Health/Check over cleartext HTTP/2 (h2c) from this process; SERVING is a success. */
-export function grpcHealthCheck(name: string, address: string, service = ''): HealthCheck {
-  const Client = loadHealthClient();
-  const client = new Client(address, grpc.credentials.createInsecure(), POLLING_CHANNEL_OPTIONS);
+function httpsReadyzCheck(name: string, url: string, releaseId: string, tls: ClientTls): HealthCheck {
+  // One kept-alive connection for the whole polling, as fetch keeps one for plain HTTP.
+  const agent = new HttpsAgent({ keepAlive: true, maxSockets: 1 });
   return {
-    name: `${name} (${address})`,
+    name: `${name} (${url}, TLS for ${tls.serverName})`,
+    async run(timeoutMs) {
+      return readyzOutcome(await httpsGet(url, { tls, timeoutMs, agent, headers: { accept: 'application/json' } }), releaseId);
+    },
+    close() {
+      agent.destroy();
+    },
+  };
+}
+
+/**
+ * grpc.health.v1.Health/Check from this process, over cleartext HTTP/2 (h2c), or over TLS with
+ * `tls`; SERVING is a success.
+ */
+export function grpcHealthCheck(name: string, address: string, service = '', tls?: ClientTls): HealthCheck {
+  const Client = loadHealthClient();
+  const channel = grpcChannel(tls);
+  const client = new Client(address, channel.credentials, { ...POLLING_CHANNEL_OPTIONS, ...channel.options });
+  return {
+    name: `${name} (${address}${tls ? `, TLS for ${tls.serverName}` : ''})`,
     run(timeoutMs) {
       return new Promise((resolve) => {
         client.Check({ service }, { deadline: Date.now() + timeoutMs }, (error, response) => {

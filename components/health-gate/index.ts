@@ -20,3 +20,4 @@ export {
   type GrpcHealthAnswer,
 } from './checks.js';
 export { runHealthGate, DEFAULT_REQUEST_TIMEOUT_MS, type HealthGateOptions, type GateReport } from './run-health-gate.js';
+export { grpcChannel, httpsGet, describeSocketError, type ClientTls, type HttpsAnswer } from './client-tls.js';

@@ -1,11 +1,13 @@
 import type { DeployEvents } from '../../components/events/deploy-events.js';
 import { endpointUrl, grpcHealthCheck, httpReadyzCheck, type HealthCheck } from '../../components/health-gate/checks.js';
+import type { ClientTls } from '../../components/health-gate/client-tls.js';
 import { NetworkProbe } from './gate/network-probe.js';
 import { stagingChecks } from './gate/staging-gate.js';
 import { acquireDeployLock } from './lock/deploy-lock.js';
 import { pendingMigrations, runMigrations } from './migrate/run-migrations.js';
 import { TK_PATHS } from './proxy/constants.js';
 import { ensureProxyConfig } from './proxy/load-caddy-config.js';
+import { certificateNames, readLocalCaRoot } from './proxy/public-tls.js';
 import { readProxyState } from './proxy/read-proxy-state.js';
 import { restoreRouting, stageSlot, switchTraffic } from './proxy/switch-traffic.js';
 import { pruneImages } from './prune/prune-images.js';
@@ -25,13 +27,38 @@ import type { DockerEngine } from './engine.js';
 import { dockerSpecOf } from './release-plan.js';
 import { readSlotRecord } from './slot-record.js';
 
-/** What users reach through Caddy: the web UI, the sensor API's /readyz and its gRPC health. */
-export function publicChecks(spec: Pick<ReleaseSpec, 'proxy'>, releaseId: string): HealthCheck[] {
+/**
+ * What users reach through Caddy: the web UI, the sensor API's /readyz and its gRPC health. With
+ * a domain, over TLS, checking the certificates for the domain names (trusting `ca` when given).
+ */
+export function publicChecks(spec: Pick<ReleaseSpec, 'proxy'>, releaseId: string, ca?: string): HealthCheck[] {
+  const { tls } = spec.proxy;
+  const clientTls = (serverName: string): ClientTls => ({ serverName, ...(ca !== undefined ? { ca } : {}) });
+  const httpTls = tls ? clientTls(tls.domain) : undefined;
   return [
-    httpReadyzCheck('public web-ui /readyz', endpointUrl(spec.proxy.publicHttpUrl, '/readyz'), releaseId),
-    httpReadyzCheck('public sensor-api /readyz', endpointUrl(spec.proxy.publicHttpUrl, `${TK_PATHS.sensorApi}/readyz`), releaseId),
-    grpcHealthCheck('public sensor-api gRPC health', spec.proxy.publicGrpcAddress),
+    httpReadyzCheck('public web-ui /readyz', endpointUrl(spec.proxy.publicHttpUrl, '/readyz'), releaseId, httpTls),
+    httpReadyzCheck('public sensor-api /readyz', endpointUrl(spec.proxy.publicHttpUrl, `${TK_PATHS.sensorApi}/readyz`), releaseId, httpTls),
+    grpcHealthCheck('public sensor-api gRPC health', spec.proxy.publicGrpcAddress, '', tls ? clientTls(tls.grpcDomain) : undefined),
   ];
+}
+
+/**
+ * What the public verification trusts the certificates by: with docker.tls internal, the root of
+ * Caddy's local CA, read from the Caddy container (its /data volume keeps it across releases);
+ * otherwise (ACME) the public CAs Node ships, as a browser or sensor would.
+ */
+async function publicEndpointCa(engine: DockerEngine, spec: Pick<ReleaseSpec, 'proxy'>): Promise<string | undefined> {
+  return spec.proxy.tls?.issuer === 'internal' ? readLocalCaRoot(engine, spec.proxy.container) : undefined;
+}
+
+/** Why users may not reach a release: Caddy's log, and with a domain where the certificates stand. */
+function diagnoseRouter(spec: Pick<ReleaseSpec, 'proxy'>): string {
+  const { tls, container, publicHttpUrl } = spec.proxy;
+  if (!tls) return `docker logs ${container}; curl ${endpointUrl(publicHttpUrl, '/readyz')}`;
+  return (
+    `docker logs ${container} (its "tls" lines say whether the certificates for ${certificateNames(tls).join(' and ')} were obtained: ` +
+    'their DNS records must point at this host and its ports 80 and 443 be reachable); then pulumi up again'
+  );
 }
 
 function closingAll(checks: HealthCheck[], also: () => Promise<void> = async () => undefined): CheckSet {
@@ -56,6 +83,9 @@ async function imageExists(engine: DockerEngine, ref: string): Promise<boolean> 
  */
 export function dockerReleaseBackend(engine: DockerEngine, plan: ReleasePlan): ReleaseBackend {
   const stack = dockerSpecOf(plan);
+  // Caddy routes to `release`, with the stack's proxy config: a rollback to a release planned
+  // before the domain, the ports or the drain changed must not load that older config.
+  const routed = (release: ReleasePlan): ReleaseSpec => ({ ...stack, image: release.image });
   return {
     lock: {
       acquire: (holder, options) => acquireDeployLock(engine, stack, holder, options),
@@ -67,9 +97,9 @@ export function dockerReleaseBackend(engine: DockerEngine, plan: ReleasePlan): R
         return state.routing;
       },
       async stage(release, slot, live) {
-        await stageSlot(engine, dockerSpecOf(release), { live, slot });
+        await stageSlot(engine, routed(release), { live, slot });
       },
-      switchTo: (release, slot, expectedLive) => switchTraffic(engine, dockerSpecOf(release), slot, { expectedLive }),
+      switchTo: (release, slot, expectedLive) => switchTraffic(engine, routed(release), slot, { expectedLive }),
       restore: (switched) => restoreRouting(engine, stack, switched),
     },
     slots: {
@@ -115,10 +145,10 @@ export function dockerReleaseBackend(engine: DockerEngine, plan: ReleasePlan): R
         return closingAll(stagingChecks(probe, spec, release.image.releaseId), () => probe.close());
       },
       async public(release) {
-        return closingAll(publicChecks(stack, release.image.releaseId));
+        return closingAll(publicChecks(stack, release.image.releaseId, await publicEndpointCa(engine, stack)));
       },
       diagnose(subject: Slot | 'router') {
-        if (subject === 'router') return `docker logs ${stack.proxy.container}; curl ${endpointUrl(stack.proxy.publicHttpUrl, '/readyz')}`;
+        if (subject === 'router') return diagnoseRouter(stack);
         return slotContainers(stack.prefix, subject).map((c) => `docker logs ${c.name}`).join('; ');
       },
     },
