@@ -43,6 +43,12 @@ export interface InfrastructureHandle {
   ports: Record<PortName, number>;
   /** Reads the published ports again (Docker picks new ephemeral ones when Caddy restarts). */
   readPorts(): Promise<Record<PortName, number>>;
+  /**
+   * Removes a container and creates it again, its volumes kept: what `pulumi up` does when a
+   * container's settings change (`replacement`: its new plan, same name; default: as planned).
+   * Waits for it as stand-up does, and updates `ports`.
+   */
+  replaceContainer(role: 'postgres' | 'caddy', replacement?: ContainerSpec): Promise<void>;
   /** Removes every object stand-up created, whatever state it is in. */
   tearDown(): Promise<void>;
 }
@@ -157,10 +163,12 @@ export async function standUpInfrastructure(spec: DockerInfrastructureSpec, opti
     if (failures.length > 0) throw new Error(`Tear-down left objects behind:\n${failures.join('\n')}`);
   };
 
+  // The containers as they run now: replaceContainer() may swap one for its new plan.
+  const current = { postgres: spec.postgres, caddy: spec.caddy };
   const readPorts = async () => {
     const ports = {} as Record<PortName, number>;
-    for (const port of spec.caddy.ports) {
-      ports[port.name] = parsePublishedPort(await engine.run(['port', spec.caddy.name, `${port.containerPort}/tcp`]));
+    for (const port of current.caddy.ports) {
+      ports[port.name] = parsePublishedPort(await engine.run(['port', current.caddy.name, `${port.containerPort}/tcp`]));
     }
     return ports;
   };
@@ -182,15 +190,27 @@ export async function standUpInfrastructure(spec: DockerInfrastructureSpec, opti
       const object = cliContainerObject(container, spec);
       if (object.wait) await waitHealthy(engine, object.name, (object.waitTimeout ?? 60) * 1000);
     }
-    return {
+    const handle: InfrastructureHandle = {
       spec,
       network: spec.network.name,
       volumes: [...created.volumes],
       containers: { postgres: spec.postgres.name, caddy: spec.caddy.name },
       ports: await readPorts(),
       readPorts,
+      async replaceContainer(role, replacement = current[role]) {
+        if (replacement.name !== current[role].name) throw new Error(`replaceContainer: ${replacement.name} is not ${current[role].name}`);
+        await engine.run(['rm', '--force', current[role].name]);
+        current[role] = replacement;
+        await createAndStart(engine, replacement, spec, options.secrets, ephemeralPorts);
+        const object = cliContainerObject(replacement, spec);
+        if (object.wait) await waitHealthy(engine, object.name, (object.waitTimeout ?? 60) * 1000);
+        const ports = await readPorts();
+        for (const name of Object.keys(handle.ports) as PortName[]) delete handle.ports[name];
+        Object.assign(handle.ports, ports);
+      },
       tearDown,
     };
+    return handle;
   } catch (error) {
     await tearDown().catch(() => undefined);
     throw error;

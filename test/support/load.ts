@@ -1,5 +1,7 @@
 import { request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { connectSensorClient, type SensorClient } from '../../app/test/support/sensor-client.js';
+import { httpsGet } from '../../components/health-gate/index.js';
 
 /**
  * Traffic through the public endpoints while a release runs: web-ui pages over HTTP and
@@ -12,6 +14,8 @@ export interface LoadTarget {
   /** e.g. 127.0.0.1:15051 */
   grpcAddress: string;
   apiKey: string;
+  /** HTTPS and gRPC over TLS (a stack with a domain): the roots to trust and the certificates' names. */
+  tls?: { ca: string; httpServerName: string; grpcServerName: string };
 }
 
 export interface LoadCounts {
@@ -97,7 +101,19 @@ export function startLoad(target: LoadTarget, options: { ratePerSecond?: number;
   const grpc = counts();
   const releasesSeen: string[] = [];
   const port = Number(target.grpcAddress.split(':').pop());
-  const client: SensorClient = connectSensorClient(port);
+  const { tls } = target;
+  const client: SensorClient = connectSensorClient(port, '127.0.0.1', tls && { ca: tls.ca, serverName: tls.grpcServerName });
+  // Kept-alive connections over TLS, as fetch keeps them for plain HTTP.
+  const httpsAgent = tls ? new HttpsAgent({ keepAlive: true, maxSockets: 32 }) : undefined;
+  const get = async (path: string): Promise<{ status: number; body: string }> => {
+    if (!tls) {
+      const response = await fetch(`${target.httpUrl}${path}`, { signal: AbortSignal.timeout(10_000) });
+      return { status: response.status, body: await response.text() };
+    }
+    const answer = await httpsGet(`${target.httpUrl}${path}`, { tls: { ca: tls.ca, serverName: tls.httpServerName }, timeoutMs: 10_000, agent: httpsAgent! });
+    if ('unreachable' in answer) throw new Error(answer.unreachable);
+    return answer;
+  };
   const pending = new Set<Promise<void>>();
   const started = Date.now();
   const stalls = new StallMonitor();
@@ -119,9 +135,8 @@ export function startLoad(target: LoadTarget, options: { ratePerSecond?: number;
   const httpOnce = async (path: string) => {
     const requestStarted = performance.now();
     try {
-      const response = await fetch(`${target.httpUrl}${path}`, { signal: AbortSignal.timeout(10_000) });
-      const body = await response.text();
-      if (response.status !== 200) return fail(http, `GET ${path} -> ${response.status} ${body.slice(0, 120)}`);
+      const { status, body } = await get(path);
+      if (status !== 200) return fail(http, `GET ${path} -> ${status} ${body.slice(0, 120)}`);
       if (path === '/readyz') {
         const release = (JSON.parse(body) as { release?: string | null }).release;
         if (release && !releasesSeen.includes(release)) releasesSeen.push(release);
@@ -162,6 +177,7 @@ export function startLoad(target: LoadTarget, options: { ratePerSecond?: number;
       await Promise.all([...pending]);
       stalls.stop();
       client.close();
+      httpsAgent?.destroy();
       const seconds = (Date.now() - started) / 1000;
       return { http, grpc, seconds, rate: sent / seconds, releasesSeen };
     },

@@ -37,6 +37,12 @@ export interface ReleaseFixture {
    * plan, the Docker backend on `engine` (default: the test engine), this fixture's events and secrets.
    */
   release(spec: ReleaseSpec, options?: { engine?: DockerEngine; rollback?: ReleaseContext['rollback'] }): Promise<ReleaseOutcome>;
+  /**
+   * `pulumi up` after `pulumi config set --path docker.<key>`: the stack is planned again with
+   * `docker` merged into its docker section and the Caddy container replaced by its new plan
+   * (volumes kept); later specFor() follow the new config.
+   */
+  reconfigureDocker(docker: Record<string, unknown>): Promise<void>;
   /** Tags the test app image (optionally with extra migration files) as a release of this stack. */
   releaseImage(releaseId: string, extraMigrations?: Record<string, string>): Promise<ReleaseImage>;
   /** Runs `trapperkeeper <args>` once on the stack network with the stack's secrets. */
@@ -50,15 +56,16 @@ export async function createReleaseFixture(stack: string, overrides: Record<stri
   const canary = `canary${randomBytes(6).toString('hex')}`;
   const password = `${canary}-pw`;
   const hmacSecret = `${randomBytes(16).toString('hex')}:${randomBytes(32).toString('base64')}`;
-  const config = dockerConfig(stack, {
+  const values: Record<string, unknown> = {
     docker: { images: { postgres: TEST_IMAGES.postgres, caddy: TEST_IMAGES.caddy } },
     database: { name: 'trapperkeeper', user: 'trapperkeeper' },
     release: { gate: { successes: 3, intervalMs: 500, timeoutMs: 30_000 }, drainTimeoutMs: 5_000, keepReleases: 5, lockWaitMs: 0 },
     snapshots: { retentionDays: 7, lockWaitTimeoutMs: 10_000 },
     ephemeral: true,
     ...overrides,
-  });
-  const infraSpec = planDockerInfrastructure(config);
+  };
+  let config = dockerConfig(stack, values);
+  let infraSpec = planDockerInfrastructure(config);
   const infra = await standUpInfrastructure(infraSpec, { secrets: { postgresPassword: password } });
   const secrets = { TK_DATABASE_URL: databaseUrl(infraSpec, password), TK_HMAC_SECRET: hmacSecret };
   const lines: string[] = [];
@@ -86,9 +93,11 @@ export async function createReleaseFixture(stack: string, overrides: Record<stri
       return {
         ...spec,
         appEnv: { ...spec.appEnv, ...appEnv },
+        // The ports Docker picked on 127.0.0.1; with a domain, the checks still ask for its
+        // certificates by name (SNI), so nothing needs the name to resolve.
         proxy: {
           ...spec.proxy,
-          publicHttpUrl: `http://127.0.0.1:${infra.ports.http}`,
+          publicHttpUrl: spec.proxy.tls ? `https://127.0.0.1:${infra.ports.https}` : `http://127.0.0.1:${infra.ports.http}`,
           publicGrpcAddress: `127.0.0.1:${infra.ports.grpc}`,
         },
       };
@@ -100,6 +109,12 @@ export async function createReleaseFixture(stack: string, overrides: Record<stri
         secrets,
         ...(options.rollback ? { rollback: options.rollback } : {}),
       });
+    },
+    async reconfigureDocker(docker) {
+      values.docker = { ...(values.docker as Record<string, unknown>), ...docker };
+      config = dockerConfig(stack, values);
+      infraSpec = planDockerInfrastructure(config);
+      await infra.replaceContainer('caddy', infraSpec.caddy);
     },
     async releaseImage(releaseId, extraMigrations = {}) {
       const ref = `${repository}:${releaseId}`;

@@ -89,19 +89,26 @@ function loadHealthClientConstructor(): grpc.ServiceClientConstructor {
   return loaded.grpc.health.v1.Health;
 }
 
-export function connectSensorClient(port: number, host = '127.0.0.1'): SensorClient {
+/** gRPC over TLS: the roots to trust and the name the certificate is for (SNI and :authority). */
+export interface SensorClientTls {
+  ca: string;
+  serverName: string;
+}
+
+export function connectSensorClient(port: number, host = '127.0.0.1', tls?: SensorClientTls): SensorClient {
   const { packageDefinition } = loadSensorApiDefinition();
   const loaded = grpc.loadPackageDefinition(packageDefinition) as unknown as {
     trapperkeeper: { sensor: { v1: { SensorAPI: grpc.ServiceClientConstructor } } };
   };
   const target = `${host}:${port}`;
-  const credentials = grpc.credentials.createInsecure();
+  const credentials = tls ? grpc.credentials.createSsl(Buffer.from(tls.ca)) : grpc.credentials.createInsecure();
   // Each client gets its own connection, as separate sensors would (grpc-js otherwise
   // shares one between clients of the same target in a process).
   const channelOptions = {
     'grpc.max_send_message_length': -1,
     'grpc.max_receive_message_length': -1,
     'grpc.use_local_subchannel_pool': 1,
+    ...(tls ? { 'grpc.ssl_target_name_override': tls.serverName, 'grpc.default_authority': tls.serverName } : {}),
   };
   const sensor = new loaded.trapperkeeper.sensor.v1.SensorAPI(target, credentials, channelOptions);
   const health = new (loadHealthClientConstructor())(target, credentials, channelOptions);
