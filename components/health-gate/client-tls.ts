@@ -28,6 +28,8 @@ export function describeSocketError(error: unknown): string {
  */
 export function httpsGet(url: string, options: { tls: ClientTls; timeoutMs: number; agent?: Agent; headers?: Record<string, string> }): Promise<HttpsAnswer> {
   const { tls } = options;
+  const signal = AbortSignal.timeout(options.timeoutMs);
+  const reason = (error: unknown) => (signal.aborted ? `TimeoutError (no answer within ${options.timeoutMs} ms)` : describeSocketError(error));
   return new Promise((resolve) => {
     const req = request(
       url,
@@ -37,16 +39,16 @@ export function httpsGet(url: string, options: { tls: ClientTls; timeoutMs: numb
         ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
         agent: options.agent ?? false,
         headers: options.headers ?? {},
-        signal: AbortSignal.timeout(options.timeoutMs),
+        signal,
       },
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-        response.on('error', (error) => resolve({ unreachable: describeSocketError(error) }));
+        response.on('error', (error) => resolve({ unreachable: reason(error) }));
       },
     );
-    req.on('error', (error) => resolve({ unreachable: describeSocketError(error) }));
+    req.on('error', (error) => resolve({ unreachable: reason(error) }));
     req.end();
   });
 }
