@@ -144,8 +144,10 @@ export async function createReleaseFixture(stack: string, overrides: Record<stri
       if (containers.length > 0) await testEngine.exec(['rm', '-f', '-v', ...containers]);
       await testEngine.exec(['rm', '-f', `${infraSpec.prefix}-deploy-lock`]);
       await infra.tearDown();
-      const images = (await testEngine.run(['images', '-q', repository])).split('\n').filter(Boolean);
-      if (images.length > 0) await testEngine.exec(['rmi', '-f', ...new Set(images)]);
+      // By tag, not by id: a release tagged straight from the app image shares its id, and removing
+      // the id would take the app image's own tag with it (the next fixture of the process needs it).
+      const tags = (await testEngine.run(['images', '--format', '{{.Repository}}:{{.Tag}}', repository])).split('\n').filter(Boolean);
+      if (tags.length > 0) await testEngine.exec(['rmi', ...tags]);
       rmSync(scratch, { recursive: true, force: true });
     },
   };
