@@ -5,7 +5,8 @@ import { PhaseClock } from './phases.js';
 import { otherSlot, type ReleasePlan, type Slot } from './plan.js';
 import type { HeldLock, ReleaseBackend, SnapshotRecord } from './ports.js';
 import { promote, type Promotion } from './promote.js';
-import { chooseRollback, snapshotSince } from './rollback.js';
+import { planReleaseSteps, type ReleaseSteps } from './planner.js';
+import { snapshotSince } from './rollback.js';
 
 export { allSettledOrThrow, PhaseClock } from './phases.js';
 
@@ -46,29 +47,6 @@ export interface ReleaseOutcome extends ReleaseSummary {
   changed: boolean;
 }
 
-/**
- * Refuses before anything changes when the database has migrations an operator must look at
- * (failed, edited after applying, or being applied by someone else right now).
- */
-export function migrationBlocker(status: { failed: string[]; changed: string[]; running: string[] }): DeployError | undefined {
-  if (status.failed.length > 0) {
-    return new DeployError(
-      `Migration ${status.failed.join(', ')} failed in an earlier run; nothing was released`,
-      `inspect it with \`trapperkeeper migrate --status\`, fix the cause, then \`trapperkeeper migrate --resolve ${status.failed[0]}\``,
-    );
-  }
-  if (status.changed.length > 0) {
-    return new DeployError(
-      `Migration ${status.changed.join(', ')} was edited after it was applied; nothing was released`,
-      'restore the applied file from version control and add a new migration for the change',
-    );
-  }
-  if (status.running.length > 0) {
-    return new DeployError(`Migration ${status.running.join(', ')} is being applied by another process; nothing was released`, 'wait for it and release again');
-  }
-  return undefined;
-}
-
 function newestVerified(snapshots: readonly SnapshotRecord[]): SnapshotRecord | undefined {
   return [...snapshots].filter((s) => s.verified).sort((a, b) => b.takenAt.getTime() - a.takenAt.getTime())[0];
 }
@@ -94,15 +72,15 @@ export async function runRelease(plan: ReleasePlan, backend: ReleaseBackend, con
     const routing = await clock.time('read-live', () => backend.routing.read());
     const live = routing.live;
 
-    let promotion: Promotion;
-    let snapshot: string | null = null;
-    let migrated: string[] = [];
-    let resumedStartedAt: Date | undefined;
+    let steps: ReleaseSteps;
+    let idleStartedAt: Date | undefined;
     if (context.rollback) {
       const [liveRecord, idleRecord] = live
         ? await Promise.all([backend.slots.describe(live.slot), backend.slots.describe(otherSlot(live.slot))])
         : [undefined, undefined];
-      const choice = chooseRollback({
+      idleStartedAt = idleRecord?.startedAt;
+      steps = planReleaseSteps({
+        kind: 'rollback',
         stack: plan.stack,
         live,
         liveRecord,
@@ -110,41 +88,41 @@ export async function runRelease(plan: ReleasePlan, backend: ReleaseBackend, con
         ...(context.rollback.to !== undefined ? { to: context.rollback.to } : {}),
         pinned: context.rollback.pinned ?? false,
       });
-      if (choice.action === 'nothing') {
-        const outcome: ReleaseOutcome = {
-          kind,
-          liveSlot: choice.live.slot,
-          liveRelease: choice.live.releaseId,
-          previousRelease: choice.previousRelease,
-          latestSnapshot: newestVerified(await backend.database.listSnapshots())?.name ?? null,
-          phases: clock.phases,
-          snapshot: null,
-          migrated: [],
-          migrationWarning: null,
-          changed: false,
-        };
-        events.emit('release.succeeded', { kind, release: outcome.liveRelease, slot: outcome.liveSlot, unchanged: true, durationMs: clock.total() });
-        return outcome;
-      }
-      if (choice.from === 'fresh' && !(await backend.images.exists(choice.plan))) {
-        throw new DeployError(
-          `The image of release ${choice.plan.image.releaseId} (${choice.plan.image.ref}) is no longer kept, so it cannot be made live again`,
-          `choose a kept release (the stack keeps ${plan.keepReleases}), or check out its commit and \`pulumi up\``,
-        );
-      }
-      if (choice.from === 'parked') resumedStartedAt = idleRecord?.startedAt;
-      promotion = { plan: choice.plan, slot: choice.slot, live, from: choice.from, secrets };
     } else {
       const migrations = await clock.time('check-migrations', () => backend.database.migrationStatus(plan, secrets));
-      const blocker = migrationBlocker(migrations);
-      if (blocker) throw blocker;
-      if (migrations.pending.length > 0) {
-        snapshot = (await clock.time('snapshot', () => backend.database.snapshot(plan, events))).name;
-        migrated = (await clock.time('migrate', () => backend.database.migrate(plan, secrets, events))).applied;
-      }
-      promotion = { plan, slot: live ? otherSlot(live.slot) : 'blue', live, from: 'fresh', secrets };
+      steps = planReleaseSteps({ kind: 'release', plan, live, migrations });
     }
 
+    if (steps.action === 'nothing') {
+      const outcome: ReleaseOutcome = {
+        kind,
+        liveSlot: steps.live.slot,
+        liveRelease: steps.live.releaseId,
+        previousRelease: steps.previousRelease,
+        latestSnapshot: newestVerified(await backend.database.listSnapshots())?.name ?? null,
+        phases: clock.phases,
+        snapshot: null,
+        migrated: [],
+        migrationWarning: null,
+        changed: false,
+      };
+      events.emit('release.succeeded', { kind, release: outcome.liveRelease, slot: outcome.liveSlot, unchanged: true, durationMs: clock.total() });
+      return outcome;
+    }
+    if (steps.from === 'fresh' && context.rollback && !(await backend.images.exists(steps.plan))) {
+      throw new DeployError(
+        `The image of release ${steps.plan.image.releaseId} (${steps.plan.image.ref}) is no longer kept, so it cannot be made live again`,
+        `choose a kept release (the stack keeps ${plan.keepReleases}), or check out its commit and \`pulumi up\``,
+      );
+    }
+    let snapshot: string | null = null;
+    let migrated: string[] = [];
+    if (steps.migrate) {
+      snapshot = (await clock.time('snapshot', () => backend.database.snapshot(steps.plan, events))).name;
+      migrated = (await clock.time('migrate', () => backend.database.migrate(steps.plan, secrets, events))).applied;
+    }
+    const promotion: Promotion = { plan: steps.plan, slot: steps.slot, live, from: steps.from, secrets };
+    const resumedStartedAt = steps.from === 'parked' ? idleStartedAt : undefined;
     const promoted = await promote(backend, promotion, { clock, events, kind });
     const release = promotion.plan.image.releaseId;
 
