@@ -159,7 +159,23 @@ export async function standUpInfrastructure(spec: DockerInfrastructureSpec, opti
     };
     for (const container of [...created.containers].reverse()) await attempt(['rm', '-f', '-v', container]);
     for (const volume of created.volumes) await attempt(['volume', 'rm', '-f', volume]);
-    if (created.network) await attempt(['network', 'rm', created.network]);
+    if (created.network) {
+      // Whatever still sits on the stack's network is the test's own (a slot, a gate probe whose
+      // `--rm` is still under way): remove it, then the network; Docker may need a moment to let
+      // go of the endpoints of containers it is removing.
+      const attached = await engine.exec(['network', 'inspect', '--format', '{{range .Containers}}{{.Name}} {{end}}', created.network]);
+      const names = attached.exitCode === 0 ? attached.stdout.trim().split(/\s+/).filter(Boolean) : [];
+      if (names.length > 0) await engine.exec(['rm', '-f', '-v', ...names]);
+      for (let tries = 1; ; tries++) {
+        const result = await engine.exec(['network', 'rm', created.network]);
+        if (result.exitCode === 0 || /no such|not found/i.test(result.stderr)) break;
+        if (!/active endpoints/i.test(result.stderr) || tries === 20) {
+          failures.push(`docker network rm ${created.network}: ${result.stderr.trim()}`);
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
     if (failures.length > 0) throw new Error(`Tear-down left objects behind:\n${failures.join('\n')}`);
   };
 
