@@ -6,7 +6,7 @@ import { otherSlot, type ReleasePlan, type Slot } from './plan.js';
 import type { HeldLock, ReleaseBackend, SnapshotRecord } from './ports.js';
 import { promote, type Promotion } from './promote.js';
 import { planReleaseSteps, type ReleaseSteps } from './planner.js';
-import { snapshotSince } from './rollback.js';
+import { newestVerified, snapshotSince } from './rollback.js';
 
 export { allSettledOrThrow, PhaseClock } from './phases.js';
 
@@ -45,10 +45,6 @@ export interface ReleaseOutcome extends ReleaseSummary {
   migrationWarning: string | null;
   /** False when a pinned rollback found its release already live and changed nothing. */
   changed: boolean;
-}
-
-function newestVerified(snapshots: readonly SnapshotRecord[]): SnapshotRecord | undefined {
-  return [...snapshots].filter((s) => s.verified).sort((a, b) => b.takenAt.getTime() - a.takenAt.getTime())[0];
 }
 
 /**

@@ -74,3 +74,11 @@ export function snapshotSince(snapshots: readonly SnapshotRecord[], since: Date)
     .filter((snapshot) => snapshot.verified && snapshot.takenAt.getTime() > since.getTime())
     .sort((a, b) => a.takenAt.getTime() - b.takenAt.getTime())[0];
 }
+
+/** The newest verified snapshot (ties broken by name, so the choice is stable). */
+export function newestVerified<T extends SnapshotRecord>(snapshots: readonly T[]): T | undefined {
+  return [...snapshots]
+    .filter((snapshot) => snapshot.verified)
+    .sort((a, b) => a.takenAt.getTime() - b.takenAt.getTime() || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .at(-1);
+}

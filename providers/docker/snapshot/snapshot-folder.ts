@@ -1,3 +1,4 @@
+import { newestVerified } from '../../../components/release/rollback.js';
 import type { DockerEngine } from '../engine.js';
 import { DeployError } from '../../../components/errors.js';
 import { listFolderArgs, readChecksumsArgs, snapshotFolder, type SnapshotSpec } from './snapshot-commands.js';
@@ -55,9 +56,7 @@ export async function latestSnapshot(engine: DockerEngine, spec: SnapshotSpec): 
   return newestVerified(await listSnapshots(engine, spec));
 }
 
-export function newestVerified(snapshots: readonly Snapshot[]): Snapshot | undefined {
-  return [...snapshots].sort(byTime).filter((snapshot) => snapshot.verified).at(-1);
-}
+export { newestVerified };
 
 /** Pure: the folder from `find ... stat --format='%s %n'` lines and the checksum files' lines. */
 export function describeSnapshotFolder(spec: SnapshotSpec, listing: string, checksums: string): SnapshotFolder {
