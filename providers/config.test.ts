@@ -38,7 +38,7 @@ describe('stack config', () => {
       stack: 'dev',
       provider: 'docker',
       app: { logLevel: 'info' },
-      release: { gate: { successes: 3, intervalMs: 1000, timeoutMs: 60000 }, drainTimeoutMs: 15000, keepReleases: 5, lockWaitMs: 0, allowDirty: false },
+      release: { gate: { successes: 3, intervalMs: 1000, timeoutMs: 60000 }, drainTimeoutMs: 15000, standby: 'running', keepReleases: 5, lockWaitMs: 0, allowDirty: false },
       snapshots: { retentionDays: 7, lockWaitTimeoutMs: 30000 },
       database: { name: 'trapperkeeper', user: 'trapperkeeper' },
       ephemeral: false,
@@ -87,7 +87,7 @@ describe('stack config', () => {
             provider: 'docker',
             docker: { host: 'http://build-box:2375', ports: { http: 0, grcp: 50052 }, images: { caddy: 'Caddy 2' } },
             app: { version: 'v1.2', logLevel: 'loud', publicUrl: 'ftp://tk.example.com' },
-            release: { gate: { successes: 'three' }, keepReleases: 1 },
+            release: { gate: { successes: 'three' }, keepReleases: 1, standby: 'paused' },
             database: { name: 'trapper-keeper' },
             ephemeral: 'sometimes',
             colour: 'blue',
@@ -111,6 +111,7 @@ describe('stack config', () => {
       'trapperkeeper:postgresPassword: is not set (checked the stack config, $TK_POSTGRES_PASSWORD and .env.dev); pulumi config set --secret postgresPassword "$(openssl rand -base64 24)"  # or TK_POSTGRES_PASSWORD=... in .env.dev',
       "trapperkeeper:release.gate.successes: must be a whole number of checks; pulumi config set --path 'release.gate.successes' 3",
       "trapperkeeper:release.keepReleases: must be at least 2; pulumi config set --path 'release.keepReleases' 5",
+      "trapperkeeper:release.standby: must be one of running, stopped; pulumi config set --path 'release.standby' running",
     ]);
   });
 

@@ -1,5 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
+import { DEFAULT_STANDBY, STANDBY_MODES } from '../components/release/plan.js';
 import type { ConfigExamples, ConfigProblem } from './config-errors.js';
 import { CONFIG_NAMESPACE, ConfigError, configSetCommand, describeGenericIssue, problemsFromIssues, validFields } from './config-errors.js';
 import { DOCKER_CONFIG_EXAMPLES, checkDockerSection, dockerSectionSchema } from './docker/config.js';
@@ -74,6 +75,9 @@ const commonShape = {
     .strictObject({
       gate: gateSchema.prefault({}),
       drainTimeoutMs: count(0, 'milliseconds').default(DEFAULT_DRAIN_TIMEOUT_MS),
+      standby: z
+        .enum(STANDBY_MODES, { error: (issue) => (issue.input === undefined ? undefined : `must be one of ${STANDBY_MODES.join(', ')}`) })
+        .default(DEFAULT_STANDBY),
       keepReleases: count(MIN_KEEP_RELEASES, 'releases').default(DEFAULT_KEEP_RELEASES),
       lockWaitMs: count(0, 'milliseconds').default(DEFAULT_LOCK_WAIT_MS),
       allowDirty: z.boolean().default(false),
@@ -118,6 +122,7 @@ const providerSchema = z.enum(PROVIDERS, {
  * release.gate.intervalMs: pause between two checks. @default 1000
  * release.gate.timeoutMs: how long the gate may take before the release fails, traffic untouched. @default 60000
  * release.drainTimeoutMs: how long in-flight requests of the old slot may finish before it stops. @default 15000
+ * release.standby: the previous release after a switch: running (kept up but unrouted, so a rollback starts nothing; costs a second copy's memory) or stopped (drained and stopped). @default running
  * release.keepReleases: release images kept for rollback (at least 2: live and previous). @default 5
  * release.lockWaitMs: wait this long for another release's lock; 0 refuses at once. @default 0
  * release.allowDirty: build uncommitted changes, tagged ...-dirty-<now>; off, a dirty tree is refused. @default false
@@ -148,6 +153,7 @@ export const CONFIG_EXAMPLES: ConfigExamples = {
   'release.gate.intervalMs': String(DEFAULT_GATE.intervalMs),
   'release.gate.timeoutMs': String(DEFAULT_GATE.timeoutMs),
   'release.drainTimeoutMs': String(DEFAULT_DRAIN_TIMEOUT_MS),
+  'release.standby': DEFAULT_STANDBY,
   'release.keepReleases': String(DEFAULT_KEEP_RELEASES),
   'release.lockWaitMs': String(DEFAULT_LOCK_WAIT_MS),
   'release.allowDirty': 'false',
