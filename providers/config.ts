@@ -1,6 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
 import { DEFAULT_STANDBY, STANDBY_MODES } from '../components/release/plan.js';
+import { PROVIDERS } from './provider-names.js';
 import type { ConfigExamples, ConfigProblem } from './config-errors.js';
 import { CONFIG_NAMESPACE, ConfigError, configSetCommand, describeGenericIssue, problemsFromIssues, validFields } from './config-errors.js';
 import { DOCKER_CONFIG_EXAMPLES, checkDockerSection, dockerSectionSchema } from './docker/config.js';
@@ -13,8 +14,7 @@ export { CONFIG_NAMESPACE, ConfigError, formatConfigProblem } from './config-err
 export type { ConfigProblem } from './config-errors.js';
 
 /** Deployment targets; aws and gcp join this list (and the union below) with their sections. */
-export const PROVIDERS = ['docker'] as const;
-export type ProviderName = (typeof PROVIDERS)[number];
+export { PROVIDERS, type ProviderName } from './provider-names.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 
