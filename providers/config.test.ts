@@ -54,7 +54,7 @@ describe('stack config', () => {
 
   it('accepts Pulumi.dev.yaml: the local engine, loopback ports, an ephemeral stack', () => {
     const config = parseStackConfig({ ...input({}), config: stackFile('dev') });
-    assert.equal(config.provider, 'docker');
+    assert.ok(config.provider === 'docker');
     assert.equal(config.docker.host, undefined);
     assert.equal(config.docker.bindAddress, '127.0.0.1');
     assert.equal(config.ephemeral, true);
@@ -62,6 +62,7 @@ describe('stack config', () => {
 
   it('accepts Pulumi.prod.yaml: a remote engine over ssh, public ports on every interface, data kept', () => {
     const config = parseStackConfig({ ...input({}), stack: 'prod', config: stackFile('prod') });
+    assert.ok(config.provider === 'docker');
     assert.match(config.docker.host ?? '', /^ssh:\/\/deploy@/);
     assert.equal(config.docker.bindAddress, '0.0.0.0');
     assert.equal(config.docker.ports.http, 80);
@@ -200,7 +201,7 @@ describe('stack config', () => {
 
   it('reports an unknown provider', () => {
     assert.deepEqual(problemsOf(() => parseStackConfig(input({ provider: 'kubernetes' }))), [
-      'trapperkeeper:provider: must be one of docker; pulumi config set provider docker',
+      'trapperkeeper:provider: must be one of docker, gcp; pulumi config set provider docker',
     ]);
   });
 
@@ -231,7 +232,10 @@ describe('stack config', () => {
         : [path];
     // The notifications keys are checked against their schema in notifications-config.test.ts.
     const { secrets: _secrets, stack: _stack, notifications: _notifications, ...settings } = config;
-    const keys = [...new Set([...leaves(settings, ''), ...leaves(withDomain.docker, 'docker'), 'postgresPassword', 'hmacSecret', ...Object.keys(NOTIFICATIONS_CONFIG_EXAMPLES)])].sort();
+    assert.ok(withDomain.provider === 'docker');
+    const gcp = parseStackConfig(input({ provider: 'gcp', gcp: { project: 'tk-prod-123456', projectNumber: '123456789012', region: 'europe-west1', connection: 'privateIp', network: 'default' } }));
+    const gcpKeys = gcp.provider === 'gcp' ? leaves(gcp.gcp, 'gcp') : [];
+    const keys = [...new Set([...leaves(settings, ''), ...leaves(withDomain.docker, 'docker'), ...gcpKeys, 'postgresPassword', 'hmacSecret', ...Object.keys(NOTIFICATIONS_CONFIG_EXAMPLES)])].sort();
     assert.deepEqual(keys, Object.keys(CONFIG_EXAMPLES).sort());
   });
 });

@@ -5,6 +5,7 @@ import { PROVIDERS } from './provider-names.js';
 import type { ConfigExamples, ConfigProblem } from './config-errors.js';
 import { CONFIG_NAMESPACE, ConfigError, configSetCommand, describeGenericIssue, problemsFromIssues, validFields } from './config-errors.js';
 import { DOCKER_CONFIG_EXAMPLES, checkDockerSection, dockerSectionSchema } from './docker/config.js';
+import { GCP_CONFIG_EXAMPLES, checkGcpSection, gcpSectionSchema } from './gcp/config.js';
 import type { StackNotifications } from './notifications-config.js';
 import { NOTIFICATIONS_CONFIG_EXAMPLES, notificationsSectionSchema, notificationsStoredInPlaintext, resolveNotifications } from './notifications-config.js';
 import type { SecretName, SecretSources, StackSecrets } from './stack-secrets.js';
@@ -13,7 +14,7 @@ import { STACK_SECRETS, asPulumiSecrets, loadStackEnvFile, resolveSecretValues }
 export { CONFIG_NAMESPACE, ConfigError, formatConfigProblem } from './config-errors.js';
 export type { ConfigProblem } from './config-errors.js';
 
-/** Deployment targets; aws and gcp join this list (and the union below) with their sections. */
+/** Deployment targets; each joins providers/provider-names.ts and the union below with its section. */
 export { PROVIDERS, type ProviderName } from './provider-names.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
@@ -114,7 +115,7 @@ const providerSchema = z.enum(PROVIDERS, {
  * pulumi config set --path). Secrets are listed here only so their keys are known; their
  * values are resolved by providers/stack-secrets.ts (config, environment or .env.<stack>).
  *
- * provider: the deployment target, docker (aws and gcp later). Required.
+ * provider: the deployment target, docker or gcp. Required.
  * app.logLevel: TK_LOG_LEVEL of the app: trace, debug, info, warn, error or fatal. @default info
  * app.version: when set, app/package.json's version must equal it, so a stack cannot be upgraded by accident. @default unset
  * app.publicUrl: the URL people use when something in front (DNS, TLS) differs from the published port; shown in the outputs. @default http://<host>:<docker.ports.http>
@@ -141,6 +142,8 @@ const providerSchema = z.enum(PROVIDERS, {
  */
 export const stackConfigSchema = z.discriminatedUnion('provider', [
   z.strictObject({ ...commonShape, provider: z.literal('docker'), docker: dockerSectionSchema.prefault({}) }),
+  // A missing section reports its required keys (gcp.project, gcp.region), each with its fix.
+  z.strictObject({ ...commonShape, provider: z.literal('gcp'), gcp: gcpSectionSchema.prefault({} as z.input<typeof gcpSectionSchema>) }),
 ]);
 
 /** Example values of every key, for the fixes in problems (and "did you mean" for unknown keys). */
@@ -167,6 +170,7 @@ export const CONFIG_EXAMPLES: ConfigExamples = {
   hmacSecret: STACK_SECRETS.hmacSecret.example,
   ...NOTIFICATIONS_CONFIG_EXAMPLES,
   ...DOCKER_CONFIG_EXAMPLES,
+  ...GCP_CONFIG_EXAMPLES,
 };
 
 type ParsedStackConfig = z.output<typeof stackConfigSchema>;
@@ -175,6 +179,7 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 /** The validated stack config: what every provider and release step is built from. */
 export type StackConfig = DistributiveOmit<ParsedStackConfig, SecretName | 'notifications'> & { stack: string; secrets: StackSecrets; notifications: StackNotifications };
 export type DockerStackConfig = Extract<StackConfig, { provider: 'docker' }>;
+export type GcpStackConfig = Extract<StackConfig, { provider: 'gcp' }>;
 
 /** The gate must be able to pass: N successes `intervalMs` apart need (N-1) intervals. */
 export function ensureGateCanPass(gate: ParsedStackConfig['release']['gate']): ConfigProblem[] {
@@ -202,6 +207,7 @@ export function checkStackConfig(values: Readonly<Record<string, unknown>>, stac
   }
   // The docker section is checked when docker is the provider, or when none is named yet.
   if (values.provider === 'docker' || values.provider === undefined) problems.push(...checkDockerSection(values.docker, stack, values.app));
+  if (values.provider === 'gcp') problems.push(...checkGcpSection(values.gcp, stack));
   return problems;
 }
 

@@ -4,6 +4,7 @@ import type { ReleasePlan } from '../components/release/plan.js';
 import type { ReleaseBackend } from '../components/release/ports.js';
 import type { ProviderName } from './provider-names.js';
 import { dockerRuntime } from './docker/runtime.js';
+import { gcpRuntime } from './gcp/runtime.js';
 
 /** What the release process needs of a target: its release backend, and its part of `pulumi destroy`. */
 export interface TargetRuntime {
@@ -18,6 +19,7 @@ export interface TargetRuntime {
  */
 export const TARGET_RUNTIMES: Record<ProviderName, TargetRuntime> = {
   docker: dockerRuntime,
+  gcp: gcpRuntime,
 };
 
 export function targetRuntime(plan: ReleasePlan): TargetRuntime {

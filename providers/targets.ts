@@ -1,5 +1,6 @@
-import type { DockerStackConfig, ProviderName, StackConfig } from './config.js';
+import type { DockerStackConfig, GcpStackConfig, ProviderName, StackConfig } from './config.js';
 import { DockerTarget } from './docker/index.js';
+import { GcpTarget } from './gcp/target.js';
 import type { ImageTag } from './docker/image-tag.js';
 import type { DeploymentTarget } from './types.js';
 
@@ -16,6 +17,7 @@ export interface TargetProgramArgs {
  */
 const TARGETS: Record<ProviderName, (name: string, args: TargetProgramArgs) => DeploymentTarget> = {
   docker: (name, args) => new DockerTarget(name, { ...args, config: args.config as DockerStackConfig }),
+  gcp: (name, args) => new GcpTarget(name, { config: args.config as GcpStackConfig, imageTag: args.imageTag }),
 };
 
 export function declareTarget(name: string, args: TargetProgramArgs): DeploymentTarget {

@@ -81,7 +81,8 @@ describe('GCS snapshot storage (real @google-cloud/storage against fake-gcs-serv
     const bucket = await gcs.newBucket();
     const stored = await storeSnapshot(bucket, { path: dump, database, takenAt: new Date('2026-12-02T12:00:00Z'), commit: 'dddd444' });
     const tampered = readFileSync(dump);
-    tampered[tampered.length - 10] ^= 0xff;
+    const at = tampered.length - 10;
+    tampered.writeUInt8(tampered.readUInt8(at) ^ 0xff, at);
     await bucket.file(stored.object).save(tampered, { resumable: false, metadata: { metadata: { sha256: stored.sha256, 'verified-sha256': stored.sha256 } } });
     const [current] = await listSnapshots(bucket, database);
     const check = await verifyStoredSnapshot(bucket, current!);
