@@ -6,7 +6,8 @@ import { createDeployEvents, type DeployEvents } from '../../../components/event
 import type { LockHolder } from '../../../components/lock/lock-holder.js';
 import { startFakeGcs, type FakeGcs } from '../fake-gcs.js';
 import { LOCK_OBJECT } from '../storage/release-bucket.js';
-import { GcsLockHeldError, acquireGcsLock, breakGcsLock, readGcsLock } from './gcs-lock.js';
+import { lockHolderForThisProcess } from '../../../components/lock/lock-holder.js';
+import { GcsLockHeldError, acquireGcsLock, breakGcsLock, gcsLockPort, readGcsLock } from './gcs-lock.js';
 
 const MACHINE = { host: 'runner-a', pidNamespace: 'boot-1:pid:[1]' };
 
@@ -145,5 +146,20 @@ describe('the GCS deploy lock (real @google-cloud/storage against fake-gcs-serve
     const after = await readGcsLock({ stack: 'dev', bucket });
     assert.equal(after.state === 'held' && after.holder.pid, 13);
     await second.release();
+  });
+
+  it('as the pipeline\'s lock port: one holder at a time across two release processes, refused at once with waitMs 0, free again once released', async () => {
+    const bucket = await gcs.newBucket();
+    const log = eventLog();
+    const image = { releaseId: '1.0.0-0123abcd-20261202T100000Z', version: '1.0.0' };
+    const first = gcsLockPort({ stack: 'dev', bucket });
+    const second = gcsLockPort({ stack: 'dev', bucket: (await import('../storage/release-bucket.js')).releaseBucket({ project: 'tk-test-project', bucket: bucket.name, apiEndpoint: gcs.apiEndpoint }) });
+    const held = await first.acquire(lockHolderForThisProcess(image), { waitMs: 0, events: log.events });
+    assert.equal(held.name, `gs://${bucket.name}/lock/deploy`);
+    await assert.rejects(second.acquire(lockHolderForThisProcess(image), { waitMs: 0, events: log.events }), GcsLockHeldError);
+    await held.release();
+    const again = await second.acquire(lockHolderForThisProcess(image), { waitMs: 0, events: log.events });
+    await again.release();
+    assert.deepEqual(log.records().map((r) => r.event).filter((e) => String(e).startsWith('lock.')), ['lock.acquired', 'lock.released', 'lock.acquired', 'lock.released']);
   });
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Bucket } from '@google-cloud/storage';
 import { DeployError } from '../../../components/errors.js';
@@ -12,6 +13,7 @@ import {
   type LockHolder,
   type MachineIdentity,
 } from '../../../components/lock/lock-holder.js';
+import type { HeldLock, LockPort } from '../../../components/release/ports.js';
 import { releaseCli } from '../../release-command-line.js';
 import { LOCK_OBJECT, storageErrorCode } from '../storage/release-bucket.js';
 
@@ -23,6 +25,8 @@ import { LOCK_OBJECT, storageErrorCode } from '../storage/release-bucket.js';
  * a lock someone else took in between.
  */
 export const DEFAULT_GCS_LOCK_POLL_MS = 1000;
+/** One random value per acquisition: tells our own create (answer lost, retried) from another holder's. */
+const ATTEMPT_KEY = 'org.trapperkeeper.deploy-lock.attempt';
 
 export interface GcsLockSpec {
   stack: string;
@@ -31,7 +35,7 @@ export interface GcsLockSpec {
 
 export type GcsLockStatus =
   | { state: 'free'; object: string }
-  | { state: 'held'; object: string; generation: string; holder: LockHolder }
+  | { state: 'held'; object: string; generation: string; holder: LockHolder; attempt?: string }
   | { state: 'unreadable'; object: string; generation: string; metadata: Record<string, string>; problems: string[] };
 
 export interface GcsLock {
@@ -72,7 +76,8 @@ export async function acquireGcsLock(spec: GcsLockSpec, holder: LockHolder, opti
   const isAlive = options.isAlive ?? isProcessAlive;
   const started = Date.now();
   const deadline = started + waitMs;
-  const metadata = encodeLockLabels(holder, spec.stack);
+  const attempt = randomUUID();
+  const metadata = { ...encodeLockLabels(holder, spec.stack), [ATTEMPT_KEY]: attempt };
   let announcedWait = false;
 
   for (;;) {
@@ -82,8 +87,8 @@ export async function acquireGcsLock(spec: GcsLockSpec, holder: LockHolder, opti
     const status = await readGcsLock(spec);
     if (status.state === 'free') continue;
     if (status.state === 'held') {
-      // Our own create whose answer was lost and retried: the object is ours.
-      if (sameHolder(status.holder, holder)) return acquired(spec, status.generation, holder, started, options.events);
+      // Our own create whose answer was lost and retried by the client: the object is ours.
+      if (status.attempt === attempt) return acquired(spec, status.generation, holder, started, options.events);
       const decision = decideStale(status.holder, machine, isAlive);
       if (decision.stale) {
         // Replacing exactly the generation judged stale: a holder that appeared since wins instead.
@@ -123,7 +128,7 @@ export async function readGcsLock(spec: GcsLockSpec): Promise<GcsLockStatus> {
   const custom = Object.fromEntries(Object.entries(metadata.metadata ?? {}).map(([k, v]) => [k, String(v)]));
   const decoded = decodeLockLabels(custom);
   return decoded.ok
-    ? { state: 'held', object: LOCK_OBJECT, generation, holder: decoded.holder }
+    ? { state: 'held', object: LOCK_OBJECT, generation, holder: decoded.holder, ...(custom[ATTEMPT_KEY] ? { attempt: custom[ATTEMPT_KEY] } : {}) }
     : { state: 'unreadable', object: LOCK_OBJECT, generation, metadata: custom, problems: decoded.problems };
 }
 
@@ -209,10 +214,6 @@ function acquired(spec: GcsLockSpec, generation: string, holder: LockHolder, sta
   };
 }
 
-function sameHolder(a: LockHolder, b: LockHolder): boolean {
-  return a.host === b.host && a.pid === b.pid && a.releaseId === b.releaseId && a.startedAt.getTime() === b.startedAt.getTime() && a.pidNamespace === b.pidNamespace;
-}
-
 function lockName(spec: GcsLockSpec): string {
   return `gs://${spec.bucket.name}/${LOCK_OBJECT}`;
 }
@@ -243,4 +244,14 @@ function refusal(spec: GcsLockSpec, status: Exclude<GcsLockStatus, { state: 'fre
 
 function holderFields(holder: LockHolder): Record<string, unknown> {
   return { user: holder.user, host: holder.host, pid: holder.pid, releaseId: holder.releaseId, version: holder.version, startedAt: holder.startedAt.toISOString() };
+}
+
+/** The lock as the release pipeline's LockPort (components/release/ports.ts). */
+export function gcsLockPort(spec: GcsLockSpec, options: Pick<AcquireGcsLockOptions, 'pollMs' | 'machine' | 'isAlive'> = {}): LockPort {
+  return {
+    async acquire(holder, { waitMs, events }): Promise<HeldLock> {
+      const lock = await acquireGcsLock(spec, holder, { ...options, waitMs, events });
+      return { name: lockName(spec), release: () => lock.release() };
+    },
+  };
 }
