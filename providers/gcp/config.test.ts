@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { ConfigError, formatConfigProblem, parseStackConfig, type StackConfigInput } from '../config.js';
 import { CANARY_ENV, pulumiConfig } from '../docker/testing.js';
 
@@ -87,5 +90,20 @@ describe('the gcp section of the stack config', () => {
 
   it('a docker section under provider gcp is an unknown key, not silently ignored', () => {
     assert.deepEqual(problemsOf({ gcp: MINIMAL, docker: { host: 'ssh://x@y' } }), ["trapperkeeper:docker: is not a known key; pulumi config rm docker"]);
+  });
+
+  it('accepts the example stack Pulumi.gcp-demo.yaml: a throwaway stack that scales to zero', () => {
+    const text = readFileSync(fileURLToPath(new URL('../../Pulumi.gcp-demo.yaml', import.meta.url)), 'utf8');
+    const { config: values } = parseYaml(text) as { config: Record<string, unknown> };
+    const config = parseStackConfig({
+      stack: 'gcp-demo',
+      config: Object.fromEntries(Object.entries(values).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)])),
+      processEnv: CANARY_ENV,
+      envFile: { path: '.env.gcp-demo', values: {} },
+      secretConfigKeys: new Set(),
+    });
+    assert.ok(config.provider === 'gcp');
+    assert.deepEqual([config.gcp.project, config.gcp.projectNumber, config.gcp.region, config.gcp.connection], ['tk-demo-123456', '123456789012', 'europe-west1', 'connector']);
+    assert.deepEqual([config.gcp.database.deletionProtection, config.gcp.instances.min, config.ephemeral], [false, 0, true]);
   });
 });
