@@ -11,6 +11,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Bucket } from '@google-cloud/storage';
 import { releaseBucket } from './storage/release-bucket.js';
 
+// Google's auth library otherwise probes the GCE metadata server (169.254.169.254) to find
+// credentials; tests talk to 127.0.0.1 only.
+process.env.METADATA_SERVER_DETECTION = 'none';
 const SCRIPT = fileURLToPath(new URL('../../scripts/fake-gcs.sh', import.meta.url));
 export const FAKE_GCS_PROJECT = 'tk-test-project';
 

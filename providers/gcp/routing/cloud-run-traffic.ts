@@ -9,7 +9,8 @@ import { planRestore, planStage, planSwitch, planUntag, type PinnedTarget, type 
  * since it was read, and wait for Cloud Run to have applied it. Only the `traffic` field is
  * written (update mask), so the template Pulumi declared and the revisions stay as they are.
  *
- * Not exercised here: no Cloud Run API (or emulator of it) is reachable from these machines.
+ * Tested through the real ServicesClient against a local gRPC emulator of these two calls
+ * (cloud-run-emulator.ts, built from the protos @google-cloud/run ships), not against Cloud Run.
  */
 export interface ServiceTrafficSnapshot extends ServiceTraffic {
   /** Full service name, projects/<p>/locations/<r>/services/<s>. */
@@ -35,6 +36,14 @@ export class CloudRunTraffic {
       traffic: (service.traffic ?? []).map((t) => ({ type: typeof t.type === 'string' ? t.type : null, revision: t.revision ?? null, percent: t.percent ?? 0, tag: t.tag ?? null })),
       latestReadyRevision: service.latestReadyRevision ?? undefined,
     };
+  }
+
+  /**
+   * Names the serving revision instead of LATEST, before a release creates its revision (a
+   * revision created while traffic follows LATEST would get users before its gate).
+   */
+  pinServing(current: ServiceTrafficSnapshot): Promise<ServiceTrafficSnapshot> {
+    return this.write(current, planRestore(current));
   }
 
   stage(current: ServiceTrafficSnapshot, slot: Slot, revision: string): Promise<ServiceTrafficSnapshot> {
