@@ -1,24 +1,9 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
-import { RELEASE_PLAN_SCHEMA_VERSION, parseTargetSection, type ReleasePlan } from '../../components/release/plan.js';
+import { RELEASE_PLAN_SCHEMA_VERSION, type ReleasePlan } from '../../components/release/plan.js';
 import type { GcpStackConfig } from '../config.js';
 import { canonicalJson } from '../docker/release-command.js';
 import type { GcpInfrastructureSpec } from './infrastructure-spec.js';
-
-/** The gcp part of a release plan: where the release finds the stack's services, bucket and database. */
-export const gcpPlanTargetSchema = z.object({
-  kind: z.literal('gcp'),
-  project: z.string().min(1),
-  region: z.string().min(1),
-  stateBucket: z.string().min(1),
-  services: z.object({ 'sensor-api': z.string().min(1), 'web-ui': z.string().min(1) }),
-  databaseInstance: z.string().min(1),
-});
-export type GcpPlanTarget = z.infer<typeof gcpPlanTargetSchema>;
-
-export function gcpTargetOf(plan: ReleasePlan): GcpPlanTarget {
-  return parseTargetSection(plan, 'gcp', gcpPlanTargetSchema);
-}
+import type { GcpPlanTarget } from './plan-target.js';
 
 /** Variables the release forwards by name; on Cloud Run they are Secret Manager references. */
 export const GCP_SECRET_ENV = ['TK_DATABASE_PASSWORD', 'TK_HMAC_SECRET'] as const;

@@ -2,7 +2,7 @@ import { DeployError } from '../../components/errors.js';
 import type { DeployEvents } from '../../components/events/deploy-events.js';
 import type { ReleasePlan } from '../../components/release/plan.js';
 import type { ReleaseBackend } from '../../components/release/ports.js';
-import { gcpTargetOf } from './release-plan.js';
+import { gcpTargetOf } from './plan-target.js';
 
 /**
  * The release process's side of the GCP target. Its release backend is not complete: the lock

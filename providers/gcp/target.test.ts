@@ -6,7 +6,7 @@ import type { GcpStackConfig } from '../config.js';
 import { parseStackConfig } from '../config.js';
 import { CANARY, CANARY_ENV, MOCK_RELEASE_SUMMARY, byName, byType, installPulumiMocks, isWrappedSecret, plainOccurrences, promiseOf, pulumiConfig, recorded, registered, resetRecorded, unwrapSecrets } from '../docker/testing.js';
 import { NAME_LIMITS } from './infrastructure-spec.js';
-import { gcpTargetOf } from './release-plan.js';
+import { gcpTargetOf } from './plan-target.js';
 import { GcpTarget } from './target.js';
 
 const IMAGE = { tag: '0.1.0-0123abcd-20261123T101500Z', version: '0.1.0', commit: '0123abcd'.padEnd(40, 'e') };
