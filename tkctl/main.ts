@@ -9,6 +9,13 @@ import { pathToFileURL } from 'node:url';
 import { DeployError } from '../components/errors.js';
 import { guarded, line, type TkctlCommand, type TkctlIo } from './io.js';
 import { initCommand } from './commands/init.js';
+import { adminCommand } from './commands/admin.js';
+import { apikeyCommand } from './commands/apikey.js';
+import { backupCommand } from './commands/backup.js';
+import { logsCommand } from './commands/logs.js';
+import { restoreCommand } from './commands/restore.js';
+import { snapshotsCommand } from './commands/snapshots.js';
+import { statusCommand } from './commands/status.js';
 
 interface CommandEntry {
   summary: string;
@@ -21,6 +28,13 @@ interface CommandEntry {
  */
 export const COMMANDS: Record<string, CommandEntry> = {
   init: { summary: 'create the stack and generate its secrets (never overwrites one)', run: initCommand },
+  status: { summary: 'live and previous release, health, snapshots, lock, last deployments (--json)', run: statusCommand },
+  backup: { summary: 'a verified pg_dump snapshot of the database, now', run: backupCommand },
+  restore: { summary: 'replace the database with a snapshot (safety snapshot, confirmation, row counts)', run: restoreCommand },
+  snapshots: { summary: 'list the snapshots, or prune them by the stack\'s retention', run: snapshotsCommand },
+  logs: { summary: 'the logs of a service (--follow)', run: logsCommand },
+  admin: { summary: 'create a web UI administrator (the app\'s own command, in the live slot)', run: adminCommand },
+  apikey: { summary: 'create, list or revoke sensor API keys (the app\'s own command, in the live slot)', run: apikeyCommand },
   // migrations: tkctl/commands/migrations.ts (runMigrationsCommand), delivered separately; the lead wires it here.
 };
 

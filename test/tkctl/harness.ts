@@ -83,3 +83,25 @@ export function createTkctlProject(cli: string, stackFiles: string[] = []): Tkct
     remove: () => rmSync(scratch, { recursive: true, force: true }),
   };
 }
+
+/** tkctl in this process (runTkctl) with its output captured: for tests that need no Pulumi CLI. */
+export async function runTkctlInProcess(args: string[], cwd: string, input?: string): Promise<TkctlResult> {
+  const { Readable, Writable } = await import('node:stream');
+  const { runTkctl } = await import('../../tkctl/main.js');
+  let stdout = '';
+  let stderr = '';
+  const sink = (append: (text: string) => void) =>
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        append(chunk.toString('utf8'));
+        callback();
+      },
+    });
+  const code = await runTkctl(args, {
+    stdout: sink((text) => (stdout += text)),
+    stderr: sink((text) => (stderr += text)),
+    cwd,
+    stdin: Readable.from(input === undefined ? [] : [Buffer.from(input)]),
+  });
+  return { code, stdout, stderr };
+}
