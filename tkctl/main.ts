@@ -12,10 +12,14 @@ import { initCommand } from './commands/init.js';
 import { adminCommand } from './commands/admin.js';
 import { apikeyCommand } from './commands/apikey.js';
 import { backupCommand } from './commands/backup.js';
+import { destroyCommand } from './commands/destroy.js';
 import { logsCommand } from './commands/logs.js';
+import { previewCommand } from './commands/preview.js';
 import { restoreCommand } from './commands/restore.js';
+import { rollbackCommand } from './commands/rollback.js';
 import { snapshotsCommand } from './commands/snapshots.js';
 import { statusCommand } from './commands/status.js';
+import { upCommand } from './commands/up.js';
 
 interface CommandEntry {
   summary: string;
@@ -28,6 +32,10 @@ interface CommandEntry {
  */
 export const COMMANDS: Record<string, CommandEntry> = {
   init: { summary: 'create the stack and generate its secrets (never overwrites one)', run: initCommand },
+  preview: { summary: 'what up would change (pulumi preview)', run: previewCommand },
+  up: { summary: 'deploy the checked-out commit (pulumi up; needs green CI; recorded in the history)', run: upCommand },
+  rollback: { summary: 'serve a kept release again through pulumi up (--to, default the previous)', run: rollbackCommand },
+  destroy: { summary: 'pulumi destroy (production stacks: --force and the typed stack name)', run: destroyCommand },
   status: { summary: 'live and previous release, health, snapshots, lock, last deployments (--json)', run: statusCommand },
   backup: { summary: 'a verified pg_dump snapshot of the database, now', run: backupCommand },
   restore: { summary: 'replace the database with a snapshot (safety snapshot, confirmation, row counts)', run: restoreCommand },

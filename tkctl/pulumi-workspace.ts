@@ -71,6 +71,22 @@ export async function selectExistingStack(project: ProjectWorkspace, stackName: 
   return LocalWorkspace.selectStack({ stackName, workDir: project.dir }, { pulumiCommand: project.workspace.pulumiCommand, envVars: project.workspace.envVars });
 }
 
+export interface ConfigEntry {
+  /** Absent for secrets: they are never decrypted here. */
+  value?: string;
+  secret: boolean;
+}
+
+/** The stack's config keys (`trapperkeeper:...`) and their plain values; secrets stay encrypted. */
+export function readStackConfig(project: ProjectWorkspace, stackName: string): Map<string, ConfigEntry> {
+  const result = spawnSync(project.cli, ['config', '--json', '--stack', stackName], { cwd: project.dir, encoding: 'utf8', env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: 'true' } });
+  if (result.status !== 0) throw pulumiError(`Cannot read the config of stack ${stackName}`, { stderr: result.stderr }, "check PULUMI_CONFIG_PASSPHRASE (or the stack's secrets provider)");
+  const config = JSON.parse(result.stdout || '{}') as Record<string, { value?: unknown; secret?: boolean }>;
+  return new Map(
+    Object.entries(config).map(([key, entry]) => [key, { secret: entry.secret === true, ...(entry.secret || entry.value === undefined ? {} : { value: String(entry.value) }) }]),
+  );
+}
+
 /** A DeployError from a failed Pulumi CLI call: its last stderr lines, never its command line (which may hold a value). */
 export function pulumiError(what: string, error: unknown, fix: string): DeployError {
   const err = error as { stderr?: string; message?: string };

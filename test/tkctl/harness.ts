@@ -42,6 +42,9 @@ export function createTkctlProject(cli: string, stackFiles: string[] = []): Tkct
   mkdirSync(dir);
   mkdirSync(join(scratch, 'state'));
   for (const file of ['Pulumi.yaml', ...stackFiles]) copyFileSync(join(REPO_ROOT, file), join(dir, file));
+  // The CLI checks that the program's entry exists even when it does not run it (destroying an
+  // empty stack); these projects never run the program, so an empty one stands in.
+  writeFileSync(join(dir, 'index.ts'), '');
   // `tkctl` on PATH, as `npm link` or `npx tkctl` would give it, so printed fixes run verbatim.
   const bin = join(scratch, 'bin');
   mkdirSync(bin);

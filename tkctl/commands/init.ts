@@ -5,7 +5,7 @@ import { CONFIG_NAMESPACE } from '../../providers/config.js';
 import { SECRET_NAMES, STACK_SECRETS, type SecretName } from '../../providers/stack-secrets.js';
 import { JSON_OPTION, parseCommandArgs } from '../args.js';
 import { guarded, line, progress, writeJson, type TkctlIo } from '../io.js';
-import { openProject, pulumiError, resolveStackName, type ProjectWorkspace } from '../pulumi-workspace.js';
+import { openProject, pulumiError, readStackConfig, resolveStackName, type ProjectWorkspace } from '../pulumi-workspace.js';
 import { generateSecret } from '../secret-generators.js';
 
 export const INIT_HELP = `Usage: tkctl init [--stack <name>] [--json]
@@ -41,7 +41,7 @@ export async function initCommand(argv: string[], io: TkctlIo): Promise<number> 
       throw pulumiError(`Cannot create or select stack ${stackName}`, error, 'pulumi login (or set PULUMI_BACKEND_URL), and PULUMI_CONFIG_PASSPHRASE for a passphrase backend');
     });
 
-    const existing = readConfigKeys(project, stackName);
+    const existing = new Map([...readStackConfig(project, stackName)].map(([key, entry]) => [key, entry.secret]));
     const plaintext = SECRET_NAMES.filter((name) => existing.get(fullKey(name)) === false);
     if (plaintext.length > 0) {
       throw new DeployError(
@@ -75,14 +75,6 @@ async function stackExists(project: ProjectWorkspace, stackName: string): Promis
     throw pulumiError('Cannot list the stacks', error, 'pulumi login (or set PULUMI_BACKEND_URL), and PULUMI_CONFIG_PASSPHRASE for a passphrase backend');
   });
   return stacks.some((stack) => stack.name.split('/').at(-1) === stackName);
-}
-
-/** Keys set in the stack's config and whether each is a secret; values are not decrypted. */
-function readConfigKeys(project: ProjectWorkspace, stackName: string): Map<string, boolean> {
-  const result = spawnSync(project.cli, ['config', '--json', '--stack', stackName], { cwd: project.dir, encoding: 'utf8', env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: 'true' } });
-  if (result.status !== 0) throw pulumiError(`Cannot read the config of stack ${stackName}`, { stderr: result.stderr }, 'check PULUMI_CONFIG_PASSPHRASE (or the stack\'s secrets provider)');
-  const config = JSON.parse(result.stdout || '{}') as Record<string, { secret?: boolean }>;
-  return new Map(Object.entries(config).map(([key, entry]) => [key, entry.secret === true]));
 }
 
 /** `pulumi config set --secret`, the value on stdin: never on a command line `ps` could show. */
