@@ -2,7 +2,7 @@
  * The layering of the toolkit, checked by `npm run lint:layers` (part of `npm test`):
  * components/ is the target-independent release pipeline and knows no target; providers/ holds
  * each target (the Pulumi resources and the implementation of the pipeline's ports) and may
- * use components/, never the other way round.
+ * use components/, never the other way round; tkctl/ (the operator CLI) sits on top of both.
  */
 module.exports = {
   forbidden: [
@@ -29,10 +29,17 @@ module.exports = {
       to: { path: 'node_modules/@pulumi/', reachable: true },
     },
     {
+      name: 'nothing-imports-the-operator-cli',
+      comment: 'tkctl/ is the outermost layer: it may use providers/ and components/, never the other way round',
+      severity: 'error',
+      from: { path: '^(components|providers)/' },
+      to: { path: '^tkctl/' },
+    },
+    {
       name: 'no-circular',
       comment: 'modules of the toolkit do not import each other in a circle',
       severity: 'error',
-      from: { path: '^(components|providers)/' },
+      from: { path: '^(components|providers|tkctl)/' },
       to: { circular: true },
     },
   ],

@@ -42,6 +42,7 @@ describe('stack config', () => {
       snapshots: { retentionDays: 7, lockWaitTimeoutMs: 30000 },
       database: { name: 'trapperkeeper', user: 'trapperkeeper' },
       ephemeral: false,
+      production: false,
       notifications: { sinks: [], env: undefined },
       docker: {
         bindAddress: '127.0.0.1',
@@ -67,6 +68,7 @@ describe('stack config', () => {
     assert.equal(config.docker.bindAddress, '0.0.0.0');
     assert.equal(config.docker.ports.http, 80);
     assert.equal(config.ephemeral, false);
+    assert.equal(config.production, true, 'tkctl destroy refuses it without --force');
     assert.equal(config.release.allowDirty, false);
   });
 

@@ -101,6 +101,7 @@ const commonShape = {
     })
     .prefault({}),
   ephemeral: z.boolean().default(false),
+  production: z.boolean().default(false),
   notifications: notificationsSectionSchema.prefault({}),
   postgresPassword: z.string().optional(),
   hmacSecret: z.string().optional(),
@@ -133,6 +134,7 @@ const providerSchema = z.enum(PROVIDERS, {
  * database.name: the app's PostgreSQL database. @default trapperkeeper
  * database.user: the app's PostgreSQL user. @default trapperkeeper
  * ephemeral: true for throwaway stacks: pulumi destroy also deletes the data volumes (after a final snapshot). @default false
+ * production: marks a stack that serves real users: `tkctl destroy` refuses it without --force and a typed confirmation, and CI workflows never destroy it. @default false
  * postgresPassword: secret, or TK_POSTGRES_PASSWORD. Required.
  * hmacSecret: secret TK_HMAC_SECRET of the app, or TK_HMAC_SECRET. Required.
  * notifications.*: where deployment events are sent besides the log (webhook, ntfy, slack); see notificationsSectionSchema. @default none
@@ -166,6 +168,7 @@ export const CONFIG_EXAMPLES: ConfigExamples = {
   'database.name': DEFAULT_DATABASE.name,
   'database.user': DEFAULT_DATABASE.user,
   ephemeral: 'false',
+  production: 'true',
   postgresPassword: STACK_SECRETS.postgresPassword.example,
   hmacSecret: STACK_SECRETS.hmacSecret.example,
   ...NOTIFICATIONS_CONFIG_EXAMPLES,

@@ -18,23 +18,18 @@
  * `--stack` commands find the Docker host in --docker-host, else DOCKER_HOST, else the stack's
  * Pulumi.<stack>.yaml (trapperkeeper:docker.host), else the local engine.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
 import { DeployError } from '../components/errors.js';
 import { createDeployEvents, DEPLOY_EVENTS_FILE_ENV } from '../components/events/deploy-events.js';
 import { describeHolder } from '../components/lock/lock-holder.js';
 import { startNotifications } from '../components/notifications/index.js';
 import { breakDeployLock, readDeployLock } from './docker/lock/index.js';
-import { readProxyState } from './docker/proxy/index.js';
 import { RELEASE_PLAN_ENV, ROLLBACK_TO_ENV } from './release-command-line.js';
 import { runRelease } from '../components/release/pipeline.js';
-import { parseReleasePlan, SLOTS, type ReleasePlan } from '../components/release/plan.js';
-import { latestSnapshot } from './docker/snapshot/index.js';
-import { dockerSpecOf } from './docker/release-plan.js';
+import { parseReleasePlan, type ReleasePlan } from '../components/release/plan.js';
+import { readStackState, stackDockerHost } from './docker/stack-status.js';
 import { withDockerEngine } from './docker/runtime.js';
-import { readSlotRecord } from './docker/slot-record.js';
 import { targetRuntime } from './target-runtimes.js';
 
 /** Where `deploy` and `destroy` append their events as JSON lines, unless TK_DEPLOY_EVENTS_FILE says. */
@@ -47,21 +42,9 @@ function planFromEnv(): ReleasePlan {
   return parseReleasePlan(text, { source: RELEASE_PLAN_ENV, fix });
 }
 
-function stackDockerHost(stack: string): string | undefined {
-  const file = `Pulumi.${stack}.yaml`;
-  if (!existsSync(file)) return undefined;
-  const config = (parseYaml(readFileSync(file, 'utf8')) as { config?: Record<string, unknown> } | null)?.config ?? {};
-  const docker = config['trapperkeeper:docker'] as { host?: unknown } | undefined;
-  return typeof docker?.host === 'string' ? docker.host : undefined;
-}
-
 function requireStack(stack: string | undefined): string {
   if (!stack) throw new DeployError('--stack is required', 'name the Pulumi stack, e.g. --stack dev');
   return stack;
-}
-
-function stackDockerHostOf(stack: string, dockerHost: string | undefined): string | undefined {
-  return dockerHost ?? process.env.DOCKER_HOST ?? stackDockerHost(stack);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -99,29 +82,16 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'status': {
       const stack = requireStack(values.stack);
-      const prefix = `tk-${stack}`;
-      await withDockerEngine(stackDockerHostOf(stack, values['docker-host']), async (engine) => {
-        const records = await Promise.all(SLOTS.map((slot) => readSlotRecord(engine, prefix, slot)));
-        const anyPlan = records.find((record) => record)?.plan;
-        const anySpec = anyPlan ? dockerSpecOf(anyPlan) : undefined;
-        const routing = anySpec ? (await readProxyState(engine, anySpec)).routing : null;
-        const lock = await readDeployLock(engine, { prefix });
-        const latest = anySpec ? await latestSnapshot(engine, anySpec) : undefined;
-        process.stdout.write(
-          `${JSON.stringify({
-            live: routing?.live ?? null,
-            slots: Object.fromEntries(records.map((record, index) => [SLOTS[index], record?.plan.image.releaseId ?? null])),
-            latestSnapshot: latest?.name ?? null,
-            lock: lock.state === 'held' ? describeHolder(lock.holder, new Date()) : lock.state,
-          })}\n`,
-        );
+      await withDockerEngine(stackDockerHost(stack, values['docker-host']), async (engine) => {
+        const { report } = await readStackState(engine, stack);
+        process.stdout.write(`${JSON.stringify(report)}\n`);
       });
       return;
     }
     case 'lock': {
       const stack = requireStack(values.stack);
       const spec = { stack, prefix: `tk-${stack}` };
-      await withDockerEngine(stackDockerHostOf(stack, values['docker-host']), async (engine) => {
+      await withDockerEngine(stackDockerHost(stack, values['docker-host']), async (engine) => {
         if (subcommand === 'break') {
           await breakDeployLock(engine, spec, { events: createDeployEvents(), by: process.env.USER ?? 'unknown', ...(values.reason ? { reason: values.reason } : {}) });
           return;

@@ -14,3 +14,4 @@ export { DEFAULT_RETENTION_DAYS, applyRetention, planRetention, type RetentionPl
 export { restoreInstructions, restoreSnapshot, type RestoreResult } from './restore-snapshot.js';
 export { planSnapshot, takeSnapshot, type SnapshotPlan, type TakeSnapshotOptions } from './take-snapshot.js';
 export { findSnapshot, verifySnapshot, type SnapshotVerification } from './verify-snapshot.js';
+export { countRows, swapInRestoredDatabase } from './replace-database.js';

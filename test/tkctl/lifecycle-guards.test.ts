@@ -1,0 +1,138 @@
+/**
+ * The guards of tkctl's engine commands, through the real Pulumi CLI (file:// backend): they
+ * refuse before the engine runs, so none needs provider plugins. destroy's production guard and
+ * typed confirmation (also in a real terminal, through tmux), up's CI gate and its override,
+ * rollback's pin and its removal.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createTkctlProject, findPulumiCli, NO_PULUMI_CLI, TKCTL_BIN, type TkctlProject } from './harness.js';
+
+const cli = findPulumiCli();
+if (!cli && process.env.CI) throw new Error(`CI must run the tkctl CLI tests, but ${NO_PULUMI_CLI}`);
+const hasTmux = spawnSync('bash', ['-c', 'command -v tmux'], { stdio: 'ignore' }).status === 0;
+
+describe('tkctl destroy, up and rollback guards through the real Pulumi CLI', { skip: cli ? undefined : NO_PULUMI_CLI, timeout: 600_000 }, () => {
+  let project: TkctlProject;
+  const stackExists = (name: string) => (JSON.parse(project.pulumi(['stack', 'ls', '--json']).stdout) as { name: string }[]).some((s) => s.name === name);
+  const git = (...args: string[]) => {
+    const result = spawnSync('git', ['-C', project.dir, ...args], { encoding: 'utf8', env: { ...project.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
+    assert.equal(result.status, 0, result.stderr);
+    return result.stdout.trim();
+  };
+
+  before(async () => {
+    project = createTkctlProject(cli!, ['Pulumi.prod.yaml', 'Pulumi.dev.yaml']);
+    for (const stack of ['prod', 'dev']) assert.equal((await project.tkctl(['init', '--stack', stack])).code, 0);
+    // `pr-7`: not production by name or config, nothing deployed.
+    assert.equal(project.pulumi(['stack', 'init', 'pr-7']).code, 0);
+    git('init', '-q');
+    writeFileSync(join(project.dir, '.gitignore'), '.trapperkeeper/\n');
+    git('add', '-A');
+    git('commit', '-qm', 'stack files');
+  });
+  after(() => project?.remove());
+
+  it('refuses to destroy a production stack without --force, and with --force but a wrong name', async () => {
+    const refused = await project.tkctl(['destroy', '--stack', 'prod']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /Refusing to destroy stack prod: it is a production stack \(its config sets production: true \(Pulumi\.prod\.yaml\)\)\n {2}fix: tkctl destroy --stack prod --force/);
+    const wrongName = await project.tkctl(['destroy', '--stack', 'prod', '--force'], { input: 'dev\n' });
+    assert.equal(wrongName.code, 1);
+    assert.match(wrongName.stderr, /Type the stack name \(prod\) to continue/);
+    assert.match(wrongName.stderr, /Not confirmed \(expected "prod", got "dev"\); nothing was changed/);
+    assert.ok(stackExists('prod'));
+    assert.ok(!existsSync(join(project.dir, '.trapperkeeper/deployments/prod.jsonl')), 'nothing ran, nothing recorded');
+  });
+
+  it('treats a stack named prod-* as production even without the config key', async () => {
+    assert.equal(project.pulumi(['stack', 'init', 'prod-eu']).code, 0);
+    const refused = await project.tkctl(['destroy', '--stack', 'prod-eu']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /its name is prod-eu/);
+  });
+
+  it('destroys a production stack after --force and the typed name in a real terminal, streaming progress', { skip: hasTmux ? undefined : 'needs tmux' }, async () => {
+    const session = `tkctl-test-${process.pid}`;
+    const tmux = (...args: string[]) => spawnSync('tmux', args, { encoding: 'utf8', env: project.env });
+    const envLine = Object.entries(project.env).map(([key, value]) => `${key}=${JSON.stringify(value)}`).join(' ');
+    const started = tmux('new-session', '-d', '-s', session, '-x', '200', '-y', '50', '-c', project.dir, `env ${envLine} ${process.execPath} ${TKCTL_BIN} destroy --stack prod --force; echo "exit=$?"; sleep 60`);
+    assert.equal(started.status, 0, started.stderr);
+    const pane = () => tmux('capture-pane', '-p', '-t', session, '-S', '-200').stdout;
+    const waitFor = async (pattern: RegExp) => {
+      for (let i = 0; i < 240 && !pattern.test(pane()); i++) await sleep(250);
+      assert.match(pane(), pattern);
+    };
+    try {
+      await waitFor(/Type the stack name \(prod\) to continue:/);
+      tmux('send-keys', '-t', session, 'prod', 'Enter');
+      await waitFor(/exit=\d+/);
+      const screen = pane();
+      assert.match(screen, /pulumi destroy --stack prod/);
+      assert.match(screen, /tkctl destroy prod: succeeded in [\d.]+ s/);
+      assert.match(screen, /exit=0/);
+    } finally {
+      tmux('kill-session', '-t', session);
+    }
+    const history = readFileSync(join(project.dir, '.trapperkeeper/deployments/prod.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(history.length, 1);
+    assert.equal(history[0]!.command, 'destroy');
+    assert.equal(history[0]!.result, 'succeeded');
+    assert.match(String(history[0]!.by), /@/);
+    assert.equal(history[0]!.commit, git('rev-parse', 'HEAD'));
+  });
+
+  it('destroys a stack that is not production without asking', async () => {
+    const run = await project.tkctl(['destroy', '--stack', 'pr-7', '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal((JSON.parse(run.stdout) as { result: string }).result, 'succeeded');
+    assert.doesNotMatch(run.stderr, /Type the stack name/);
+  });
+
+  it('up refuses a commit without a green CI status, says how to override, and requires a reason', async () => {
+    const none = await project.tkctl(['up', '--stack', 'dev']);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /CI is not green for the commit to deploy: no CI status recorded for [0-9a-f]{12}/);
+    assert.match(none.stderr, /fix: .*tkctl up --ignore-ci "<reason>"/);
+
+    git('notes', '--ref=ci', 'add', '-f', '-m', 'failure', 'HEAD');
+    const failed = await project.tkctl(['up', '--stack', 'dev']);
+    assert.match(failed.stderr, /CI is not green for the commit to deploy: failure \(git note refs\/notes\/ci\)/);
+
+    const fromEnv = await project.tkctl(['up', '--stack', 'dev'], { env: { TK_CI_STATUS: 'pending' } });
+    assert.match(fromEnv.stderr, /CI is not green for the commit to deploy: pending \(TK_CI_STATUS\)/);
+
+    const noReason = await project.tkctl(['up', '--stack', 'dev', '--ignore-ci', ' ']);
+    assert.equal(noReason.code, 1);
+    assert.match(noReason.stderr, /--ignore-ci needs a reason/);
+
+    git('notes', '--ref=ci', 'add', '-f', '-m', 'success', 'HEAD');
+    writeFileSync(join(project.dir, 'Pulumi.dev.yaml'), `${readFileSync(join(project.dir, 'Pulumi.dev.yaml'), 'utf8')}# an edit\n`);
+    const dirty = await project.tkctl(['up', '--stack', 'dev']);
+    assert.match(dirty.stderr, /CI is not green for the commit to deploy: the working tree has uncommitted changes, which CI did not test/);
+    git('checkout', '--', 'Pulumi.dev.yaml');
+
+    // Green: the gate lets it through, and the next check (the stack must exist) answers.
+    const green = await project.tkctl(['up', '--stack', 'nope']);
+    assert.equal(green.code, 1);
+    assert.match(green.stderr, /CI: success \(git note refs\/notes\/ci\)/);
+    assert.match(green.stderr, /Stack nope does not exist in this backend\n {2}fix: tkctl init --stack nope/);
+  });
+
+  it('rollback without a previous release says so; --clear removes the pin', async () => {
+    const none = await project.tkctl(['rollback', '--stack', 'dev']);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /Stack dev has no previous release to roll back to/);
+
+    assert.equal(project.pulumi(['config', 'set', '--path', 'release.rollbackTo', '0.1.0-0123abcd-20261123T000001Z', '--stack', 'dev']).code, 0);
+    const cleared = await project.tkctl(['rollback', '--clear', '--stack', 'dev']);
+    assert.equal(cleared.code, 0, cleared.stderr);
+    const release = JSON.parse(project.pulumi(['config', 'get', 'release', '--stack', 'dev']).stdout || '{}') as Record<string, unknown>;
+    assert.equal(release.rollbackTo, undefined);
+    assert.equal(release.allowDirty, true, 'the rest of the section stays');
+  });
+});
