@@ -14,7 +14,6 @@ import {
   type MachineIdentity,
 } from '../../../components/lock/lock-holder.js';
 import type { HeldLock } from '../../../components/release/ports.js';
-import { releaseCli } from '../../release-command-line.js';
 
 /**
  * The deploy lock of an AWS stack: one item in the stack's DynamoDB table, created with a
@@ -28,6 +27,7 @@ export const DEFAULT_LOCK_POLL_MS = 1_000;
 
 export interface DynamoLockTarget {
   client: DynamoDBClient;
+  region: string;
   table: string;
   stack: string;
 }
@@ -158,17 +158,21 @@ async function deleteIfToken(target: DynamoLockTarget, token: string): Promise<b
   }
 }
 
-export function breakAwsLockCommand(stack: string): string {
-  return releaseCli('lock', 'break', '--stack', stack);
+/**
+ * How a person breaks the lock of a holder known to be gone. The release CLI's `lock break` speaks
+ * to Docker stacks only so far, so this is the AWS CLI's delete of the one item.
+ */
+export function breakAwsLockCommand(target: Pick<DynamoLockTarget, 'region' | 'table'>): string {
+  return `aws dynamodb delete-item --region ${target.region} --table-name ${target.table} --key '{"${LOCK_KEY.name}":{"S":"${LOCK_KEY.value}"}}'`;
 }
 
 function refusal(target: DynamoLockTarget, status: Exclude<DynamoLockStatus, { state: 'free' }>, waitedMs: number): AwsLockHeldError {
   const waited = waitedMs > 0 ? ` (waited ${Math.round(waitedMs / 1000)}s)` : '';
-  const breakIt = breakAwsLockCommand(target.stack);
+  const breakIt = breakAwsLockCommand(target);
   if (status.state === 'unreadable') {
     return new AwsLockHeldError(
       `The deploy lock in DynamoDB table ${target.table} exists but cannot be read (${status.problems.join('; ')}); it is never broken automatically${waited}`,
-      `check it with \`aws dynamodb get-item --table-name ${target.table} --key '{"${LOCK_KEY.name}":{"S":"${LOCK_KEY.value}"}}'\`; if no release is running, break it: ${breakIt}`,
+      `check it with \`aws dynamodb get-item --region ${target.region} --table-name ${target.table} --key '{"${LOCK_KEY.name}":{"S":"${LOCK_KEY.value}"}}'\`; if no release is running, break it: ${breakIt}`,
       status,
     );
   }
