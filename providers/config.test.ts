@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { CONFIG_EXAMPLES, ConfigError, decodeConfigValues, formatConfigProblem, parseStackConfig, type StackConfigInput } from './config.js';
 import { CANARY, CANARY_ENV, pulumiConfig } from './docker/testing.js';
 import { NOTIFICATIONS_CONFIG_EXAMPLES } from './notifications-config.js';
+import { awsConfig } from './aws/testing.js';
 
 const NO_ENV_FILE = { path: '.env.dev', values: {} };
 
@@ -62,6 +63,7 @@ describe('stack config', () => {
 
   it('accepts Pulumi.prod.yaml: a remote engine over ssh, public ports on every interface, data kept', () => {
     const config = parseStackConfig({ ...input({}), stack: 'prod', config: stackFile('prod') });
+    assert.equal(config.provider, 'docker');
     assert.match(config.docker.host ?? '', /^ssh:\/\/deploy@/);
     assert.equal(config.docker.bindAddress, '0.0.0.0');
     assert.equal(config.docker.ports.http, 80);
@@ -199,7 +201,7 @@ describe('stack config', () => {
 
   it('reports an unknown provider', () => {
     assert.deepEqual(problemsOf(() => parseStackConfig(input({ provider: 'kubernetes' }))), [
-      'trapperkeeper:provider: must be one of docker; pulumi config set provider docker',
+      'trapperkeeper:provider: must be one of docker, aws; pulumi config set provider docker',
     ]);
   });
 
@@ -224,13 +226,18 @@ describe('stack config', () => {
     const config = parseStackConfig(input({ provider: 'docker', docker: { host: 'unix:///var/run/docker.sock' }, app: { version: '1.0.0', publicUrl: 'https://x.example.com' }, release: { rollbackTo: '0.3.0-3f2a9c1d-20261123T101500Z+cfg.1a2b3c4d' } }));
     // The domain keys come from a second config: app.publicUrl and docker.domain exclude each other.
     const withDomain = parseStackConfig(input({ provider: 'docker', docker: { domain: 'tk.example.com', acmeEmail: 'ops@example.com' } }));
+    assert.equal(withDomain.provider, 'docker');
     const leaves = (value: unknown, path: string): string[] =>
       value !== null && typeof value === 'object' && !Array.isArray(value)
         ? Object.entries(value).flatMap(([key, inner]) => leaves(inner, path ? `${path}.${key}` : key))
         : [path];
     // The notifications keys are checked against their schema in notifications-config.test.ts.
     const { secrets: _secrets, stack: _stack, notifications: _notifications, ...settings } = config;
-    const keys = [...new Set([...leaves(settings, ''), ...leaves(withDomain.docker, 'docker'), 'postgresPassword', 'hmacSecret', ...Object.keys(NOTIFICATIONS_CONFIG_EXAMPLES)])].sort();
+    // The aws keys, from an aws config with every optional key set.
+    const aws = awsConfig('prod', { vpc: { id: 'vpc-0123456789abcdef0', publicSubnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0aaaaaaaaaaaaaaa2'], privateSubnetIds: ['subnet-0bbbbbbbbbbbbbbb1', 'subnet-0bbbbbbbbbbbbbbb2'] }, snapshotBucket: 'tk-prod-snapshots' }).aws;
+    const withCidr = awsConfig('prod', { vpc: { cidr: '10.1.0.0/16' } }).aws;
+    const awsLeaves = [...leaves({ ...aws, gateSourceCidrs: 'list', vpc: { ...aws.vpc, publicSubnetIds: 'list', privateSubnetIds: 'list', cidr: withCidr.vpc.cidr } }, 'aws')];
+    const keys = [...new Set([...leaves(settings, ''), ...leaves(withDomain.docker, 'docker'), ...awsLeaves, 'postgresPassword', 'hmacSecret', ...Object.keys(NOTIFICATIONS_CONFIG_EXAMPLES)])].sort();
     assert.deepEqual(keys, Object.keys(CONFIG_EXAMPLES).sort());
   });
 });

@@ -2,6 +2,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
 import type { ConfigExamples, ConfigProblem } from './config-errors.js';
 import { CONFIG_NAMESPACE, ConfigError, configSetCommand, describeGenericIssue, problemsFromIssues, validFields } from './config-errors.js';
+import { AWS_CONFIG_EXAMPLES, awsSectionSchema, checkAwsSection } from './aws/config.js';
 import { DOCKER_CONFIG_EXAMPLES, checkDockerSection, dockerSectionSchema } from './docker/config.js';
 import type { StackNotifications } from './notifications-config.js';
 import { NOTIFICATIONS_CONFIG_EXAMPLES, notificationsSectionSchema, notificationsStoredInPlaintext, resolveNotifications } from './notifications-config.js';
@@ -11,8 +12,8 @@ import { STACK_SECRETS, asPulumiSecrets, loadStackEnvFile, resolveSecretValues }
 export { CONFIG_NAMESPACE, ConfigError, formatConfigProblem } from './config-errors.js';
 export type { ConfigProblem } from './config-errors.js';
 
-/** Deployment targets; aws and gcp join this list (and the union below) with their sections. */
-export const PROVIDERS = ['docker'] as const;
+/** Deployment targets; gcp joins this list (and the union below) with its section. */
+export const PROVIDERS = ['docker', 'aws'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
@@ -110,7 +111,7 @@ const providerSchema = z.enum(PROVIDERS, {
  * pulumi config set --path). Secrets are listed here only so their keys are known; their
  * values are resolved by providers/stack-secrets.ts (config, environment or .env.<stack>).
  *
- * provider: the deployment target, docker (aws and gcp later). Required.
+ * provider: the deployment target, docker or aws (gcp later). Required.
  * app.logLevel: TK_LOG_LEVEL of the app: trace, debug, info, warn, error or fatal. @default info
  * app.version: when set, app/package.json's version must equal it, so a stack cannot be upgraded by accident. @default unset
  * app.publicUrl: the URL people use when something in front (DNS, TLS) differs from the published port; shown in the outputs. @default http://<host>:<docker.ports.http>
@@ -131,11 +132,12 @@ const providerSchema = z.enum(PROVIDERS, {
  * hmacSecret: secret TK_HMAC_SECRET of the app, or TK_HMAC_SECRET. Required.
  * notifications.*: where deployment events are sent besides the log (webhook, ntfy, slack); see notificationsSectionSchema. @default none
  *
- * The provider's own section follows (docker: see dockerSectionSchema); aws and gcp join the
- * union with theirs.
+ * The provider's own section follows (docker: dockerSectionSchema; aws: awsSectionSchema); gcp joins the
+ * union with its own.
  */
 export const stackConfigSchema = z.discriminatedUnion('provider', [
   z.strictObject({ ...commonShape, provider: z.literal('docker'), docker: dockerSectionSchema.prefault({}) }),
+  z.strictObject({ ...commonShape, provider: z.literal('aws'), aws: awsSectionSchema.prefault({} as z.input<typeof awsSectionSchema>) }),
 ]);
 
 /** Example values of every key, for the fixes in problems (and "did you mean" for unknown keys). */
@@ -161,6 +163,7 @@ export const CONFIG_EXAMPLES: ConfigExamples = {
   hmacSecret: STACK_SECRETS.hmacSecret.example,
   ...NOTIFICATIONS_CONFIG_EXAMPLES,
   ...DOCKER_CONFIG_EXAMPLES,
+  ...AWS_CONFIG_EXAMPLES,
 };
 
 type ParsedStackConfig = z.output<typeof stackConfigSchema>;
@@ -169,6 +172,7 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 /** The validated stack config: what every provider and release step is built from. */
 export type StackConfig = DistributiveOmit<ParsedStackConfig, SecretName | 'notifications'> & { stack: string; secrets: StackSecrets; notifications: StackNotifications };
 export type DockerStackConfig = Extract<StackConfig, { provider: 'docker' }>;
+export type AwsStackConfig = Extract<StackConfig, { provider: 'aws' }>;
 
 /** The gate must be able to pass: N successes `intervalMs` apart need (N-1) intervals. */
 export function ensureGateCanPass(gate: ParsedStackConfig['release']['gate']): ConfigProblem[] {
@@ -196,6 +200,7 @@ export function checkStackConfig(values: Readonly<Record<string, unknown>>, stac
   }
   // The docker section is checked when docker is the provider, or when none is named yet.
   if (values.provider === 'docker' || values.provider === undefined) problems.push(...checkDockerSection(values.docker, stack, values.app));
+  if (values.provider === 'aws') problems.push(...checkAwsSection(values.aws, stack));
   return problems;
 }
 

@@ -2,7 +2,9 @@ import { DeployError } from '../components/errors.js';
 import type { DeployEvents } from '../components/events/deploy-events.js';
 import type { ReleasePlan } from '../components/release/plan.js';
 import type { ReleaseBackend } from '../components/release/ports.js';
-import type { DockerStackConfig, ProviderName, StackConfig } from './config.js';
+import { AwsTarget } from './aws/index.js';
+import { awsRuntime } from './aws/runtime.js';
+import type { AwsStackConfig, DockerStackConfig, ProviderName, StackConfig } from './config.js';
 import { DockerTarget } from './docker/index.js';
 import { dockerRuntime } from './docker/runtime.js';
 import type { ImageTag } from './docker/image-tag.js';
@@ -34,6 +36,10 @@ const TARGETS: Record<ProviderName, TargetEntry> = {
   docker: {
     declare: (name, args) => new DockerTarget(name, { ...args, config: args.config as DockerStackConfig }),
     runtime: dockerRuntime,
+  },
+  aws: {
+    declare: (name, args) => new AwsTarget(name, { ...args, config: args.config as AwsStackConfig }),
+    runtime: awsRuntime,
   },
 };
 
