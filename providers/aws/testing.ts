@@ -2,6 +2,8 @@
  * Test fixtures of the AWS target (not exported by the barrel): a valid aws stack config to vary,
  * with canary secrets whose appearance anywhere plain is a leak.
  */
+import { Writable } from 'node:stream';
+import { createDeployEvents, type DeployEvents } from '../../components/events/deploy-events.js';
 import type { AwsStackConfig } from '../config.js';
 import { parseStackConfig } from '../config.js';
 
@@ -33,4 +35,16 @@ export function awsConfig(stack: string, aws: Record<string, unknown> = {}, valu
   });
   if (config.provider !== 'aws') throw new Error('expected an aws stack');
   return config;
+}
+
+/** Deploy events captured as parsed JSON lines. */
+export function capturedEvents(): { events: DeployEvents; lines: Array<Record<string, unknown>>; names(): string[] } {
+  const lines: Array<Record<string, unknown>> = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      callback();
+    },
+  });
+  return { events: createDeployEvents({ format: 'json', destination, jsonFile: '' }), lines, names: () => lines.map((line) => String(line.event)) };
 }

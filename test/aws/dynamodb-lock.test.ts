@@ -4,7 +4,7 @@ import { CreateTableCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { lockHolderForThisProcess, type LockHolder } from '../../components/lock/lock-holder.js';
 import { awsClients, type AwsClients } from '../../providers/aws/clients.js';
 import { LOCK_KEY, acquireDynamoLock, breakDynamoLock, readDynamoLock, type DynamoLockTarget } from '../../providers/aws/lock/dynamodb-lock.js';
-import { capturedEvents } from './events.js';
+import { capturedEvents } from '../../providers/aws/testing.js';
 import { startMoto, useFakeAwsCredentials, type Moto } from './moto.js';
 
 const TABLE = 'tk-test-deploy-lock';
