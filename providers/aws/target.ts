@@ -52,6 +52,7 @@ export class AwsTarget extends pulumi.ComponentResource implements DeploymentTar
   readonly rollbackCommand: pulumi.Output<string>;
   /** Where the DNS record of aws.domain must point (a CNAME or an alias). */
   readonly loadBalancerDnsName: pulumi.Output<string>;
+  readonly targetOutputs: Readonly<Record<string, pulumi.Output<string>>>;
 
   constructor(name: string, args: AwsTargetArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super('trapperkeeper:aws:Target', name, {}, opts);
@@ -109,6 +110,7 @@ export class AwsTarget extends pulumi.ComponentResource implements DeploymentTar
       publicGrpcAddress: pulumi.output(this.releasePlan.endpoints.publicGrpcAddress),
     };
     this.loadBalancerDnsName = this.infrastructure.loadBalancer.loadBalancer.dnsName;
+    this.targetOutputs = { loadBalancerDnsName: this.loadBalancerDnsName };
 
     this.registerOutputs({
       publicHttpUrl: this.endpoints.publicHttpUrl,
