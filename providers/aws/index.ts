@@ -10,3 +10,4 @@ export { awsClients, type AwsClients } from './clients.js';
 export { acquireDynamoLock, readDynamoLock, breakDynamoLock, AwsLockHeldError } from './lock/dynamodb-lock.js';
 export { elbRouting, RELEASE_TAG } from './routing/listener-routing.js';
 export { putSnapshot, verifySnapshot, listSnapshots, ensureSnapshotRetention, snapshotLifecycleRule, snapshotKey } from './snapshot/s3-snapshots.js';
+export { targetGroupHealthCheck, targetHealthOutcome } from './gate/target-health.js';

@@ -6,13 +6,14 @@ import { awsTargetOf } from './release-plan.js';
 
 /**
  * What the AWS release backend does not implement yet (issue 16). The lock (lock/), routing
- * (routing/) and snapshot storage (snapshot/) are built and tested against moto; these are not,
+ * (routing/), snapshot storage (snapshot/) and the gate's target-health check (gate/) are built
+ * and tested against moto; these are not,
  * so a release refuses before it takes the lock or changes anything.
  */
 export const AWS_PORTS_MISSING = [
   'slots (ECS service updates to the release task definition, waiting for steady state, parking by desired count 0)',
   'database (migration status, pg_dump to S3 and migrations as one-off ECS tasks)',
-  'gate (target health of the idle target groups, HTTP and gRPC probes through the test listeners)',
+  'gate (HTTP and gRPC probes through the test listeners, composed with the target-health check of gate/)',
   'images (ECR pruning)',
 ] as const;
 
