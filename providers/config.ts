@@ -200,7 +200,7 @@ export function checkStackConfig(values: Readonly<Record<string, unknown>>, stac
   }
   // The docker section is checked when docker is the provider, or when none is named yet.
   if (values.provider === 'docker' || values.provider === undefined) problems.push(...checkDockerSection(values.docker, stack, values.app));
-  if (values.provider === 'aws') problems.push(...checkAwsSection(values.aws, stack));
+  if (values.provider === 'aws') problems.push(...checkAwsSection(values.aws, stack, values.release));
   return problems;
 }
 

@@ -77,6 +77,13 @@ describe('the aws section of the stack config', () => {
     ]);
   });
 
+  it('refuses a drain Fargate would cut short with SIGKILL', () => {
+    assert.deepEqual(problemsOf({ aws: MINIMAL_AWS_SECTION, release: { drainTimeoutMs: 116_000 } }), [
+      "trapperkeeper:release.drainTimeoutMs: is 116000 ms, but Fargate stops a task at most 120 s after SIGTERM, so with aws a drain can take at most 115000 ms; pulumi config set --path 'release.drainTimeoutMs' 115000",
+    ]);
+    assert.equal(awsConfig('prod', {}, { release: { drainTimeoutMs: 115_000 } }).release.drainTimeoutMs, 115_000);
+  });
+
   it('refuses stack names that cannot name the load balancer and target groups', () => {
     assert.deepEqual(ensureStackNamesAwsResources('prod'), []);
     assert.deepEqual(ensureStackNamesAwsResources('a'.repeat(AWS_MAX_STACK_NAME)), []);

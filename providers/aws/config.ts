@@ -216,10 +216,30 @@ export function ensureCertificateInRegion(region: string | undefined, certificat
   ];
 }
 
+/** Fargate sends SIGKILL at most 120 s after SIGTERM; the app needs its drain plus a grace of 5 s. */
+export const AWS_MAX_DRAIN_TIMEOUT_MS = 115_000;
+
+/** On Fargate a drain longer than the stop timeout allows would be cut off by SIGKILL, failing in-flight requests. */
+export function ensureDrainFitsFargate(drainTimeoutMs: unknown): ConfigProblem[] {
+  if (typeof drainTimeoutMs !== 'number' || drainTimeoutMs <= AWS_MAX_DRAIN_TIMEOUT_MS) return [];
+  return [
+    {
+      path: 'release.drainTimeoutMs',
+      problem: `is ${drainTimeoutMs} ms, but Fargate stops a task at most 120 s after SIGTERM, so with aws a drain can take at most ${AWS_MAX_DRAIN_TIMEOUT_MS} ms`,
+      fix: configSetCommand('release.drainTimeoutMs', String(AWS_MAX_DRAIN_TIMEOUT_MS)),
+    },
+  ];
+}
+
 /** The named cross-field checks of the aws section, on its raw value (each on the fields that are valid). */
-export function checkAwsSection(raw: unknown, stack: string): ConfigProblem[] {
+export function checkAwsSection(raw: unknown, stack: string, rawRelease?: unknown): ConfigProblem[] {
   const { region, certificateArn } = validFields(awsSectionSchema, raw);
-  return [...ensureVpcChoice(rawField(raw, 'vpc')), ...ensureCertificateInRegion(region, certificateArn), ...ensureStackNamesAwsResources(stack)];
+  return [
+    ...ensureVpcChoice(rawField(raw, 'vpc')),
+    ...ensureCertificateInRegion(region, certificateArn),
+    ...ensureDrainFitsFargate(rawField(rawRelease, 'drainTimeoutMs')),
+    ...ensureStackNamesAwsResources(stack),
+  ];
 }
 
 function rawField(raw: unknown, key: string): unknown {
