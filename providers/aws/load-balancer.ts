@@ -4,7 +4,6 @@ import { DEFAULT_SENSOR_API_IDLE_TIMEOUT_MS } from '../../app/src/config/default
 import { APP_PORTS, APP_SERVICES, SLOTS, type AppService, type Slot } from '../../components/release/plan.js';
 import type { AwsNames } from './names.js';
 import type { AwsListenerPorts } from './release-plan.js';
-import { NOTHING_LIVE } from './routing/listener-routing.js';
 
 /**
  * Seconds the load balancer keeps an idle connection (to clients and to targets). Below every
@@ -40,8 +39,8 @@ export interface AwsLoadBalancerArgs {
  * HTTPS listener for gRPC (sensor-api's target groups speak gRPC end to end), HTTP redirected to
  * HTTPS, and two test listeners the health gate reaches the idle slot through. Each service has a
  * target group per slot. Which slot a listener serves is the release's to change (routing/), so
- * Pulumi declares the listeners' initial action and then leaves their default actions, and the
- * target groups' release tags, alone.
+ * Pulumi declares the listeners' initial forwarding and then leaves their default actions, and
+ * the target groups' release tags, alone.
  */
 export class AwsLoadBalancer extends pulumi.ComponentResource {
   readonly loadBalancer: aws.lb.LoadBalancer;
@@ -116,6 +115,17 @@ export class AwsLoadBalancer extends pulumi.ComponentResource {
   }
 
   private createReleaseListener(name: string, role: keyof AwsListenerPorts, args: AwsLoadBalancerArgs): aws.lb.Listener {
+    const service: AppService = role === 'web' || role === 'stagingWeb' ? 'web-ui' : 'sensor-api';
+    // ECS creates a service only for a target group its load balancer already forwards to, so every
+    // listener starts forwarding to both slots (blue 100, green 0). No release has tagged either
+    // slot yet, so the routing reads this as serving nothing; blue has no task, so it answers 503.
+    const initial = {
+      type: 'forward',
+      forward: {
+        targetGroups: SLOTS.map((slot) => ({ arn: this.targetGroups[slot][service].arn, weight: slot === 'blue' ? 100 : 0 })),
+        stickiness: { enabled: false, duration: 1 },
+      },
+    };
     return new aws.lb.Listener(
       `${name}-${role}`,
       {
@@ -124,7 +134,7 @@ export class AwsLoadBalancer extends pulumi.ComponentResource {
         protocol: 'HTTPS',
         sslPolicy: TLS_POLICY,
         certificateArn: args.certificateArn,
-        defaultActions: [{ type: 'fixed-response', fixedResponse: { statusCode: NOTHING_LIVE.FixedResponseConfig!.StatusCode!, contentType: NOTHING_LIVE.FixedResponseConfig!.ContentType!, messageBody: NOTHING_LIVE.FixedResponseConfig!.MessageBody! } }],
+        defaultActions: [initial],
       },
       // Where it forwards (blue or green, weights) is the release's: `pulumi up` must never put it back.
       { parent: this, ignoreChanges: ['defaultActions'] },

@@ -170,7 +170,7 @@ describe('AwsTarget (Pulumi mocks; no AWS plugin runs, so these check what is de
     }
   });
 
-  it('serves HTTPS with the configured certificate, redirects HTTP, and leaves where the listeners forward to the release', async () => {
+  it('serves HTTPS with the configured certificate, redirects HTTP, forwards by weight to both slots, and leaves the weights to the release', async () => {
     await declare(awsConfig('prod'));
     const http = opened('tk-infra-lb-http');
     assert.deepEqual([http.port, http.protocol, http.defaultActions], [80, 'HTTP', [{ type: 'redirect', redirect: { protocol: 'HTTPS', port: '443', statusCode: 'HTTP_301' } }]]);
@@ -179,7 +179,20 @@ describe('AwsTarget (Pulumi mocks; no AWS plugin runs, so these check what is de
       const listener = byName(`tk-infra-lb-${role}`);
       assert.deepEqual([listener.inputs.port, listener.inputs.protocol, listener.inputs.certificateArn], [port, 'HTTPS', certificate], role);
       assert.deepEqual(listener.ignoreChanges, ['defaultActions'], `${role}: the weights are the release's; pulumi up must not reset them`);
-      assert.equal(((listener.inputs.defaultActions as Inputs[])[0]!.fixedResponse as Inputs).statusCode, '503', 'nothing is live before the first release');
+      // Both slots' target groups are on the listener from the start (ECS requires it to create the services): blue 100, green 0.
+      const service = role === 'web' || role === 'stagingWeb' ? 'web' : 'grpc';
+      assert.deepEqual(unwrapSecrets(listener.inputs.defaultActions), [
+        {
+          type: 'forward',
+          forward: {
+            targetGroups: [
+              { arn: `arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/tk-prod-blue-${service}/0123456789abcdef`, weight: 100 },
+              { arn: `arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/tk-prod-green-${service}/0123456789abcdef`, weight: 0 },
+            ],
+            stickiness: { enabled: false, duration: 1 },
+          },
+        },
+      ]);
     }
     for (const group of byType('aws:lb/targetGroup:TargetGroup')) assert.deepEqual(group.ignoreChanges, ['tags', 'tagsAll'], `${group.name}: the release tags it`);
   });

@@ -56,8 +56,15 @@ async function declareLoadBalancer(endpoint: string, clients: AwsClients): Promi
         }),
       );
     }
-    for (const port of Object.values(LISTENERS)) {
-      await clients.elbv2.send(new CreateListenerCommand({ LoadBalancerArn: balancer, Protocol: 'HTTPS', Port: port, Certificates: [{ CertificateArn: certificate }], DefaultActions: [NOTHING_LIVE] }));
+    // As the stack declares them: forwarding to blue (100) and green (0), neither tagged by a release.
+    const groups = (await clients.elbv2.send(new DescribeTargetGroupsCommand({}))).TargetGroups!;
+    const arns = (service: 'web-ui' | 'sensor-api') => ({
+      blue: groups.find((g) => g.TargetGroupName === TARGET.targetGroups.blue[service])!.TargetGroupArn!,
+      green: groups.find((g) => g.TargetGroupName === TARGET.targetGroups.green[service])!.TargetGroupArn!,
+    });
+    for (const [role, port] of Object.entries(LISTENERS)) {
+      const action = forwardTo('blue', arns(role === 'web' || role === 'stagingWeb' ? 'web-ui' : 'sensor-api'));
+      await clients.elbv2.send(new CreateListenerCommand({ LoadBalancerArn: balancer, Protocol: 'HTTPS', Port: port, Certificates: [{ CertificateArn: certificate }], DefaultActions: [action] }));
     }
   } finally {
     ec2.destroy();
@@ -98,31 +105,50 @@ describe('routing on an ALB: weighted forwarding between the blue and green targ
     return { blue: groups.find((g) => g.TargetGroupName === names[0])!.TargetGroupArn!, green: groups.find((g) => g.TargetGroupName === names[1])!.TargetGroupArn! };
   }
 
-  it('a new stack serves nothing: every listener answers the fixed 503', async () => {
+  it('a new stack serves nothing: its listeners forward to a slot no release has tagged', async () => {
     const routing = elbRouting(clients.elbv2, TARGET);
     assert.deepEqual(await routing.read(), { live: null, staging: null });
-    for (const port of Object.values(LISTENERS)) assert.deepEqual(await actionOn(port), [NOTHING_LIVE], `port ${port}`);
+    assert.deepEqual(await actionOn(LISTENERS.web), [forwardTo('blue', await arnsOf('web-ui'))]);
+  });
+
+  it('a failed first release is restored to serving nothing: the public listeners answer the fixed 503', async () => {
+    const routing = elbRouting(clients.elbv2, TARGET);
+    await routing.stage(V1, 'blue', null);
+    const switched = await routing.switchTo(V1, 'blue', null);
+    await routing.restore(switched);
+    assert.deepEqual(await routing.read(), { live: null, staging: { slot: 'blue', releaseId: V1.image.releaseId } });
+    assert.deepEqual(await actionOn(LISTENERS.web), [NOTHING_LIVE]);
+    assert.deepEqual(await actionOn(LISTENERS.grpc), [NOTHING_LIVE]);
   });
 
   it('stage points only the test listeners at the idle slot and tags its target groups with the release; users see nothing', async () => {
+    const routing = elbRouting(clients.elbv2, TARGET);
+    await routing.stage(V1, 'green', null);
+    assert.deepEqual(await routing.read(), { live: null, staging: { slot: 'green', releaseId: V1.image.releaseId } });
+    assert.deepEqual(await actionOn(LISTENERS.web), [NOTHING_LIVE], 'users reach no release before the switch');
+    assert.deepEqual(await actionOn(LISTENERS.grpc), [NOTHING_LIVE]);
+    assert.deepEqual(await actionOn(LISTENERS.stagingWeb), [forwardTo('green', await arnsOf('web-ui'))]);
+    assert.deepEqual(await actionOn(LISTENERS.stagingGrpc), [forwardTo('green', await arnsOf('sensor-api'))]);
+    const grpcArns = await arnsOf('sensor-api');
+    const tags = await clients.elbv2.send(new DescribeTagsCommand({ ResourceArns: [grpcArns.green] }));
+    assert.equal(tags.TagDescriptions![0]!.Tags!.find((t) => t.Key === RELEASE_TAG)?.Value, V1.image.releaseId);
+  });
+
+  it('staging the slot a new stack\'s listeners forward to never lets users reach it before the switch', async () => {
     const routing = elbRouting(clients.elbv2, TARGET);
     await routing.stage(V1, 'blue', null);
     assert.deepEqual(await routing.read(), { live: null, staging: { slot: 'blue', releaseId: V1.image.releaseId } });
     assert.deepEqual(await actionOn(LISTENERS.web), [NOTHING_LIVE]);
     assert.deepEqual(await actionOn(LISTENERS.grpc), [NOTHING_LIVE]);
-    assert.deepEqual(await actionOn(LISTENERS.stagingWeb), [forwardTo('blue', await arnsOf('web-ui'))]);
-    assert.deepEqual(await actionOn(LISTENERS.stagingGrpc), [forwardTo('blue', await arnsOf('sensor-api'))]);
-    const grpcArns = await arnsOf('sensor-api');
-    const tags = await clients.elbv2.send(new DescribeTagsCommand({ ResourceArns: [grpcArns.blue] }));
-    assert.equal(tags.TagDescriptions![0]!.Tags!.find((t) => t.Key === RELEASE_TAG)?.Value, V1.image.releaseId);
   });
 
   it('a switch refuses when what serves is not what the release read, and changes nothing', async () => {
     const routing = elbRouting(clients.elbv2, TARGET);
     await routing.stage(V1, 'blue', null);
+    const before = await actionOn(LISTENERS.web);
     await assert.rejects(routing.switchTo(V1, 'blue', { slot: 'green', releaseId: 'not-live' }), /serves nothing, not not-live \(green\)/);
     assert.equal((await routing.read()).live, null);
-    assert.deepEqual(await actionOn(LISTENERS.web), [NOTHING_LIVE]);
+    assert.deepEqual(await actionOn(LISTENERS.web), before);
   });
 
   it('a switch moves both public listeners to weight 100 on the new slot and 0 on the other, at once', async () => {

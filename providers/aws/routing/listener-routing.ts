@@ -18,14 +18,14 @@ import type { AwsTargetPlan } from '../release-plan.js';
  * Routing on an Application Load Balancer. Users reach the stack through two listeners (HTTPS for
  * the web UI, HTTPS/gRPC for the sensor API), the health gate through two test listeners of the
  * same kind. Each forwards to the blue and green target groups of its service with weights
- * 100/0: the slot with weight 100 is the one served; a listener with nothing to serve answers a
- * fixed 503. Which release a slot holds is a tag on its target groups, written when it is
+ * 100/0: the slot with weight 100 is the one served. A listener serves nothing when it answers a
+ * fixed 503 (a restore to nothing) or forwards to a slot no release has tagged (a new stack's). Which release a slot holds is a tag on its target groups, written when it is
  * staged, while it serves no user; the weights alone decide who serves, so a switch is one
  * ModifyListener per public listener (web first, then gRPC) and nothing else.
  */
 export const RELEASE_TAG = 'trapperkeeper:release-id';
 
-/** A listener's default action before any release went live (and after a restore to nothing). */
+/** A listener's default action after a restore to nothing. */
 export const NOTHING_LIVE: Action = {
   Type: 'fixed-response',
   FixedResponseConfig: { StatusCode: '503', ContentType: 'text/plain', MessageBody: 'No TrapperKeeper release is live on this listener yet.' },
@@ -101,18 +101,12 @@ export function elbRouting(client: ElasticLoadBalancingV2Client, target: AwsTarg
     await client.send(new ModifyListenerCommand({ ListenerArn: listeners[role].ListenerArn, DefaultActions: [action] }));
   }
 
-  async function releaseOf(slot: Slot): Promise<string> {
+  /** The release a slot holds; undefined for a slot no release has staged yet (a new stack's). */
+  async function releaseOf(slot: Slot): Promise<string | undefined> {
     const { targetGroups } = await resolve();
     const arn = targetGroups['web-ui'][slot];
     const { TagDescriptions: tags } = await client.send(new DescribeTagsCommand({ ResourceArns: [arn] }));
-    const value = tags?.[0]?.Tags?.find((tag) => tag.Key === RELEASE_TAG)?.Value;
-    if (!value) {
-      throw new DeployError(
-        `The load balancer routes to the ${slot} slot, but its target group ${target.targetGroups[slot]['web-ui']} has no ${RELEASE_TAG} tag, so the release it serves is unknown`,
-        'release again with `pulumi up` (a release tags the slot it stages)',
-      );
-    }
-    return value;
+    return tags?.[0]?.Tags?.find((tag) => tag.Key === RELEASE_TAG)?.Value || undefined;
   }
 
   async function tagSlot(slot: Slot, releaseId: string): Promise<void> {
@@ -120,8 +114,10 @@ export function elbRouting(client: ElasticLoadBalancingV2Client, target: AwsTarg
     await client.send(new AddTagsCommand({ ResourceArns: [targetGroups['web-ui'][slot], targetGroups['sensor-api'][slot]], Tags: [{ Key: RELEASE_TAG, Value: releaseId }] }));
   }
 
+  /** A listener forwarding to a slot no release has tagged (as a new stack's do) serves nothing. */
   async function routed(slot: Slot | null): Promise<RoutedRelease | null> {
-    return slot === null ? null : { slot, releaseId: await releaseOf(slot) };
+    const releaseId = slot === null ? undefined : await releaseOf(slot);
+    return slot === null || releaseId === undefined ? null : { slot, releaseId };
   }
 
   async function read(): Promise<ProxyRouting> {
@@ -149,6 +145,12 @@ export function elbRouting(client: ElasticLoadBalancingV2Client, target: AwsTarg
       expectLive(now.live, live);
       if (now.live?.slot === slot) {
         throw new DeployError(`The ${slot} slot serves users (${now.live.releaseId}); only the idle slot is staged`, 'release again with `pulumi up`: it stages the other slot');
+      }
+      // A new stack's public listeners forward to an untagged slot; once tagged it would serve
+      // users before any gate, so they answer the fixed 503 until the switch.
+      if (now.live === null) {
+        await point('web', null);
+        await point('grpc', null);
       }
       await tagSlot(slot, plan.image.releaseId);
       await point('stagingWeb', slot);
