@@ -205,7 +205,7 @@ export class AwsInfrastructure extends pulumi.ComponentResource {
           essential: true,
           command: [SERVICE_COMMANDS[service]],
           portMappings: grpc
-            ? [{ containerPort: APP_PORTS.sensorApiGrpc, protocol: 'tcp', appProtocol: 'grpc' }, { containerPort: APP_PORTS.sensorApiHttp, protocol: 'tcp' }]
+            ? [{ containerPort: APP_PORTS.sensorApiGrpc, protocol: 'tcp' }, { containerPort: APP_PORTS.sensorApiHttp, protocol: 'tcp' }]
             : [{ containerPort: APP_PORTS.webUi, protocol: 'tcp' }],
           environment: Object.entries({ ...environment, TK_DATABASE_URL: databaseUrl })
             .sort(([a], [b]) => (a < b ? -1 : 1))
