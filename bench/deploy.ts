@@ -3,8 +3,10 @@
  * of a v1 -> v2 release with a migration, the switch and a rollback, then failed requests over
  * consecutive swaps under load, a config-only release, and (unless --no-ssh) the same rollbacks and
  * config-only release over SSH: an sshd on 127.0.0.1 in front of this machine's engine, reached
- * the way `pulumi up` reaches an ssh:// host. Results go to results/deploy-bench.json; nothing is
- * asserted.
+ * the way `pulumi up` reaches an ssh:// host; then (unless --no-engine) the same through `pulumi
+ * up` and the real engine, where its plugins are installed (bench/engine-lifecycle.ts), at
+ * --engine-rate requests/s. Results go to results/deploy-bench.json (engine part:
+ * results/deploy-bench-engine.json); nothing is asserted.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -16,99 +18,136 @@ import { REPO_ROOT, requireDocker, testEngine, uniqueName } from '../test/suppor
 import { sshdMissing, startSshHost } from '../test/support/ssh-host.js';
 import { startLoad } from '../test/support/load.js';
 import { createReleaseFixture, releaseId } from '../test/support/release-fixture.js';
+import { benchThroughEngine, type EngineUp } from './engine-lifecycle.js';
 
 const { values } = parseArgs({
-  options: { swaps: { type: 'string', default: '10' }, rate: { type: 'string', default: '120' }, out: { type: 'string' }, 'no-ssh': { type: 'boolean', default: false } },
+  options: {
+    swaps: { type: 'string', default: '10' },
+    rate: { type: 'string', default: '120' },
+    out: { type: 'string' },
+    'no-ssh': { type: 'boolean', default: false },
+    'no-engine': { type: 'boolean', default: false },
+    'engine-only': { type: 'boolean', default: false },
+    'engine-rate': { type: 'string', default: '1300' },
+  },
 });
 const swaps = Number(values.swaps);
 const rate = Number(values.rate);
 const out = values.out ?? join(REPO_ROOT, 'results');
 
 await requireDocker();
-const fixture = await createReleaseFixture(uniqueName('tkbench'));
-try {
-  const v1 = await fixture.releaseImage(releaseId('0.1.0', 1));
-  const v2 = await fixture.releaseImage(releaseId('0.2.0', 2), { '002_bench.sql': 'ALTER TABLE rules ADD COLUMN bench_note VARCHAR(64) NULL;\n' });
-  const first = await fixture.release(fixture.specFor(v1));
-  const spec = fixture.specFor(v2);
-  const apiKey = (await fixture.runApp(['api-keys', 'create', '--name', 'bench'])).trim();
-  const load = startLoad({ httpUrl: spec.proxy.publicHttpUrl, grpcAddress: spec.proxy.publicGrpcAddress, apiKey }, { ratePerSecond: rate });
+mkdirSync(out, { recursive: true });
+if (!values['engine-only']) await benchReleaseProcess();
+if (!values['no-engine']) await benchEngine();
 
-  const releaseStarted = performance.now();
-  const second = await fixture.release(spec);
-  const releaseSeconds = (performance.now() - releaseStarted) / 1000;
-  type Swap = { seconds: number; switchMs: number; phases: Record<string, number> };
-  const rollbacks = async (engine: DockerEngine, count: number): Promise<Swap[]> => {
-    const times: Swap[] = [];
-    for (let swap = 0; swap < count; swap += 1) {
-      const started = performance.now();
-      const outcome = await fixture.release(spec, { engine, rollback: {} });
-      times.push({ seconds: (performance.now() - started) / 1000, switchMs: outcome.phases.switch ?? 0, phases: outcome.phases });
-    }
-    return times;
-  };
-  /** A release of the same image with another app setting: a new release id, no build, no migration. */
-  let configChanges = 0;
-  const configRelease = async (engine: DockerEngine) => {
-    configChanges += 1;
-    const started = performance.now();
-    const outcome = await fixture.release(fixture.specFor(v2, { TK_SHUTDOWN_TIMEOUT_MS: String(10_000 + configChanges) }), { engine });
-    return { seconds: (performance.now() - started) / 1000, phases: outcome.phases };
-  };
-  const mean = (times: { seconds: number }[]) => times.reduce((a, s) => a + s.seconds, 0) / times.length;
-
-  const swapTimes = await rollbacks(testEngine, swaps);
-  const configOnly = await configRelease(testEngine);
-  let ssh: { rollbackSeconds: { mean: number; max: number }; configOnly: { seconds: number; phases: Record<string, number> }; swaps: Swap[]; localRollbackMean: number } | { skipped: string } | undefined;
-  const sshSkip = values['no-ssh'] ? '--no-ssh' : sshdMissing();
-  if (sshSkip) ssh = { skipped: sshSkip };
-  else {
-    const host = await startSshHost();
-    const tunnel = await openDockerTunnel(`ssh://${host.alias}`, { sshArgs: host.sshArgs });
-    try {
-      const remote = new DockerEngine({ host: tunnel.host });
-      const sshSwaps = await rollbacks(remote, Math.min(swaps, 4));
-      const sshConfigOnly = await configRelease(remote);
-      ssh = {
-        swaps: sshSwaps,
-        rollbackSeconds: { mean: mean(sshSwaps), max: Math.max(...sshSwaps.map((s) => s.seconds)) },
-        localRollbackMean: mean(swapTimes),
-        configOnly: sshConfigOnly,
-      };
-    } finally {
-      await tunnel.close();
-      await host.close();
-    }
+async function benchEngine() {
+  const result = await benchThroughEngine({ rate: Number(values['engine-rate']), log: (line) => process.stdout.write(`${line}\n`) });
+  writeFileSync(join(out, 'deploy-bench-engine.json'), `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version }, ...result }, null, 2)}\n`);
+  if ('skipped' in result) {
+    process.stdout.write(`through the engine: skipped (${result.skipped})\n`);
+    return;
   }
-  const report = await load.stop();
-  const requests = report.http.ok + report.http.failed + report.grpc.ok + report.grpc.failed;
-  const failed = report.http.failed + report.grpc.failed;
-  const results = {
-    date: new Date().toISOString(),
-    machine: { cpus: cpus().length, node: process.version },
-    firstRelease: first.phases,
-    releaseV1toV2: { seconds: releaseSeconds, phases: second.phases, switchMs: second.phases.switch },
-    swaps: swapTimes,
-    rollbackSeconds: { max: Math.max(...swapTimes.map((s) => s.seconds)), mean: mean(swapTimes) },
-    configOnlyRelease: configOnly,
-    ssh,
-    switchMs: { max: Math.max(...swapTimes.map((s) => s.switchMs)) },
-    load: { requests, failed, availability: requests === 0 ? null : 1 - failed / requests, rate: report.rate, errors: [...report.http.errors, ...report.grpc.errors] },
-  };
-  mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'deploy-bench.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const line = (name: string, up: EngineUp) =>
+    `${name}: pulumi up ${up.seconds.toFixed(1)} s (the release process ${up.releaseSeconds?.toFixed(1) ?? '?'} s)`;
+  const failed = result.load.http.failed + result.load.grpc.failed;
+  const requests = result.load.http.ok + result.load.grpc.ok + failed;
   process.stdout.write(
     [
-      `v1 -> v2 release with a migration: ${releaseSeconds.toFixed(1)} s (switch ${second.phases.switch} ms)`,
-      `rollback (warm slot), ${swaps} swaps under load: mean ${results.rollbackSeconds.mean.toFixed(1)} s, max ${results.rollbackSeconds.max.toFixed(1)} s; switch max ${results.switchMs.max} ms`,
-      `config-only release: ${configOnly.seconds.toFixed(1)} s`,
-      ssh && 'skipped' in ssh
-        ? `over SSH: skipped (${ssh.skipped})`
-        : `over SSH (one tunnel): rollback mean ${ssh!.rollbackSeconds.mean.toFixed(1)} s (${(ssh!.rollbackSeconds.mean / mean(swapTimes)).toFixed(2)}x local), config-only release ${ssh!.configOnly.seconds.toFixed(1)} s (${(ssh!.configOnly.seconds / configOnly.seconds).toFixed(2)}x local)`,
-      `requests during the run: ${requests}, failed ${failed} (${((results.load.availability ?? 0) * 100).toFixed(3)}% available) at ${report.rate.toFixed(0)} req/s`,
-      `written to ${join(out, 'deploy-bench.json')}`,
+      'through the engine (pulumi up):',
+      line('  config-only release', result.configOnly),
+      line('  code change, warm build cache', result.codeChange),
+      line('  rollback (release.rollbackTo)', result.rollback),
+      `  requests during the ups: ${requests}, failed ${failed} at ${result.load.rate.toFixed(0)} req/s`,
+      `written to ${join(out, 'deploy-bench-engine.json')}`,
     ].join('\n') + '\n',
   );
-} finally {
-  await fixture.tearDown();
+}
+
+async function benchReleaseProcess() {
+  const fixture = await createReleaseFixture(uniqueName('tkbench'));
+  try {
+    const v1 = await fixture.releaseImage(releaseId('0.1.0', 1));
+    const v2 = await fixture.releaseImage(releaseId('0.2.0', 2), { '002_bench.sql': 'ALTER TABLE rules ADD COLUMN bench_note VARCHAR(64) NULL;\n' });
+    const first = await fixture.release(fixture.specFor(v1));
+    const spec = fixture.specFor(v2);
+    const apiKey = (await fixture.runApp(['api-keys', 'create', '--name', 'bench'])).trim();
+    const load = startLoad({ httpUrl: spec.proxy.publicHttpUrl, grpcAddress: spec.proxy.publicGrpcAddress, apiKey }, { ratePerSecond: rate });
+
+    const releaseStarted = performance.now();
+    const second = await fixture.release(spec);
+    const releaseSeconds = (performance.now() - releaseStarted) / 1000;
+    type Swap = { seconds: number; switchMs: number; phases: Record<string, number> };
+    const rollbacks = async (engine: DockerEngine, count: number): Promise<Swap[]> => {
+      const times: Swap[] = [];
+      for (let swap = 0; swap < count; swap += 1) {
+        const started = performance.now();
+        const outcome = await fixture.release(spec, { engine, rollback: {} });
+        times.push({ seconds: (performance.now() - started) / 1000, switchMs: outcome.phases.switch ?? 0, phases: outcome.phases });
+      }
+      return times;
+    };
+    /** A release of the same image with another app setting: a new release id, no build, no migration. */
+    let configChanges = 0;
+    const configRelease = async (engine: DockerEngine) => {
+      configChanges += 1;
+      const started = performance.now();
+      const outcome = await fixture.release(fixture.specFor(v2, { TK_SHUTDOWN_TIMEOUT_MS: String(10_000 + configChanges) }), { engine });
+      return { seconds: (performance.now() - started) / 1000, phases: outcome.phases };
+    };
+    const mean = (times: { seconds: number }[]) => times.reduce((a, s) => a + s.seconds, 0) / times.length;
+
+    const swapTimes = await rollbacks(testEngine, swaps);
+    const configOnly = await configRelease(testEngine);
+    let ssh: { rollbackSeconds: { mean: number; max: number }; configOnly: { seconds: number; phases: Record<string, number> }; swaps: Swap[]; localRollbackMean: number } | { skipped: string } | undefined;
+    const sshSkip = values['no-ssh'] ? '--no-ssh' : sshdMissing();
+    if (sshSkip) ssh = { skipped: sshSkip };
+    else {
+      const host = await startSshHost();
+      const tunnel = await openDockerTunnel(`ssh://${host.alias}`, { sshArgs: host.sshArgs });
+      try {
+        const remote = new DockerEngine({ host: tunnel.host });
+        const sshSwaps = await rollbacks(remote, Math.min(swaps, 4));
+        const sshConfigOnly = await configRelease(remote);
+        ssh = {
+          swaps: sshSwaps,
+          rollbackSeconds: { mean: mean(sshSwaps), max: Math.max(...sshSwaps.map((s) => s.seconds)) },
+          localRollbackMean: mean(swapTimes),
+          configOnly: sshConfigOnly,
+        };
+      } finally {
+        await tunnel.close();
+        await host.close();
+      }
+    }
+    const report = await load.stop();
+    const requests = report.http.ok + report.http.failed + report.grpc.ok + report.grpc.failed;
+    const failed = report.http.failed + report.grpc.failed;
+    const results = {
+      date: new Date().toISOString(),
+      machine: { cpus: cpus().length, node: process.version },
+      firstRelease: first.phases,
+      releaseV1toV2: { seconds: releaseSeconds, phases: second.phases, switchMs: second.phases.switch },
+      swaps: swapTimes,
+      rollbackSeconds: { max: Math.max(...swapTimes.map((s) => s.seconds)), mean: mean(swapTimes) },
+      configOnlyRelease: configOnly,
+      ssh,
+      switchMs: { max: Math.max(...swapTimes.map((s) => s.switchMs)) },
+      load: { requests, failed, availability: requests === 0 ? null : 1 - failed / requests, rate: report.rate, errors: [...report.http.errors, ...report.grpc.errors] },
+    };
+    writeFileSync(join(out, 'deploy-bench.json'), `${JSON.stringify(results, null, 2)}\n`);
+    process.stdout.write(
+      [
+        `v1 -> v2 release with a migration: ${releaseSeconds.toFixed(1)} s (switch ${second.phases.switch} ms)`,
+        `rollback (warm slot), ${swaps} swaps under load: mean ${results.rollbackSeconds.mean.toFixed(1)} s, max ${results.rollbackSeconds.max.toFixed(1)} s; switch max ${results.switchMs.max} ms`,
+        `config-only release: ${configOnly.seconds.toFixed(1)} s`,
+        ssh && 'skipped' in ssh
+          ? `over SSH: skipped (${ssh.skipped})`
+          : `over SSH (one tunnel): rollback mean ${ssh!.rollbackSeconds.mean.toFixed(1)} s (${(ssh!.rollbackSeconds.mean / mean(swapTimes)).toFixed(2)}x local), config-only release ${ssh!.configOnly.seconds.toFixed(1)} s (${(ssh!.configOnly.seconds / configOnly.seconds).toFixed(2)}x local)`,
+        `requests during the run: ${requests}, failed ${failed} (${((results.load.availability ?? 0) * 100).toFixed(3)}% available) at ${report.rate.toFixed(0)} req/s`,
+        `written to ${join(out, 'deploy-bench.json')}`,
+      ].join('\n') + '\n',
+    );
+  } finally {
+    await fixture.tearDown();
+  }
 }

@@ -62,7 +62,8 @@ export function problemsFromIssues(issues: readonly z.core.$ZodIssue[], examples
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
         const keyPath = path ? `${path}.${key}` : key;
-        const suggestion = closestKey(key, keysUnder(path, examples));
+        // Keys of another provider's section are known keys too, but no suggestion for themselves.
+        const suggestion = closestKey(key, keysUnder(path, examples).filter((known) => known !== key));
         problems.push({
           path: keyPath,
           problem: suggestion ? `is not a known key (did you mean '${suggestion}'?)` : 'is not a known key',

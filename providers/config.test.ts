@@ -39,7 +39,7 @@ describe('stack config', () => {
       stack: 'dev',
       provider: 'docker',
       app: { logLevel: 'info' },
-      release: { gate: { successes: 3, intervalMs: 1000, timeoutMs: 60000 }, drainTimeoutMs: 15000, keepReleases: 5, lockWaitMs: 0, allowDirty: false },
+      release: { gate: { successes: 3, intervalMs: 1000, timeoutMs: 60000 }, drainTimeoutMs: 15000, standby: 'running', keepReleases: 5, lockWaitMs: 0, allowDirty: false },
       snapshots: { retentionDays: 7, lockWaitTimeoutMs: 30000 },
       database: { name: 'trapperkeeper', user: 'trapperkeeper' },
       ephemeral: false,
@@ -55,7 +55,7 @@ describe('stack config', () => {
 
   it('accepts Pulumi.dev.yaml: the local engine, loopback ports, an ephemeral stack', () => {
     const config = parseStackConfig({ ...input({}), config: stackFile('dev') });
-    assert.equal(config.provider, 'docker');
+    assert.ok(config.provider === 'docker');
     assert.equal(config.docker.host, undefined);
     assert.equal(config.docker.bindAddress, '127.0.0.1');
     assert.equal(config.ephemeral, true);
@@ -63,7 +63,7 @@ describe('stack config', () => {
 
   it('accepts Pulumi.prod.yaml: a remote engine over ssh, public ports on every interface, data kept', () => {
     const config = parseStackConfig({ ...input({}), stack: 'prod', config: stackFile('prod') });
-    assert.equal(config.provider, 'docker');
+    assert.ok(config.provider === 'docker');
     assert.match(config.docker.host ?? '', /^ssh:\/\/deploy@/);
     assert.equal(config.docker.bindAddress, '0.0.0.0');
     assert.equal(config.docker.ports.http, 80);
@@ -89,7 +89,7 @@ describe('stack config', () => {
             provider: 'docker',
             docker: { host: 'http://build-box:2375', ports: { http: 0, grcp: 50052 }, images: { caddy: 'Caddy 2' } },
             app: { version: 'v1.2', logLevel: 'loud', publicUrl: 'ftp://tk.example.com' },
-            release: { gate: { successes: 'three' }, keepReleases: 1 },
+            release: { gate: { successes: 'three' }, keepReleases: 1, standby: 'paused' },
             database: { name: 'trapper-keeper' },
             ephemeral: 'sometimes',
             colour: 'blue',
@@ -113,6 +113,7 @@ describe('stack config', () => {
       'trapperkeeper:postgresPassword: is not set (checked the stack config, $TK_POSTGRES_PASSWORD and .env.dev); pulumi config set --secret postgresPassword "$(openssl rand -base64 24)"  # or TK_POSTGRES_PASSWORD=... in .env.dev',
       "trapperkeeper:release.gate.successes: must be a whole number of checks; pulumi config set --path 'release.gate.successes' 3",
       "trapperkeeper:release.keepReleases: must be at least 2; pulumi config set --path 'release.keepReleases' 5",
+      "trapperkeeper:release.standby: must be one of running, stopped; pulumi config set --path 'release.standby' running",
     ]);
   });
 
@@ -201,7 +202,7 @@ describe('stack config', () => {
 
   it('reports an unknown provider', () => {
     assert.deepEqual(problemsOf(() => parseStackConfig(input({ provider: 'kubernetes' }))), [
-      'trapperkeeper:provider: must be one of docker, aws; pulumi config set provider docker',
+      'trapperkeeper:provider: must be one of docker, gcp, aws; pulumi config set provider docker',
     ]);
   });
 
@@ -226,18 +227,20 @@ describe('stack config', () => {
     const config = parseStackConfig(input({ provider: 'docker', docker: { host: 'unix:///var/run/docker.sock' }, app: { version: '1.0.0', publicUrl: 'https://x.example.com' }, release: { rollbackTo: '0.3.0-3f2a9c1d-20261123T101500Z+cfg.1a2b3c4d' } }));
     // The domain keys come from a second config: app.publicUrl and docker.domain exclude each other.
     const withDomain = parseStackConfig(input({ provider: 'docker', docker: { domain: 'tk.example.com', acmeEmail: 'ops@example.com' } }));
-    assert.equal(withDomain.provider, 'docker');
     const leaves = (value: unknown, path: string): string[] =>
       value !== null && typeof value === 'object' && !Array.isArray(value)
         ? Object.entries(value).flatMap(([key, inner]) => leaves(inner, path ? `${path}.${key}` : key))
         : [path];
     // The notifications keys are checked against their schema in notifications-config.test.ts.
     const { secrets: _secrets, stack: _stack, notifications: _notifications, ...settings } = config;
+    assert.ok(withDomain.provider === 'docker');
+    const gcp = parseStackConfig(input({ provider: 'gcp', gcp: { project: 'tk-prod-123456', projectNumber: '123456789012', region: 'europe-west1', connection: 'privateIp', network: 'default' } }));
+    const gcpKeys = gcp.provider === 'gcp' ? leaves(gcp.gcp, 'gcp') : [];
     // The aws keys, from an aws config with every optional key set.
     const aws = awsConfig('prod', { vpc: { id: 'vpc-0123456789abcdef0', publicSubnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0aaaaaaaaaaaaaaa2'], privateSubnetIds: ['subnet-0bbbbbbbbbbbbbbb1', 'subnet-0bbbbbbbbbbbbbbb2'] }, snapshotBucket: 'tk-prod-snapshots' }).aws;
     const withCidr = awsConfig('prod', { vpc: { cidr: '10.1.0.0/16' } }).aws;
     const awsLeaves = [...leaves({ ...aws, gateSourceCidrs: 'list', vpc: { ...aws.vpc, publicSubnetIds: 'list', privateSubnetIds: 'list', cidr: withCidr.vpc.cidr } }, 'aws')];
-    const keys = [...new Set([...leaves(settings, ''), ...leaves(withDomain.docker, 'docker'), ...awsLeaves, 'postgresPassword', 'hmacSecret', ...Object.keys(NOTIFICATIONS_CONFIG_EXAMPLES)])].sort();
+    const keys = [...new Set([...leaves(settings, ''), ...leaves(withDomain.docker, 'docker'), ...gcpKeys, ...awsLeaves, 'postgresPassword', 'hmacSecret', ...Object.keys(NOTIFICATIONS_CONFIG_EXAMPLES)])].sort();
     assert.deepEqual(keys, Object.keys(CONFIG_EXAMPLES).sort());
   });
 });

@@ -1,9 +1,12 @@
 import * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
+import { DEFAULT_STANDBY, STANDBY_MODES } from '../components/release/plan.js';
+import { PROVIDERS } from './provider-names.js';
 import type { ConfigExamples, ConfigProblem } from './config-errors.js';
 import { CONFIG_NAMESPACE, ConfigError, configSetCommand, describeGenericIssue, problemsFromIssues, validFields } from './config-errors.js';
 import { AWS_CONFIG_EXAMPLES, awsSectionSchema, checkAwsSection } from './aws/config.js';
 import { DOCKER_CONFIG_EXAMPLES, checkDockerSection, dockerSectionSchema } from './docker/config.js';
+import { GCP_CONFIG_EXAMPLES, checkGcpSection, gcpSectionSchema } from './gcp/config.js';
 import type { StackNotifications } from './notifications-config.js';
 import { NOTIFICATIONS_CONFIG_EXAMPLES, notificationsSectionSchema, notificationsStoredInPlaintext, resolveNotifications } from './notifications-config.js';
 import type { SecretName, SecretSources, StackSecrets } from './stack-secrets.js';
@@ -12,9 +15,8 @@ import { STACK_SECRETS, asPulumiSecrets, loadStackEnvFile, resolveSecretValues }
 export { CONFIG_NAMESPACE, ConfigError, formatConfigProblem } from './config-errors.js';
 export type { ConfigProblem } from './config-errors.js';
 
-/** Deployment targets; gcp joins this list (and the union below) with its section. */
-export const PROVIDERS = ['docker', 'aws'] as const;
-export type ProviderName = (typeof PROVIDERS)[number];
+/** Deployment targets; each joins providers/provider-names.ts and the union below with its section. */
+export { PROVIDERS, type ProviderName } from './provider-names.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 
@@ -75,6 +77,9 @@ const commonShape = {
     .strictObject({
       gate: gateSchema.prefault({}),
       drainTimeoutMs: count(0, 'milliseconds').default(DEFAULT_DRAIN_TIMEOUT_MS),
+      standby: z
+        .enum(STANDBY_MODES, { error: (issue) => (issue.input === undefined ? undefined : `must be one of ${STANDBY_MODES.join(', ')}`) })
+        .default(DEFAULT_STANDBY),
       keepReleases: count(MIN_KEEP_RELEASES, 'releases').default(DEFAULT_KEEP_RELEASES),
       lockWaitMs: count(0, 'milliseconds').default(DEFAULT_LOCK_WAIT_MS),
       allowDirty: z.boolean().default(false),
@@ -111,7 +116,7 @@ const providerSchema = z.enum(PROVIDERS, {
  * pulumi config set --path). Secrets are listed here only so their keys are known; their
  * values are resolved by providers/stack-secrets.ts (config, environment or .env.<stack>).
  *
- * provider: the deployment target, docker or aws (gcp later). Required.
+ * provider: the deployment target, docker, gcp or aws. Required.
  * app.logLevel: TK_LOG_LEVEL of the app: trace, debug, info, warn, error or fatal. @default info
  * app.version: when set, app/package.json's version must equal it, so a stack cannot be upgraded by accident. @default unset
  * app.publicUrl: the URL people use when something in front (DNS, TLS) differs from the published port; shown in the outputs. @default http://<host>:<docker.ports.http>
@@ -119,6 +124,7 @@ const providerSchema = z.enum(PROVIDERS, {
  * release.gate.intervalMs: pause between two checks. @default 1000
  * release.gate.timeoutMs: how long the gate may take before the release fails, traffic untouched. @default 60000
  * release.drainTimeoutMs: how long in-flight requests of the old slot may finish before it stops. @default 15000
+ * release.standby: the previous release after a switch: running (kept up but unrouted, so a rollback starts nothing; costs a second copy's memory) or stopped (drained and stopped). @default running
  * release.keepReleases: release images kept for rollback (at least 2: live and previous). @default 5
  * release.lockWaitMs: wait this long for another release's lock; 0 refuses at once. @default 0
  * release.allowDirty: build uncommitted changes, tagged ...-dirty-<now>; off, a dirty tree is refused. @default false
@@ -137,6 +143,8 @@ const providerSchema = z.enum(PROVIDERS, {
  */
 export const stackConfigSchema = z.discriminatedUnion('provider', [
   z.strictObject({ ...commonShape, provider: z.literal('docker'), docker: dockerSectionSchema.prefault({}) }),
+  // A missing section reports its required keys (gcp.project, gcp.region), each with its fix.
+  z.strictObject({ ...commonShape, provider: z.literal('gcp'), gcp: gcpSectionSchema.prefault({} as z.input<typeof gcpSectionSchema>) }),
   z.strictObject({ ...commonShape, provider: z.literal('aws'), aws: awsSectionSchema.prefault({} as z.input<typeof awsSectionSchema>) }),
 ]);
 
@@ -150,6 +158,7 @@ export const CONFIG_EXAMPLES: ConfigExamples = {
   'release.gate.intervalMs': String(DEFAULT_GATE.intervalMs),
   'release.gate.timeoutMs': String(DEFAULT_GATE.timeoutMs),
   'release.drainTimeoutMs': String(DEFAULT_DRAIN_TIMEOUT_MS),
+  'release.standby': DEFAULT_STANDBY,
   'release.keepReleases': String(DEFAULT_KEEP_RELEASES),
   'release.lockWaitMs': String(DEFAULT_LOCK_WAIT_MS),
   'release.allowDirty': 'false',
@@ -163,6 +172,7 @@ export const CONFIG_EXAMPLES: ConfigExamples = {
   hmacSecret: STACK_SECRETS.hmacSecret.example,
   ...NOTIFICATIONS_CONFIG_EXAMPLES,
   ...DOCKER_CONFIG_EXAMPLES,
+  ...GCP_CONFIG_EXAMPLES,
   ...AWS_CONFIG_EXAMPLES,
 };
 
@@ -172,6 +182,7 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 /** The validated stack config: what every provider and release step is built from. */
 export type StackConfig = DistributiveOmit<ParsedStackConfig, SecretName | 'notifications'> & { stack: string; secrets: StackSecrets; notifications: StackNotifications };
 export type DockerStackConfig = Extract<StackConfig, { provider: 'docker' }>;
+export type GcpStackConfig = Extract<StackConfig, { provider: 'gcp' }>;
 export type AwsStackConfig = Extract<StackConfig, { provider: 'aws' }>;
 
 /** The gate must be able to pass: N successes `intervalMs` apart need (N-1) intervals. */
@@ -200,6 +211,7 @@ export function checkStackConfig(values: Readonly<Record<string, unknown>>, stac
   }
   // The docker section is checked when docker is the provider, or when none is named yet.
   if (values.provider === 'docker' || values.provider === undefined) problems.push(...checkDockerSection(values.docker, stack, values.app));
+  if (values.provider === 'gcp') problems.push(...checkGcpSection(values.gcp, stack));
   if (values.provider === 'aws') problems.push(...checkAwsSection(values.aws, stack, values.release));
   return problems;
 }

@@ -35,7 +35,7 @@ import { latestSnapshot } from './docker/snapshot/index.js';
 import { dockerSpecOf } from './docker/release-plan.js';
 import { withDockerEngine } from './docker/runtime.js';
 import { readSlotRecord } from './docker/slot-record.js';
-import { targetRuntime } from './targets.js';
+import { targetRuntime } from './target-runtimes.js';
 
 /** Where `deploy` and `destroy` append their events as JSON lines, unless TK_DEPLOY_EVENTS_FILE says. */
 const EVENTS_DIR = '.trapperkeeper/events';

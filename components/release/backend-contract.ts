@@ -91,7 +91,7 @@ export function describeReleaseBackendContract(target: string, setup: () => Prom
       assert.ok(names.includes('snapshot.taken') && names.includes('migrated'), names.join(', '));
     });
 
-    it('slots, routing and gate: a started slot is described with its plan, staged while users see nothing, gated, parked cleanly and resumed', async () => {
+    it('slots, routing and gate: a started slot is described with its plan, staged while users see nothing, gated, parked (running or stopped) and resumed', async () => {
       assert.equal(await backend.slots.describe('blue'), undefined);
       await backend.slots.start(plan, 'blue', subject.secrets);
       const started = await backend.slots.describe('blue');
@@ -101,10 +101,16 @@ export function describeReleaseBackendContract(target: string, setup: () => Prom
       await backend.routing.stage(plan, 'blue', null);
       assert.deepEqual(await backend.routing.read(), { live: null, staging: { slot: 'blue', releaseId: plan.image.releaseId } });
       await passes(backend.gate.staging(plan, 'blue'), plan);
-      const parked = await backend.slots.park('blue');
+      const standby = await backend.slots.park('blue', 'running');
+      assert.equal(standby.clean, true, standby.details.join('; '));
+      assert.equal((await backend.slots.describe('blue'))?.running, true, 'running standby leaves the slot up');
+      await backend.slots.resume(plan, 'blue');
+      await passes(backend.gate.staging(plan, 'blue'), plan);
+      const parked = await backend.slots.park('blue', 'stopped');
       assert.equal(parked.slot, 'blue');
       assert.equal(parked.clean, true, parked.details.join('; '));
       assert.equal((await backend.slots.describe('blue'))?.running, false);
+      assert.deepEqual((await backend.slots.describe('blue'))?.plan, plan, 'a stopped slot still describes its plan');
       await backend.slots.resume(plan, 'blue');
       assert.equal((await backend.slots.describe('blue'))?.running, true);
       await passes(backend.gate.staging(plan, 'blue'), plan);

@@ -162,11 +162,11 @@ export class MemoryBackend implements ReleaseBackend {
       if (!held || held.plan.image.releaseId !== plan.image.releaseId) throw new DeployError(`the ${slot} slot does not hold ${plan.image.releaseId}`, 'roll back to a kept release');
       held.running = true;
     },
-    park: async (slot): Promise<DrainReport> => {
-      await this.step('park', slot);
+    park: async (slot, standby): Promise<DrainReport> => {
+      await this.step('park', `${slot} ${standby}`);
       const held = this.slotState.get(slot);
-      if (held) held.running = false;
-      return { slot, clean: true, details: [`${slot}: drained`] };
+      if (held && standby === 'stopped') held.running = false;
+      return { slot, clean: true, details: [`${slot}: ${standby === 'stopped' ? 'drained' : 'standby'}`] };
     },
     remove: async (slot) => {
       this.calls.push(`remove ${slot}`);
@@ -235,6 +235,7 @@ export function exampleReleasePlan(releaseId: string, overrides: Partial<Release
     keepReleases: 5,
     lock: { waitMs: 0 },
     ephemeral: false,
+    standby: 'running',
     target: { kind: 'memory' },
     ...overrides,
   };

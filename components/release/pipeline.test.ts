@@ -58,10 +58,20 @@ describe('runRelease on the in-memory target (ordering and failure paths)', () =
     assert.deepEqual(outcome.migrated, ['0007_add_index']);
     assert.equal(outcome.snapshot, 'trapperkeeper-1.dump');
     assert.equal(outcome.latestSnapshot, 'trapperkeeper-1.dump');
-    assert.deepEqual(backend.slotState.get('blue')?.running, false, 'the old slot is parked');
+    assert.deepEqual(backend.slotState.get('blue')?.running, true, 'the old slot stays up, unrouted (release.standby=running)');
+    assert.ok(backend.calls.includes('park blue running'));
   });
 
-  it('a rollback emits the same events as a release, minus snapshot and migrate, through the same promotion', async () => {
+  it('standby stopped: the old slot is drained and stopped after the switch', async () => {
+    const backend = new MemoryBackend();
+    const stopped = (id: string) => exampleReleasePlan(id, { standby: 'stopped' });
+    await deployed(backend, stopped(R1));
+    await runRelease(stopped(R2), backend, context(recordedEvents().events));
+    assert.ok(backend.calls.includes('park blue stopped'));
+    assert.equal(backend.slotState.get('blue')?.running, false);
+  });
+
+  it('a rollback emits the same events as a release, minus snapshot, migrate and prune, through the same promotion', async () => {
     const backend = new MemoryBackend();
     await deployed(backend, exampleReleasePlan(R1));
     backend.pendingMigrations = ['0007_add_index'];
@@ -70,11 +80,13 @@ describe('runRelease on the in-memory target (ordering and failure paths)', () =
     backend.calls.length = 0;
     const rollback = recordedEvents();
     const outcome = await runRelease(exampleReleasePlan(R2), backend, context(rollback.events, { rollback: {} }));
-    assert.deepEqual(rollback.names(), release.names().filter((name) => name !== 'snapshot.taken' && name !== 'migrated'));
+    assert.deepEqual(rollback.names(), release.names().filter((name) => !['snapshot.taken', 'migrated', 'pruned'].includes(name)));
     assert.ok(rollback.records().filter((r) => r.event !== 'lock.acquired' && r.event !== 'lock.released').every((r) => r.kind === 'rollback'));
     assert.equal(outcome.liveRelease, R1);
     assert.equal(outcome.previousRelease, R2);
     assert.ok(backend.calls.includes('resume blue ' + R1), 'the parked slot is resumed, not rebuilt');
+    assert.ok(!backend.calls.includes('stage blue'), 'the staging route already reaches the previous release after the switch');
+    assert.ok(!backend.calls.includes('prune'), 'a rollback adds no image: nothing to prune');
     assert.ok(!backend.calls.includes('migrate'));
     assert.match(outcome.migrationWarning ?? '', /restore trapperkeeper-1\.dump/, 'the rollback crossed a migration and says how to restore');
   });
@@ -163,12 +175,17 @@ describe('runRelease on the in-memory target (ordering and failure paths)', () =
     await assert.rejects(runRelease(exampleReleasePlan(R1), backend, context(recordedEvents().events)), /lock container gone/, 'after a good release, a lock that stays held is an error');
   });
 
-  it('a rollback whose gate fails parks the resumed slot again instead of leaving it running', async () => {
-    const backend = new MemoryBackend();
-    await deployed(backend, exampleReleasePlan(R1), exampleReleasePlan(R2));
-    backend.stagingHealth = () => ({ ok: false, detail: 'HTTP 500' });
-    await assert.rejects(runRelease(exampleReleasePlan(R2), backend, context(recordedEvents().events, { rollback: {} })), /health gate/);
-    assert.equal(backend.slotState.get('blue')?.running, false, 'parked again, still a rollback target');
-    assert.equal(backend.routingState.live?.releaseId, R2);
-  });
+  for (const standby of ['running', 'stopped'] as const) {
+    it(`a rollback whose gate fails puts the resumed slot back as it was (standby ${standby}), still a rollback target`, async () => {
+      const backend = new MemoryBackend();
+      const plan = (id: string) => exampleReleasePlan(id, { standby });
+      await deployed(backend, plan(R1), plan(R2));
+      backend.stagingHealth = () => ({ ok: false, detail: 'HTTP 500' });
+      await assert.rejects(runRelease(plan(R2), backend, context(recordedEvents().events, { rollback: {} })), /health gate/);
+      assert.equal(backend.slotState.get('blue')?.running, standby === 'running');
+      assert.equal(backend.slotState.get('blue')?.plan.image.releaseId, R1);
+      assert.ok(backend.calls.includes(`park blue ${standby}`));
+      assert.equal(backend.routingState.live?.releaseId, R2);
+    });
+  }
 });

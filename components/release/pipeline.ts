@@ -117,19 +117,25 @@ export async function runRelease(plan: ReleasePlan, backend: ReleaseBackend, con
       snapshot = (await clock.time('snapshot', () => backend.database.snapshot(steps.plan, events))).name;
       migrated = (await clock.time('migrate', () => backend.database.migrate(steps.plan, secrets, events))).applied;
     }
-    const promotion: Promotion = { plan: steps.plan, slot: steps.slot, live, from: steps.from, secrets };
+    const promotion: Promotion = { plan: steps.plan, slot: steps.slot, live, staged: routing.staging, from: steps.from, secrets };
     const resumedStartedAt = steps.from === 'parked' ? idleStartedAt : undefined;
-    const promoted = await promote(backend, promotion, { clock, events, kind });
+    // A rollback takes no snapshot and adds no image: its snapshots can be listed while it
+    // promotes, and there is nothing for it to prune (the next release does).
+    const listedEarly = context.rollback ? backend.database.listSnapshots() : undefined;
+    listedEarly?.catch(() => undefined);
+    await promote(backend, promotion, { clock, events, kind });
     const release = promotion.plan.image.releaseId;
 
-    await clock.time('prune', async () => {
-      const started = performance.now();
-      const pruned = await backend.images.prune(promotion.plan);
-      events.emit('pruned', { kind, images: pruned.removed, durationMs: Math.round(performance.now() - started) });
-      await backend.database.applyRetention(promotion.plan, context.now?.() ?? new Date(), events);
-    });
+    if (!context.rollback) {
+      await clock.time('prune', async () => {
+        const started = performance.now();
+        const pruned = await backend.images.prune(promotion.plan);
+        events.emit('pruned', { kind, images: pruned.removed, durationMs: Math.round(performance.now() - started) });
+        await backend.database.applyRetention(promotion.plan, context.now?.() ?? new Date(), events);
+      });
+    }
 
-    const snapshots = await backend.database.listSnapshots();
+    const snapshots = await (listedEarly ?? backend.database.listSnapshots());
     let migrationWarning: string | null = null;
     if (context.rollback) {
       const since = resumedStartedAt ?? (await backend.images.builtAt(promotion.plan));

@@ -28,6 +28,15 @@ export type AppService = (typeof APP_SERVICES)[number];
 /** Ports the app listens on inside its containers (the app's own defaults). */
 export const APP_PORTS = { sensorApiGrpc: 50051, sensorApiHttp: 9090, webUi: 8080 } as const;
 
+/**
+ * What becomes of the slot that served before, once a switch is verified: `running` keeps it up
+ * but unrouted (the rollback target starts no process, so a rollback takes the gate and the switch
+ * only; it costs the memory of a second copy of the app); `stopped` drains and stops it.
+ */
+export const STANDBY_MODES = ['running', 'stopped'] as const;
+export type StandbyMode = (typeof STANDBY_MODES)[number];
+export const DEFAULT_STANDBY: StandbyMode = 'running';
+
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
 
@@ -65,6 +74,8 @@ export const releasePlanSchema = z.object({
   }),
   /** How long in-flight requests of the old slot may take before it is stopped. */
   drainTimeoutMs: nonNegativeInt,
+  /** The previous release after a switch (plans written before it existed: `running`). */
+  standby: z.enum(STANDBY_MODES).default(DEFAULT_STANDBY),
   /** Release images kept for a rollback to a named release. */
   keepReleases: positiveInt,
   /** Wait this long for another release's lock; 0 refuses at once. */

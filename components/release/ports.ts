@@ -1,7 +1,7 @@
 /**
  * What a deployment target implements so the release pipeline (lock, snapshot before migrate,
  * gate, atomic switch, public verification, drain, prune, rollback) runs on it. Each port says
- * what the pipeline needs, not how: Docker parks stopped containers and routes with Caddy, a
+ * what the pipeline needs, not how: Docker parks containers and routes with Caddy, a
  * cloud target may keep a task definition and move a load balancer's weights instead.
  *
  * A backend is made for one stack (its plan's `target` section); the plan passed to a method is
@@ -11,7 +11,7 @@ import type { DeployEvents } from '../events/deploy-events.js';
 import type { HealthCheck } from '../health-gate/checks.js';
 import type { LockHolder } from '../lock/lock-holder.js';
 import type { PendingMigrations } from '../migrate/migration-status.js';
-import type { ReleasePlan, Slot } from './plan.js';
+import type { ReleasePlan, Slot, StandbyMode } from './plan.js';
 
 /** A slot and the release it runs, as the router sends traffic to it. */
 export interface RoutedRelease {
@@ -63,7 +63,7 @@ export interface SlotRecord {
   plan: ReleasePlan;
   /** When the slot was started with this release. */
   startedAt: Date;
-  /** Whether it serves requests now (false: parked after a drain). */
+  /** Whether its processes run (a live slot, or the previous release on `running` standby). */
   running: boolean;
 }
 
@@ -80,10 +80,13 @@ export interface SlotsPort {
   describe(slot: Slot): Promise<SlotRecord | undefined>;
   /** Starts `slot` fresh with `plan`'s release; `secrets` holds the values of plan.secretEnv. */
   start(plan: ReleasePlan, slot: Slot, secrets: Record<string, string | undefined>): Promise<void>;
-  /** Brings a parked slot back as it was (no rebuild, no new configuration). */
+  /** Brings a parked slot back as it was (no rebuild, no new configuration); a running one is only checked. */
   resume(plan: ReleasePlan, slot: Slot): Promise<void>;
-  /** Drains and parks a slot that no longer serves, keeping it for an instant rollback. */
-  park(slot: Slot): Promise<DrainReport>;
+  /**
+   * Parks a slot that no longer serves, keeping it for an instant rollback: `running` leaves its
+   * processes up (requests in flight finish on their own); `stopped` drains and stops them.
+   */
+  park(slot: Slot, standby: StandbyMode): Promise<DrainReport>;
   /** Removes a slot that must never be mistaken for a rollback target (a failed start). */
   remove(slot: Slot): Promise<void>;
 }

@@ -15,6 +15,8 @@ export interface Promotion {
   slot: Slot;
   /** What serves when the promotion starts (read under the deploy lock). */
   live: RoutedRelease | null;
+  /** What the staging route reached then: after a switch, the previous release (a rollback's target). */
+  staged: RoutedRelease | null;
   /** `fresh`: start the slot with this release; `parked`: resume the slot that holds it. */
   from: 'fresh' | 'parked';
   /** Values of plan.secretEnv, for a fresh start. */
@@ -42,7 +44,7 @@ async function withCheckSet<T>(open: Promise<CheckSet>, work: (checks: HealthChe
 async function standDown(backend: ReleaseBackend, promotion: Promotion): Promise<void> {
   try {
     if (promotion.from === 'fresh') await backend.slots.remove(promotion.slot);
-    else await backend.slots.park(promotion.slot);
+    else await backend.slots.park(promotion.slot, promotion.plan.standby);
   } catch {
     // The failure being reported matters more; the next release replaces the slot anyway.
   }
@@ -103,15 +105,16 @@ export async function verifyOrRestore(
 
 /**
  * The one way a release becomes live, for a new release and a rollback alike: start (or resume)
- * the slot while the router stages it, health gate through the staging route, switch every user
- * at once, verify through the public endpoint (routing restored when it fails), then drain and
- * park the slot that served before. A failure before the switch leaves the live slot serving; a
+ * the slot while the router stages it (unless it already does: a rollback to the previous release), health gate through the staging route, switch every user
+ * at once, verify through the public endpoint (routing restored when it fails), then park the
+ * slot that served before (kept running unrouted, or drained and stopped: `plan.standby`). A failure before the switch leaves the live slot serving; a
  * failed slot is removed (fresh) or parked again (resumed).
  */
 export async function promote(backend: ReleaseBackend, promotion: Promotion, run: { clock: PhaseClock; events: DeployEvents; kind: string }): Promise<PromotionResult> {
   const { plan, slot, live } = promotion;
   const { clock, events, kind } = run;
   const release = plan.image.releaseId;
+  const alreadyStaged = promotion.staged?.slot === slot && promotion.staged.releaseId === release;
   // The gate's probes (a container on Docker) and the router's staging route get ready while the
   // slot starts: neither needs the slot yet, and each takes seconds a rollback should not wait.
   const gateChecks = backend.gate.staging(plan, slot);
@@ -122,7 +125,7 @@ export async function promote(backend: ReleaseBackend, promotion: Promotion, run
       clock.time('start-slot', () =>
         promotion.from === 'parked' ? backend.slots.resume(plan, slot) : backend.slots.start(plan, slot, promotion.secrets),
       ),
-      clock.time('stage', () => backend.routing.stage(plan, slot, live)),
+      alreadyStaged ? Promise.resolve() : clock.time('stage', () => backend.routing.stage(plan, slot, live)),
     ]);
   } catch (error) {
     await gateChecks.then((set) => set.close()).catch(() => undefined);
@@ -157,7 +160,7 @@ export async function promote(backend: ReleaseBackend, promotion: Promotion, run
   const old = switched.previous.live?.slot;
   let drained: DrainReport | null = null;
   if (old && old !== slot) {
-    drained = await clock.time('drain', () => backend.slots.park(old));
+    drained = await clock.time('drain', () => backend.slots.park(old, plan.standby));
     events.emit('drained', { kind, slot: drained.slot, clean: drained.clean, details: drained.details, durationMs: clock.phases.drain });
   }
   return { switched, drained };

@@ -7,7 +7,7 @@ import { AwsLoadBalancer } from './load-balancer.js';
 import { LOCK_KEY } from './lock/dynamodb-lock.js';
 import { AWS_SECRETS, type AwsNames, type AwsSecretName } from './names.js';
 import { AwsNetwork, POSTGRES_PORT } from './network.js';
-import type { AwsListenerPorts } from './release-plan.js';
+import type { AwsListenerPorts } from './plan-target.js';
 import { snapshotLifecycleRule } from './snapshot/s3-snapshots.js';
 
 /** Fargate size of every task (a TrapperKeeper service is one Node process). */

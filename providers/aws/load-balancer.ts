@@ -3,7 +3,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { DEFAULT_SENSOR_API_IDLE_TIMEOUT_MS } from '../../app/src/config/defaults.js';
 import { APP_PORTS, APP_SERVICES, SLOTS, type AppService, type Slot } from '../../components/release/plan.js';
 import type { AwsNames } from './names.js';
-import type { AwsListenerPorts } from './release-plan.js';
+import type { AwsListenerPorts } from './plan-target.js';
 
 /**
  * Seconds the load balancer keeps an idle connection (to clients and to targets). Below every

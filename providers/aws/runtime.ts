@@ -2,7 +2,7 @@ import { DeployError } from '../../components/errors.js';
 import type { DeployEvents } from '../../components/events/deploy-events.js';
 import type { ReleasePlan } from '../../components/release/plan.js';
 import type { ReleaseBackend } from '../../components/release/ports.js';
-import { awsTargetOf } from './release-plan.js';
+import { awsTargetOf } from './plan-target.js';
 
 /**
  * What the AWS release backend does not implement yet (issue 16). The lock (lock/), routing

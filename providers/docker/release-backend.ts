@@ -110,7 +110,8 @@ export function dockerReleaseBackend(engine: DockerEngine, plan: ReleasePlan): R
       async resume(release, slot) {
         await startParkedSlot(engine, dockerSpecOf(release), slot);
       },
-      async park(slot): Promise<DrainReport> {
+      async park(slot, standby): Promise<DrainReport> {
+        if (standby === 'running') return { slot, clean: true, details: slotContainers(stack.prefix, slot).map((c) => `${c.name}: standby (running, unrouted)`) };
         const report = await drainSlot(engine, stack, slot);
         return { slot, clean: report.clean, details: report.containers.map((c) => `${c.name}: ${c.outcome}`) };
       },

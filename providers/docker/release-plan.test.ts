@@ -28,14 +28,17 @@ describe('Docker release plans, and the release specs older slots carry', () => 
     });
     assert.equal(record.running, false);
     assert.equal(record.startedAt.toISOString(), '2026-11-23T10:15:00.000Z');
-    // Started again, the release runs exactly the spec it ran with.
-    assert.deepEqual(dockerSpecOf(record.plan), JSON.parse(LEGACY_LABEL));
+    // Started again, the release runs exactly the spec it ran with (plus the standby default, which
+    // only says what becomes of it after a later switch).
+    assert.deepEqual(dockerSpecOf(record.plan), { ...JSON.parse(LEGACY_LABEL), standby: 'running' });
   });
 
   it('a current slot carries its plan; plan and Docker spec convert both ways without loss', () => {
-    const spec = JSON.parse(LEGACY_LABEL);
+    const spec = { ...JSON.parse(LEGACY_LABEL), standby: 'stopped' };
     const plan = planOfDockerSpec(spec);
     assert.deepEqual(dockerSpecOf(plan), spec);
+    const { standby: _standby, ...writtenBeforeStandby } = plan;
+    assert.equal(parseDockerReleasePlan(JSON.stringify(writtenBeforeStandby), 'a slot label', 'pulumi up').standby, 'running', 'a v1 plan from before release.standby reads as running');
     const record = parseSlotRecord('green', inspectJson({ [SLOT_LABELS.plan]: JSON.stringify(plan), [SLOT_LABELS.legacySpec]: '{"ignored": true}' }, true));
     assert.deepEqual(record?.plan, plan);
     assert.equal(record?.running, true);
@@ -43,7 +46,7 @@ describe('Docker release plans, and the release specs older slots carry', () => 
 
   it('carries the TLS of a stack with a domain in the Docker section, both ways; plans without it stay plain', () => {
     const tls = { domain: 'tk.example.com', grpcDomain: 'grpc.tk.example.com', issuer: 'acme', acmeEmail: 'ops@example.com', httpsPort: 443 } as const;
-    const spec = JSON.parse(LEGACY_LABEL);
+    const spec = { ...JSON.parse(LEGACY_LABEL), standby: 'running' };
     const secure = { ...spec, proxy: { ...spec.proxy, publicHttpUrl: 'https://tk.example.com', tls } };
     const plan = parseDockerReleasePlan(JSON.stringify(planOfDockerSpec(secure)), 'TK_RELEASE_PLAN', 'pulumi up');
     assert.deepEqual(plan.target.proxyTls, tls);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseReleasePlan, parseTargetSection, RELEASE_PLAN_SCHEMA_VERSION, type ReleasePlan } from '../../components/release/plan.js';
+import { DEFAULT_STANDBY, parseReleasePlan, parseTargetSection, RELEASE_PLAN_SCHEMA_VERSION, type ReleasePlan } from '../../components/release/plan.js';
 import { TLS_ISSUERS, type ReleaseSpec } from './spec.js';
 
 /** The Docker target's part of a release plan: where the stack's containers are. */
@@ -53,6 +53,7 @@ export function dockerSpecOf(plan: ReleasePlan): ReleaseSpec {
     },
     gate: plan.gate,
     drainTimeoutMs: plan.drainTimeoutMs,
+    standby: plan.standby,
     keepReleases: plan.keepReleases,
     lock: plan.lock,
     ephemeral: plan.ephemeral,
@@ -76,6 +77,7 @@ export function planOfDockerSpec(spec: ReleaseSpec): ReleasePlan {
     endpoints: { publicHttpUrl: spec.proxy.publicHttpUrl, publicGrpcAddress: spec.proxy.publicGrpcAddress },
     gate: spec.gate,
     drainTimeoutMs: spec.drainTimeoutMs,
+    standby: spec.standby ?? DEFAULT_STANDBY,
     keepReleases: spec.keepReleases,
     lock: spec.lock,
     ephemeral: spec.ephemeral ?? false,

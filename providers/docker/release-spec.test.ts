@@ -18,7 +18,7 @@ describe('release spec', () => {
     const config = dockerConfig('prod', {
       docker: { host: 'ssh://deploy@tk.example.com', bindAddress: '0.0.0.0', ports: { http: 80 } },
       app: { logLevel: 'warn' },
-      release: { gate: { successes: 5, intervalMs: 2000, timeoutMs: 120000 }, drainTimeoutMs: 30000, keepReleases: 4, lockWaitMs: 5000 },
+      release: { gate: { successes: 5, intervalMs: 2000, timeoutMs: 120000 }, drainTimeoutMs: 30000, standby: 'stopped', keepReleases: 4, lockWaitMs: 5000 },
       snapshots: { retentionDays: 14, lockWaitTimeoutMs: 10000 },
       database: { name: 'tk', user: 'tk_app' },
     });
@@ -41,6 +41,7 @@ describe('release spec', () => {
       },
       gate: { successes: 5, intervalMs: 2000, timeoutMs: 120000 },
       drainTimeoutMs: 30000,
+      standby: 'stopped',
       keepReleases: 4,
       lock: { waitMs: 5000 },
       ephemeral: false,

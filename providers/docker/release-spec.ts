@@ -58,6 +58,7 @@ function planSpecFields(config: ReleaseSpecInput, image: ReleaseImage, infrastru
     },
     gate: { ...config.release.gate },
     drainTimeoutMs: config.release.drainTimeoutMs,
+    standby: config.release.standby,
     keepReleases: config.release.keepReleases,
     lock: { waitMs: config.release.lockWaitMs },
     ephemeral: config.ephemeral,

@@ -5,7 +5,7 @@
  * whose values the release process holds in its environment and forwards to containers.
  */
 export { SLOTS, otherSlot, APP_SERVICES, APP_PORTS, type Slot, type AppService, type ReleaseImage } from '../../components/release/plan.js';
-import type { ReleaseImage } from '../../components/release/plan.js';
+import type { ReleaseImage, StandbyMode } from '../../components/release/plan.js';
 
 /** Who signs the public certificates: Let's Encrypt over ACME, or Caddy's own local CA. */
 export const TLS_ISSUERS = ['acme', 'internal'] as const;
@@ -72,6 +72,8 @@ export interface ReleaseSpec {
   };
   /** How long in-flight requests of the old slot may take before it is stopped. */
   drainTimeoutMs: number;
+  /** The previous release after a switch: kept running unrouted, or stopped. @default running */
+  standby?: StandbyMode;
   /** Release images kept for `rollback --to`. */
   keepReleases: number;
   lock: {

@@ -22,6 +22,7 @@ export interface RecordedResource {
   retainOnDelete: boolean;
   deleteBeforeReplace: boolean;
   provider: string;
+  ignoreChanges: string[];
 }
 
 export const recorded: RecordedResource[] = [];
@@ -36,6 +37,7 @@ interface RegisterRequest {
   getRetainondelete(): boolean;
   getDeletebeforereplace(): boolean;
   getProvider(): string;
+  getIgnorechangesList(): string[];
 }
 
 let patched = false;
@@ -60,6 +62,7 @@ function recordRegistrations(): void {
           retainOnDelete: req.getRetainondelete(),
           deleteBeforeReplace: req.getDeletebeforereplace(),
           provider: req.getProvider(),
+          ignoreChanges: req.getIgnorechangesList(),
         });
       }
       callback(err, response);

@@ -16,37 +16,14 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { LocalWorkspace, PulumiCommand, type Stack } from '@pulumi/pulumi/automation/index.js';
-import { freePort } from '../support/free-port.js';
+import type { Stack } from '@pulumi/pulumi/automation/index.js';
 import { startLoad, type RunningLoad } from '../support/load.js';
-import { REPO_ROOT, TEST_IMAGES, testEngine } from '../support/images.js';
+import { REPO_ROOT, testEngine } from '../support/images.js';
+import { checkEngineRequirements, createEngineStack, engineOutputs, liveApiKey, removeEngineStack } from '../support/pulumi-engine.js';
 
-interface Requirements {
-  cli?: string;
-  missing: string[];
-}
-
-function checkRequirements(): Requirements {
-  const found = spawnSync('bash', [join(REPO_ROOT, 'scripts/pulumi-cli.sh'), '--no-build'], { encoding: 'utf8' });
-  const cli = found.status === 0 ? found.stdout.trim() : undefined;
-  if (!cli) return { missing: ['the Pulumi CLI (install it, or `bash scripts/pulumi-cli.sh`)'] };
-  const missing: string[] = [];
-  const path = `${dirname(cli)}:${process.env.PATH}`;
-  if (spawnSync('bash', ['-c', 'command -v pulumi-language-nodejs'], { env: { ...process.env, PATH: path } }).status !== 0) {
-    missing.push('the nodejs language host (pulumi-language-nodejs, shipped with the official CLI)');
-  }
-  const listed = spawnSync(cli, ['plugin', 'ls', '--json'], { encoding: 'utf8', env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: 'true' } });
-  const plugins = listed.status === 0 ? (JSON.parse(listed.stdout || '[]') as { name: string; kind: string; version: string }[]) : [];
-  const has = (name: string, version: RegExp) => plugins.some((plugin) => plugin.kind === 'resource' && plugin.name === name && version.test(plugin.version));
-  if (!has('docker', /^5\.2\.0$/)) missing.push('the docker 5.2.0 provider plugin (pulumi plugin install resource docker 5.2.0)');
-  if (!has('command', /^1\./)) missing.push('the command 1.x provider plugin (pulumi plugin install resource command 1.2.1)');
-  if (spawnSync('docker', ['info'], { stdio: 'ignore' }).status !== 0) missing.push('a Docker engine (bash scripts/offline-images.sh)');
-  return { cli, missing };
-}
-
-const requirements = checkRequirements();
+const requirements = checkEngineRequirements();
 const skip = requirements.missing.length > 0 ? `needs ${requirements.missing.join('; ')}` : undefined;
 if (skip) console.log(`# engine end-to-end skipped: ${skip}`);
 
@@ -57,44 +34,13 @@ describe('pulumi preview / up / rollback / destroy through the engine, under loa
   const brokenRuntime = `${prefix}-broken-runtime:1`;
   let stack: Stack;
   let load: RunningLoad | undefined;
-  const outputs = async () => Object.fromEntries(Object.entries(await stack.outputs()).map(([key, output]) => [key, output.value as unknown]));
+  const outputs = () => engineOutputs(stack);
   const quietly = { onOutput: () => undefined };
 
   const setPath = (key: string, value: string, secret = false) => stack.setConfig(key, { value, secret }, true);
 
   before(async () => {
-    const pulumiCommand = await PulumiCommand.get({ root: dirname(dirname(requirements.cli!)), skipVersionCheck: true });
-    stack = await LocalWorkspace.createOrSelectStack(
-      { stackName, workDir: REPO_ROOT },
-      {
-        pulumiCommand,
-        envVars: {
-          PULUMI_BACKEND_URL: `file://${scratch}`,
-          PULUMI_CONFIG_PASSPHRASE: 'engine-e2e',
-          PULUMI_SKIP_UPDATE_CHECK: 'true',
-          TK_DEPLOY_EVENTS_FILE: join(scratch, 'events.jsonl'),
-        },
-      },
-    );
-    const [http, grpc] = [await freePort(), await freePort()];
-    await stack.setAllConfig({
-      provider: { value: 'docker' },
-      ephemeral: { value: 'true' },
-      postgresPassword: { value: `pw-${process.pid}-${Date.now()}`, secret: true },
-      hmacSecret: { value: `${'a1'.repeat(16)}:${Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 37 + 11) % 256)).toString('base64')}`, secret: true },
-    });
-    for (const [key, value] of Object.entries({
-      'docker.bindAddress': '127.0.0.1',
-      'docker.ports.http': String(http),
-      'docker.ports.grpc': String(grpc),
-      'docker.images.postgres': TEST_IMAGES.postgres,
-      'docker.images.caddy': TEST_IMAGES.caddy,
-      'docker.images.appBuildBase': 'tk-offline/node:20-build',
-      'docker.images.appRuntimeBase': 'tk-offline/node:20',
-      'release.allowDirty': 'true',
-    })) {
-      await setPath(key, value);
-    }
+    stack = await createEngineStack({ cli: requirements.cli!, stackName, scratch });
     const dockerfile = join(scratch, 'Dockerfile');
     writeFileSync(dockerfile, 'FROM tk-offline/node:20\nRUN printf \'#!/bin/sh\\necho "broken runtime" >&2\\nexit 3\\n\' > "$(command -v node)"\n');
     execFileSync('docker', ['build', '-q', '-t', brokenRuntime, '-f', dockerfile, scratch]);
@@ -102,14 +48,8 @@ describe('pulumi preview / up / rollback / destroy through the engine, under loa
 
   after(async () => {
     await load?.stop();
-    if (stack) {
-      await stack.destroy(quietly).catch(() => undefined);
-      await stack.workspace.removeStack(stackName).catch(() => undefined);
-    }
-    rmSync(join(REPO_ROOT, `Pulumi.${stackName}.yaml`), { force: true });
-    // destroy keeps the images the stack built (as on a real host); a test removes its own.
-    const built = spawnSync('docker', ['images', '--quiet', '--filter', `reference=${prefix}/*`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-    spawnSync('docker', ['image', 'rm', '-f', brokenRuntime, ...new Set(built)], { stdio: 'ignore' });
+    if (stack) await removeEngineStack(stack);
+    spawnSync('docker', ['image', 'rm', '-f', brokenRuntime], { stdio: 'ignore' });
     rmSync(scratch, { recursive: true, force: true });
   });
 
@@ -123,7 +63,7 @@ describe('pulumi preview / up / rollback / destroy through the engine, under loa
     const readyz = (await (await fetch(`${String(out.publicHttpUrl)}/readyz`)).json()) as { release?: string };
     assert.equal(readyz.release, out.liveVersion);
 
-    const apiKey = execFileSync('docker', ['exec', `${prefix}-${String(out.liveSlot)}-web-ui`, 'node', '/opt/trapperkeeper/app/bin/trapperkeeper.js', 'api-keys', 'create', '--name', 'load'], { encoding: 'utf8' }).trim();
+    const apiKey = liveApiKey(stackName, String(out.liveSlot));
     load = startLoad({ httpUrl: String(out.publicHttpUrl), grpcAddress: String(out.publicGrpcAddress), apiKey }, { ratePerSecond: 120, maxSeconds: 1500 });
   });
 

@@ -12,7 +12,7 @@ import {
 import { DeployError } from '../../../components/errors.js';
 import { SLOTS, type AppService, type ReleasePlan, type Slot } from '../../../components/release/plan.js';
 import type { ProxyRouting, RoutedRelease, RoutingPort, SwitchResult } from '../../../components/release/ports.js';
-import type { AwsTargetPlan } from '../release-plan.js';
+import type { AwsTargetPlan } from '../plan-target.js';
 
 /**
  * Routing on an Application Load Balancer. Users reach the stack through two listeners (HTTPS for

@@ -29,7 +29,7 @@ export {
   requireCaddyRunning,
   type ProxyState,
 } from './read-proxy-state.js';
-export { readRouting, applyRouting, parseRouting, planReadRouting, planRoutingChange, ROUTING_CHANGED_EXIT_CODE } from './routing.js';
+export { applyRouting, parseRouting, planReadRouting, planRoutingChange, ROUTING_CHANGED_EXIT_CODE } from './routing.js';
 export { loadCaddyConfig, ensureProxyConfig, planLoadCaddyConfig } from './load-caddy-config.js';
 export { applyPublicTls, certificateNames, readLocalCaRoot, CADDY_LOCAL_ROOT_PATH, HSTS_HEADER, PUBLIC_REDIRECT_SERVER } from './public-tls.js';
 export { switchTraffic, stageSlot, restoreRouting, type SwitchResult, type SwitchOptions } from './switch-traffic.js';

@@ -101,11 +101,6 @@ export function planRoutingChange(from: ProxyRouting, to: ProxyRouting): string 
   ].join('\n');
 }
 
-/** The routing Caddy applies now (its markers), read from inside the Caddy container. */
-export async function readRouting(engine: DockerEngine, container: string): Promise<ProxyRouting> {
-  return parseRouting(await engine.run(['exec', container, 'sh', '-c', planReadRouting()]));
-}
-
 /** Changes the routing inside the Caddy container; fails without a change if it is no longer `from`. */
 export async function applyRouting(engine: DockerEngine, container: string, from: ProxyRouting, to: ProxyRouting): Promise<{ durationMs: number }> {
   const started = performance.now();

@@ -42,8 +42,9 @@ export async function parkSlot(engine: DockerEngine, spec: ReleaseSpec, slot: Sl
 }
 
 /**
- * Starts a parked slot again (rollback): the same containers, image and release. Throws when
- * nothing is parked there or a container does not come back running its recorded image.
+ * Starts a parked slot again (rollback): the same containers, image and release; a slot on
+ * running standby is only checked. Throws when nothing is parked there or a container does not
+ * come back running its recorded image.
  */
 export async function startParkedSlot(engine: DockerEngine, spec: ReleaseSpec, slot: Slot): Promise<SlotInspection[]> {
   const parked = await inspectSlot(engine, spec.prefix, slot);
@@ -54,8 +55,9 @@ export async function startParkedSlot(engine: DockerEngine, spec: ReleaseSpec, s
       `release ${spec.image.releaseId} again from its image instead (its containers are recreated by startSlot)`,
     );
   }
-  await engine.run(['start', ...parked.map((c) => c.name)]);
-  const containers = await inspectSlot(engine, spec.prefix, slot);
+  const stopped = parked.filter((c) => c.exists && !c.running).map((c) => c.name);
+  if (stopped.length > 0) await engine.run(['start', ...stopped]);
+  const containers = stopped.length > 0 ? await inspectSlot(engine, spec.prefix, slot) : parked;
   const problems = containers.flatMap((c) =>
     c.exists && c.labelledImageId
       ? findSlotProblems([c], { imageId: c.labelledImageId, releaseId: spec.image.releaseId })

@@ -49,7 +49,7 @@ const runStagingGate = (spec: ReleaseSpec, slot: Slot) => gateSlot(backendOf(spe
 const verifySwitchOrRestore = (spec: ReleaseSpec, switched: SwitchResult, overrides = {}) =>
   verifyOrRestore(backendOf(spec), planOfDockerSpec(spec), switched, overrides);
 const verifyPublicEndpoint = (spec: ReleaseSpec, _intended: RoutedRelease, overrides = {}) => verifyPublic(backendOf(spec), planOfDockerSpec(spec), overrides);
-const drainAfterSwitch = (spec: ReleaseSpec, switched: SwitchResult) => backendOf(spec).slots.park(switched.previous.live!.slot);
+const drainAfterSwitch = (spec: ReleaseSpec, switched: SwitchResult) => backendOf(spec).slots.park(switched.previous.live!.slot, 'stopped');
 const readLiveSlot = async (spec: ReleaseSpec) => (await readProxyState(engine, spec)).routing.live;
 
 const blueR1: RoutedRelease = { slot: 'blue', releaseId: 'r1' };

@@ -1,0 +1,11 @@
+export { GcpTarget, type GcpTargetArgs, RUNTIME_PROJECT_ROLES, SECRET_ACCESSOR_ROLE } from './target.js';
+export { gcpRuntime } from './runtime.js';
+export { gcpSectionSchema, DEFAULT_GCP_DATABASE, DEFAULT_INSTANCES, DEFAULT_ARTIFACT_REPOSITORY, DEFAULT_CONNECTION_MODE, type GcpSection } from './config.js';
+export { planGcpInfrastructure, databaseUrl, cloudRunUrl, type GcpInfrastructureSpec } from './infrastructure-spec.js';
+export { planGcpRelease, GCP_SECRET_ENV } from './release-plan.js';
+export { gcpTargetOf, gcpPlanTargetSchema, type GcpPlanTarget } from './plan-target.js';
+export { acquireGcsLock, readGcsLock, breakGcsLock, GcsLockHeldError, type GcsLock, type GcsLockStatus } from './lock/gcs-lock.js';
+export { storeSnapshot, listSnapshots, latestSnapshot, verifyStoredSnapshot, type GcsSnapshot } from './snapshot/snapshot-store.js';
+export { planStage, planSwitch, planRestore, planUntag, readSlots, type TrafficTarget, type PinnedTarget } from './routing/traffic-plan.js';
+export { CloudRunTraffic, cloudRunServiceName } from './routing/cloud-run-traffic.js';
+export { releaseBucket, type ReleaseBucketRef } from './storage/release-bucket.js';

@@ -1,0 +1,292 @@
+import assert from 'node:assert/strict';
+import { before, beforeEach, describe, it } from 'node:test';
+import * as pulumi from '@pulumi/pulumi';
+import { parseReleasePlan } from '../../components/release/plan.js';
+import type { GcpStackConfig } from '../config.js';
+import { parseStackConfig } from '../config.js';
+import { CANARY, CANARY_ENV, MOCK_RELEASE_SUMMARY, byName, byType, installPulumiMocks, isWrappedSecret, plainOccurrences, promiseOf, pulumiConfig, recorded, registered, resetRecorded, unwrapSecrets } from '../docker/testing.js';
+import { NAME_LIMITS } from './infrastructure-spec.js';
+import { gcpTargetOf } from './plan-target.js';
+import { GcpTarget } from './target.js';
+
+const IMAGE = { tag: '0.1.0-0123abcd-20261123T101500Z', version: '0.1.0', commit: '0123abcd'.padEnd(40, 'e') };
+const GCP = { project: 'tk-prod-123456', projectNumber: '123456789012', region: 'europe-west1' };
+
+type Inputs = Record<string, unknown>;
+
+function gcpConfig(stack: string, values: Record<string, unknown> = {}): GcpStackConfig {
+  const { gcp, ...rest } = values as { gcp?: Record<string, unknown> };
+  const config = parseStackConfig({ stack, config: pulumiConfig({ provider: 'gcp', gcp: { ...GCP, ...gcp }, ...rest }), processEnv: CANARY_ENV, envFile: { path: `.env.${stack}`, values: {} } });
+  assert.ok(config.provider === 'gcp');
+  return config;
+}
+
+/** Outputs Google's provider would add. */
+function gcpOutputs(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
+  const inputs = args.inputs as Inputs;
+  switch (args.type) {
+    case 'gcp:sql/databaseInstance:DatabaseInstance':
+      return { connectionName: `${GCP.project}:${GCP.region}:${String(inputs.name)}`, privateIpAddress: '10.20.0.3' };
+    case 'gcp:serviceaccount/account:Account': {
+      const email = `${String(inputs.accountId)}@${GCP.project}.iam.gserviceaccount.com`;
+      return { email, member: `serviceAccount:${email}` };
+    }
+    case 'gcp:secretmanager/secretVersion:SecretVersion':
+      return { version: '1' };
+    case 'command:local:Command':
+      return { stdout: `${JSON.stringify(MOCK_RELEASE_SUMMARY)}\n`, stderr: '' };
+    default:
+      return {};
+  }
+}
+
+async function declare(name: string, config: GcpStackConfig): Promise<GcpTarget> {
+  const target = new GcpTarget(name, { config, imageTag: IMAGE });
+  await registered([
+    target,
+    target.gcpProvider,
+    target.repository,
+    target.serviceAccount,
+    ...target.projectRoles,
+    ...Object.values(target.secrets).flatMap((s) => [s.secret, s.version, s.accessor]),
+    target.database.instance,
+    target.database.database,
+    target.database.user,
+    target.stateBucket,
+    ...Object.values(target.services).flatMap((s) => [s.service, s.publicInvoker]),
+    target.release,
+    target.cleanup,
+  ]);
+  return target;
+}
+
+interface Container {
+  image: string;
+  args: string[];
+  ports: { name: string; containerPort: number };
+  envs: Array<{ name: string; value?: unknown; valueSource?: { secretKeyRef: { secret: string; version: string } } }>;
+  startupProbe: Inputs;
+  volumeMounts?: Array<{ name: string; mountPath: string }>;
+}
+
+function containerOf(name: string): Container {
+  const template = byName(name).inputs.template as { containers: Container[] };
+  assert.equal(template.containers.length, 1);
+  return template.containers[0]!;
+}
+
+describe('GcpTarget (Pulumi mocks)', () => {
+  before(async () => {
+    await installPulumiMocks('prod');
+    // The recording of registrations stays; the outputs become Google's.
+    await pulumi.runtime.setMocks(
+      { newResource: (args) => ({ id: `${args.name}-id`, state: { ...args.inputs, ...gcpOutputs(args) } }), call: (args) => args.inputs },
+      'trapperkeeper-deploy',
+      'prod',
+      false,
+    );
+  });
+  beforeEach(() => {
+    resetRecorded();
+  });
+
+  it('declares the whole graph under the component, every Google resource on the stack\'s provider for its project and region', async () => {
+    await declare('tk', gcpConfig('prod'));
+    const graph = recorded.map((r) => `${r.type} ${r.name}`).sort();
+    assert.deepEqual(graph, [
+      'command:local:Command tk-cleanup',
+      'command:local:Command tk-release',
+      'gcp:artifactregistry/repository:Repository tk-images',
+      'gcp:cloudrunv2/service:Service tk-sensor-api',
+      'gcp:cloudrunv2/service:Service tk-web-ui',
+      'gcp:cloudrunv2/serviceIamMember:ServiceIamMember tk-sensor-api-public',
+      'gcp:cloudrunv2/serviceIamMember:ServiceIamMember tk-web-ui-public',
+      'gcp:projects/iAMMember:IAMMember tk-run-cloudsql.client',
+      'gcp:secretmanager/secret:Secret tk-secret-databasePassword',
+      'gcp:secretmanager/secret:Secret tk-secret-hmac',
+      'gcp:secretmanager/secretIamMember:SecretIamMember tk-secret-databasePassword-accessor',
+      'gcp:secretmanager/secretIamMember:SecretIamMember tk-secret-hmac-accessor',
+      'gcp:secretmanager/secretVersion:SecretVersion tk-secret-databasePassword',
+      'gcp:secretmanager/secretVersion:SecretVersion tk-secret-hmac',
+      'gcp:serviceaccount/account:Account tk-run',
+      'gcp:sql/database:Database tk-database',
+      'gcp:sql/databaseInstance:DatabaseInstance tk-postgres',
+      'gcp:sql/user:User tk-db-user',
+      'gcp:storage/bucket:Bucket tk-release-state',
+      'pulumi:providers:gcp tk-gcp',
+      'trapperkeeper:gcp:Target tk',
+    ]);
+    const provider = byName('tk-gcp');
+    assert.deepEqual([provider.inputs.project, provider.inputs.region], [GCP.project, GCP.region]);
+    for (const resource of recorded.filter((r) => r.type.startsWith('gcp:'))) {
+      assert.ok(resource.parent.endsWith('::tk'), `${resource.name} is a child of the component`);
+      assert.ok(resource.provider.startsWith(`${provider.urn}::`), `${resource.name} uses the stack's provider`);
+    }
+  });
+
+  it('never puts a secret value anywhere but a secret input; the services read them through secretKeyRef', async () => {
+    const target = await declare('tk-sec', gcpConfig('prod'));
+    for (const resource of recorded) {
+      for (const canary of [CANARY.postgresPassword, CANARY.hmacSecret]) {
+        assert.deepEqual(plainOccurrences(resource.inputs, canary), [], `${resource.name} holds a secret in plain text`);
+      }
+    }
+    const versions = Object.fromEntries(byType('gcp:secretmanager/secretVersion:SecretVersion').map((r) => [r.name, r.inputs.secretData]));
+    assert.ok(isWrappedSecret(versions['tk-sec-secret-hmac']) && isWrappedSecret(versions['tk-sec-secret-databasePassword']));
+    assert.equal(unwrapSecrets(versions['tk-sec-secret-hmac']), CANARY.hmacSecret);
+    assert.equal(unwrapSecrets(versions['tk-sec-secret-databasePassword']), CANARY.postgresPassword);
+    assert.equal(unwrapSecrets(byName('tk-sec-db-user').inputs.password), CANARY.postgresPassword);
+    assert.ok(isWrappedSecret(byName('tk-sec-db-user').inputs.password));
+
+    const secretNames = (service: string) =>
+      containerOf(service)
+        .envs.filter((env) => env.valueSource)
+        .map((env) => [env.name, env.valueSource!.secretKeyRef.secret, env.valueSource!.secretKeyRef.version]);
+    const expected = [
+      ['TK_HMAC_SECRET', 'tk-prod-hmac-secret', '1'],
+      ['TK_DATABASE_PASSWORD', 'tk-prod-database-password', '1'],
+    ];
+    assert.deepEqual(secretNames('tk-sec-sensor-api'), expected);
+    assert.deepEqual(secretNames('tk-sec-web-ui'), expected);
+    const plainNames = containerOf('tk-sec-web-ui').envs.filter((env) => !env.valueSource).map((env) => env.name);
+    assert.deepEqual(plainNames, ['TK_LOG_LEVEL', 'TK_RELEASE_ID', 'TK_DATABASE_URL']);
+    assert.equal(target.releasePlan.secretEnv.includes('TK_DATABASE_PASSWORD'), true);
+  });
+
+  it('sensor-api speaks HTTP/2 cleartext (h2c) end to end on its gRPC port, probed by gRPC health; web-ui HTTP/1 on 8080 probed on /readyz', async () => {
+    await declare('tk-h2', gcpConfig('prod'));
+    const sensor = containerOf('tk-h2-sensor-api');
+    assert.deepEqual(sensor.ports, { name: 'h2c', containerPort: 50051 });
+    assert.deepEqual(sensor.args, ['sensor-api']);
+    assert.deepEqual(sensor.startupProbe, { grpc: { port: 50051 }, periodSeconds: 2, failureThreshold: 30 });
+    assert.equal((byName('tk-h2-sensor-api').inputs.template as Inputs).timeout, '3600s', 'a sensor stream may stay open an hour');
+    const web = containerOf('tk-h2-web-ui');
+    assert.deepEqual(web.ports, { name: 'http1', containerPort: 8080 });
+    assert.deepEqual(web.startupProbe, { httpGet: { path: '/readyz', port: 8080 }, periodSeconds: 2, failureThreshold: 30 });
+    assert.equal(sensor.image, `europe-west1-docker.pkg.dev/tk-prod-123456/trapperkeeper/trapperkeeper:${IMAGE.tag}`);
+  });
+
+  it('keeps the database safe by default: deletion protection in Pulumi and Cloud SQL, backups with point-in-time recovery, kept on destroy', async () => {
+    await declare('tk-safe', gcpConfig('prod'));
+    const instance = byName('tk-safe-postgres');
+    const settings = instance.inputs.settings as Inputs;
+    assert.equal(instance.inputs.deletionProtection, true);
+    assert.equal(settings.deletionProtectionEnabled, true);
+    assert.deepEqual(settings.backupConfiguration, { enabled: true, pointInTimeRecoveryEnabled: true, startTime: '03:00', backupRetentionSettings: { retainedBackups: 7 } });
+    assert.equal(settings.availabilityType, 'ZONAL');
+    assert.equal(settings.tier, 'db-custom-1-3840');
+    assert.equal(instance.inputs.databaseVersion, 'POSTGRES_16');
+    assert.equal(instance.retainOnDelete, true);
+    assert.equal(byName('tk-safe-release-state').retainOnDelete, true);
+  });
+
+  it('turns protection off, HA on, and lets destroy delete the data only when the config says so', async () => {
+    await declare('tk-eph', gcpConfig('dev', { ephemeral: true, gcp: { database: { deletionProtection: false, highAvailability: true, backups: false } } }));
+    const instance = byName('tk-eph-postgres');
+    const settings = instance.inputs.settings as Inputs;
+    assert.deepEqual([instance.inputs.deletionProtection, settings.deletionProtectionEnabled, settings.availabilityType], [false, false, 'REGIONAL']);
+    assert.deepEqual(settings.backupConfiguration, { enabled: false, pointInTimeRecoveryEnabled: false });
+    assert.equal(instance.retainOnDelete, false);
+    assert.equal(byName('tk-eph-release-state').inputs.forceDestroy, true);
+  });
+
+  it('connector: the services mount the instance\'s Cloud SQL socket and connect through it; no authorized network, TLS only', async () => {
+    await declare('tk-conn', gcpConfig('prod'));
+    const template = byName('tk-conn-sensor-api').inputs.template as Inputs;
+    assert.deepEqual(template.volumes, [{ name: 'cloudsql', cloudSqlInstance: { instances: ['tk-prod-123456:europe-west1:tk-prod-postgres'] } }]);
+    assert.equal(template.vpcAccess, undefined);
+    const sensor = containerOf('tk-conn-sensor-api');
+    assert.deepEqual(sensor.volumeMounts, [{ name: 'cloudsql', mountPath: '/cloudsql' }]);
+    const url = sensor.envs.find((env) => env.name === 'TK_DATABASE_URL')?.value;
+    assert.equal(url, 'postgresql://trapperkeeper@localhost/trapperkeeper?host=%2Fcloudsql%2Ftk-prod-123456%3Aeurope-west1%3Atk-prod-postgres');
+    assert.equal(new URL(String(url)).password, '', 'the password is not in the URL');
+    assert.deepEqual((byName('tk-conn-postgres').inputs.settings as Inputs).ipConfiguration, { ipv4Enabled: true, authorizedNetworks: [], sslMode: 'ENCRYPTED_ONLY' });
+  });
+
+  it('privateIp: no public address on the instance, which sits in the VPC the services reach by Direct VPC egress', async () => {
+    await declare('tk-vpc', gcpConfig('prod', { gcp: { connection: 'privateIp', network: 'tk-vpc' } }));
+    assert.deepEqual((byName('tk-vpc-postgres').inputs.settings as Inputs).ipConfiguration, {
+      ipv4Enabled: false,
+      privateNetwork: 'projects/tk-prod-123456/global/networks/tk-vpc',
+      sslMode: 'ENCRYPTED_ONLY',
+    });
+    const template = byName('tk-vpc-web-ui').inputs.template as Inputs;
+    assert.deepEqual(template.vpcAccess, { networkInterfaces: [{ network: 'tk-vpc' }], egress: 'PRIVATE_RANGES_ONLY' });
+    assert.equal(template.volumes, undefined);
+    assert.equal(containerOf('tk-vpc-web-ui').envs.find((env) => env.name === 'TK_DATABASE_URL')?.value, 'postgresql://trapperkeeper@10.20.0.3:5432/trapperkeeper?sslmode=no-verify');
+  });
+
+  it('least privilege: the services\' account is a Cloud SQL client and reads its two secrets, nothing more; only the two services are public', async () => {
+    await declare('tk-iam', gcpConfig('prod'));
+    const member = 'serviceAccount:tk-prod-run@tk-prod-123456.iam.gserviceaccount.com';
+    assert.deepEqual(byType('gcp:projects/iAMMember:IAMMember').map((r) => [r.inputs.role, r.inputs.member]), [['roles/cloudsql.client', member]]);
+    assert.deepEqual(
+      byType('gcp:secretmanager/secretIamMember:SecretIamMember').map((r) => [r.inputs.secretId, r.inputs.role, r.inputs.member]),
+      [
+        ['tk-iam-secret-hmac-id', 'roles/secretmanager.secretAccessor', member],
+        ['tk-iam-secret-databasePassword-id', 'roles/secretmanager.secretAccessor', member],
+      ],
+    );
+    const everyone = recorded.filter((r) => JSON.stringify(r.inputs).includes('allUsers'));
+    assert.deepEqual(everyone.map((r) => [r.name, r.inputs.role]), [
+      ['tk-iam-sensor-api-public', 'roles/run.invoker'],
+      ['tk-iam-web-ui-public', 'roles/run.invoker'],
+    ]);
+    const bucket = byName('tk-iam-release-state').inputs;
+    assert.deepEqual([bucket.publicAccessPrevention, bucket.uniformBucketLevelAccess], ['enforced', true]);
+    for (const service of ['tk-iam-sensor-api', 'tk-iam-web-ui']) {
+      assert.equal((byName(service).inputs.template as Inputs).serviceAccount, 'tk-prod-run@tk-prod-123456.iam.gserviceaccount.com');
+    }
+    // Each service starts only once it may read its secrets and reach the database.
+    for (const service of ['tk-iam-sensor-api', 'tk-iam-web-ui']) {
+      const deps = byName(service).dependencies.map((urn) => urn.split('::').pop());
+      assert.deepEqual(deps.filter((d) => d?.includes('accessor') || d?.includes('cloudsql')).sort(), ['tk-iam-run-cloudsql.client', 'tk-iam-secret-databasePassword-accessor', 'tk-iam-secret-hmac-accessor']);
+    }
+  });
+
+  it('the release owns traffic and revisions: Pulumi ignores them on the services after creating them', async () => {
+    await declare('tk-own', gcpConfig('prod'));
+    for (const service of ['tk-own-sensor-api', 'tk-own-web-ui']) {
+      assert.equal(byName(service).inputs.traffics, undefined);
+      assert.deepEqual(byName(service).ignoreChanges, ['traffics', 'template.revision', 'template.containers[0].image', 'client', 'clientVersion']);
+    }
+    assert.deepEqual(byName('tk-own-postgres').ignoreChanges, []);
+  });
+
+  it('the snapshots in the release-state bucket are deleted after the retention by a lifecycle rule, and nothing else is', async () => {
+    await declare('tk-life', gcpConfig('prod', { snapshots: { retentionDays: 7 } }));
+    const bucket = byName('tk-life-release-state').inputs;
+    assert.deepEqual(bucket.lifecycleRules, [{ action: { type: 'Delete' }, condition: { age: 7, matchesPrefixes: ['snapshots/'] } }]);
+    assert.deepEqual(bucket.versioning, { enabled: false });
+    assert.equal(bucket.name, 'tk-prod-release-tk-prod-123456');
+  });
+
+  it('names every resource within Google\'s limits, even for the longest stack name the config accepts', async () => {
+    const stack = 'a'.repeat(23);
+    await declare('tk-long', gcpConfig(stack));
+    assert.ok(String(byName('tk-long-run').inputs.accountId).length <= NAME_LIMITS.serviceAccountId);
+    for (const service of byType('gcp:cloudrunv2/service:Service')) assert.ok(String(service.inputs.name).length <= NAME_LIMITS.cloudRunService, String(service.inputs.name));
+    assert.ok(String(byName('tk-long-release-state').inputs.name).length <= NAME_LIMITS.bucket);
+    assert.ok(String(byName('tk-long-postgres').inputs.name).length <= NAME_LIMITS.cloudSqlInstance);
+  });
+
+  it('hands the release a valid plan for the gcp target, with the run.app endpoints users reach, and exports them', async () => {
+    const target = await declare('tk-plan', gcpConfig('prod'));
+    const environment = byName('tk-plan-release').inputs.environment as Inputs;
+    const plan = parseReleasePlan(environment.TK_RELEASE_PLAN, { source: 'TK_RELEASE_PLAN', fix: 'pulumi up' });
+    assert.deepEqual(gcpTargetOf(plan), {
+      kind: 'gcp',
+      project: 'tk-prod-123456',
+      region: 'europe-west1',
+      stateBucket: 'tk-prod-release-tk-prod-123456',
+      services: { 'sensor-api': 'tk-prod-sensor-api', 'web-ui': 'tk-prod-web-ui' },
+      databaseInstance: 'tk-prod-postgres',
+    });
+    assert.match(plan.image.releaseId, /^0\.1\.0-0123abcd-20261123T101500Z\+cfg\.[0-9a-f]{8}$/);
+    assert.deepEqual(plan.endpoints, { publicHttpUrl: 'https://tk-prod-web-ui-123456789012.europe-west1.run.app', publicGrpcAddress: 'tk-prod-sensor-api-123456789012.europe-west1.run.app:443' });
+    assert.equal(await promiseOf(target.endpoints.publicHttpUrl), plan.endpoints.publicHttpUrl);
+    assert.equal(await promiseOf(target.status.liveRelease), MOCK_RELEASE_SUMMARY.liveRelease);
+    const other = await declare('tk-plan2', gcpConfig('prod', { app: { logLevel: 'debug' } }));
+    assert.notEqual(other.releasePlan.image.releaseId, plan.image.releaseId, 'a config-only change is a new release');
+  });
+});

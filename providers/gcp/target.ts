@@ -1,0 +1,249 @@
+import * as command from '@pulumi/command';
+import * as gcp from '@pulumi/gcp';
+import * as pulumi from '@pulumi/pulumi';
+import type { AppService, ReleasePlan } from '../../components/release/plan.js';
+import { APP_SERVICES } from '../../components/release/plan.js';
+import type { GcpStackConfig } from '../config.js';
+import { canonicalJson, parseReleaseSummary, rollbackInstructions } from '../docker/release-command.js';
+import { RELEASE_PLAN_ENV, ROLLBACK_TO_ENV, releaseCli } from '../release-command-line.js';
+import type { DeploymentTarget, ReleaseStatus, TargetEndpoints } from '../types.js';
+import type { GcpInfrastructureSpec, GcpSecretKey, GcpServiceSpec } from './infrastructure-spec.js';
+import { BACKUP_RETENTION_DAYS, BACKUP_START_TIME, CLOUD_SQL_MOUNT, POSTGRES_VERSION, databaseUrl, planGcpInfrastructure } from './infrastructure-spec.js';
+import { planGcpRelease, type GcpImage } from './release-plan.js';
+import { SNAPSHOT_PREFIX } from './storage/release-bucket.js';
+
+export interface GcpTargetArgs {
+  /** The validated stack config (providers/config.ts), provider gcp. */
+  config: GcpStackConfig;
+  /** The release tag of this commit, computed before any resource is declared. */
+  imageTag: GcpImage;
+}
+
+/** Roles the services' own account gets; nothing at project level but the Cloud SQL client. */
+export const RUNTIME_PROJECT_ROLES = ['roles/cloudsql.client'] as const;
+export const SECRET_ACCESSOR_ROLE = 'roles/secretmanager.secretAccessor';
+
+/**
+ * A TrapperKeeper stack on Google Cloud: Cloud Run services for sensor-api (gRPC over h2c end to
+ * end) and web-ui, Cloud SQL for PostgreSQL, Secret Manager for the app's secrets (mounted as
+ * secretKeyRef variables, never plain values), an Artifact Registry repository for the image, a
+ * release-state bucket (deploy lock, snapshots with a lifecycle rule), and one service account
+ * with only what the services need.
+ *
+ * The release owns the services' traffic and revisions (providers/gcp/routing), so Pulumi
+ * ignores those fields after creating the services.
+ *
+ * @example
+ * const target = new GcpTarget('tk', { config, imageTag });
+ * export const url = target.endpoints.publicHttpUrl;
+ */
+export class GcpTarget extends pulumi.ComponentResource implements DeploymentTarget {
+  readonly provider = 'gcp' as const;
+  readonly spec: GcpInfrastructureSpec;
+  readonly gcpProvider: gcp.Provider;
+  readonly repository: gcp.artifactregistry.Repository;
+  readonly serviceAccount: gcp.serviceaccount.Account;
+  readonly projectRoles: gcp.projects.IAMMember[];
+  readonly secrets: Record<GcpSecretKey, { secret: gcp.secretmanager.Secret; version: gcp.secretmanager.SecretVersion; accessor: gcp.secretmanager.SecretIamMember }>;
+  readonly database: { instance: gcp.sql.DatabaseInstance; database: gcp.sql.Database; user: gcp.sql.User };
+  readonly stateBucket: gcp.storage.Bucket;
+  readonly services: Record<AppService, { service: gcp.cloudrunv2.Service; publicInvoker: gcp.cloudrunv2.ServiceIamMember }>;
+  readonly infrastructure: pulumi.Resource;
+  readonly image: DeploymentTarget['image'];
+  readonly release: command.local.Command;
+  readonly cleanup: command.local.Command;
+  readonly releasePlan: ReleasePlan;
+  readonly endpoints: TargetEndpoints;
+  readonly status: ReleaseStatus;
+  readonly rollbackCommand: pulumi.Output<string>;
+
+  constructor(name: string, args: GcpTargetArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super('trapperkeeper:gcp:Target', name, {}, opts);
+    const { config } = args;
+    const spec = planGcpInfrastructure(config);
+    this.spec = spec;
+    this.releasePlan = planGcpRelease(config, spec, args.imageTag);
+
+    this.gcpProvider = new gcp.Provider(`${name}-gcp`, { project: spec.project, region: spec.region }, { parent: this });
+    const child = (extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions => ({ parent: this, provider: this.gcpProvider, ...extra });
+
+    this.repository = new gcp.artifactregistry.Repository(
+      `${name}-images`,
+      { repositoryId: spec.artifactRepository, location: spec.region, format: 'DOCKER', description: `TrapperKeeper release images of stack ${config.stack}` },
+      child(),
+    );
+
+    this.serviceAccount = new gcp.serviceaccount.Account(
+      `${name}-run`,
+      { accountId: spec.serviceAccountId, displayName: `TrapperKeeper ${config.stack} services` },
+      child(),
+    );
+    const member = this.serviceAccount.member;
+    this.projectRoles = RUNTIME_PROJECT_ROLES.map(
+      (role) => new gcp.projects.IAMMember(`${name}-run-${role.split('/')[1]}`, { project: spec.project, role, member }, child()),
+    );
+
+    const secretValues: Record<GcpSecretKey, pulumi.Output<string>> = { hmac: config.secrets.hmacSecret, databasePassword: config.secrets.postgresPassword };
+    this.secrets = Object.fromEntries(
+      spec.secrets.map((secretSpec) => {
+        const secret = new gcp.secretmanager.Secret(`${name}-secret-${secretSpec.key}`, { secretId: secretSpec.secretId, replication: { auto: {} } }, child());
+        const version = new gcp.secretmanager.SecretVersion(`${name}-secret-${secretSpec.key}`, { secret: secret.id, secretData: pulumi.secret(secretValues[secretSpec.key]) }, child());
+        // Read access to this one secret only, not the project's secrets.
+        const accessor = new gcp.secretmanager.SecretIamMember(`${name}-secret-${secretSpec.key}-accessor`, { secretId: secret.id, role: SECRET_ACCESSOR_ROLE, member }, child());
+        return [secretSpec.key, { secret, version, accessor }];
+      }),
+    ) as GcpTarget['secrets'];
+
+    this.database = this.createDatabase(name, spec, secretValues.databasePassword, config.ephemeral, child);
+    this.stateBucket = new gcp.storage.Bucket(
+      `${name}-release-state`,
+      {
+        name: spec.stateBucket.name,
+        location: spec.region,
+        uniformBucketLevelAccess: true,
+        publicAccessPrevention: 'enforced',
+        // The lock relies on generations; old ones must not linger as versions.
+        versioning: { enabled: false },
+        lifecycleRules: [{ action: { type: 'Delete' }, condition: { age: spec.stateBucket.snapshotRetentionDays, matchesPrefixes: [SNAPSHOT_PREFIX] } }],
+        forceDestroy: config.ephemeral,
+      },
+      // Like Docker's data volumes: the snapshots outlive `pulumi destroy` unless the stack is ephemeral.
+      child({ retainOnDelete: !config.ephemeral }),
+    );
+
+    const access = [...Object.values(this.secrets).map((s) => s.accessor), ...this.projectRoles];
+    this.services = Object.fromEntries(APP_SERVICES.map((service) => [service, this.createService(name, spec, spec.services[service], access, child)])) as GcpTarget['services'];
+    this.infrastructure = this.database.instance;
+    this.image = { resource: this.repository, ref: pulumi.output(this.releasePlan.image.ref) };
+
+    const rollbackTo = config.release.rollbackTo;
+    const environment = { [RELEASE_PLAN_ENV]: canonicalJson(this.releasePlan), ...(rollbackTo !== undefined ? { [ROLLBACK_TO_ENV]: rollbackTo } : {}) };
+    const logging = command.types.enums.local.Logging.Stderr;
+    const everything = [this.stateBucket, this.database.user, this.database.database, ...Object.values(this.services).flatMap((s) => [s.service, s.publicInvoker])];
+    this.release = new command.local.Command(
+      `${name}-release`,
+      { create: releaseCli('deploy'), update: releaseCli('deploy'), environment, logging, triggers: [this.releasePlan.image.releaseId, ...(rollbackTo !== undefined ? [rollbackTo] : [])] },
+      { parent: this, dependsOn: everything },
+    );
+    this.cleanup = new command.local.Command(`${name}-cleanup`, { delete: releaseCli('destroy'), environment, logging }, { parent: this, dependsOn: everything });
+
+    const summary = this.release.stdout.apply(parseReleaseSummary);
+    this.status = {
+      liveSlot: summary.apply((s) => s.liveSlot),
+      liveRelease: summary.apply((s) => s.liveRelease),
+      previousRelease: summary.apply((s) => s.previousRelease),
+      latestSnapshot: summary.apply((s) => s.latestSnapshot),
+    };
+    this.rollbackCommand = summary.apply((s) => rollbackInstructions(config.stack, s.previousRelease, rollbackTo));
+    this.endpoints = { publicHttpUrl: pulumi.output(spec.endpoints.publicHttpUrl), publicGrpcAddress: pulumi.output(spec.endpoints.publicGrpcAddress) };
+
+    this.registerOutputs({ publicHttpUrl: this.endpoints.publicHttpUrl, publicGrpcAddress: this.endpoints.publicGrpcAddress, image: this.image.ref });
+  }
+
+  private createDatabase(
+    name: string,
+    spec: GcpInfrastructureSpec,
+    password: pulumi.Output<string>,
+    ephemeral: boolean,
+    child: (extra?: pulumi.CustomResourceOptions) => pulumi.CustomResourceOptions,
+  ): GcpTarget['database'] {
+    const db = spec.database;
+    const instance = new gcp.sql.DatabaseInstance(
+      `${name}-postgres`,
+      {
+        name: db.instance,
+        region: spec.region,
+        databaseVersion: POSTGRES_VERSION,
+        // Both guards: Pulumi refuses to delete it, and so does Cloud SQL (console, gcloud).
+        deletionProtection: db.deletionProtection,
+        settings: {
+          tier: db.tier,
+          availabilityType: db.availabilityType,
+          deletionProtectionEnabled: db.deletionProtection,
+          backupConfiguration: {
+            enabled: db.backups,
+            pointInTimeRecoveryEnabled: db.backups,
+            ...(db.backups ? { startTime: BACKUP_START_TIME, backupRetentionSettings: { retainedBackups: BACKUP_RETENTION_DAYS } } : {}),
+          },
+          // No authorized networks ever: the connector reaches the instance through IAM; private
+          // IP only from the VPC. Every connection is encrypted.
+          ipConfiguration:
+            db.connection === 'connector'
+              ? { ipv4Enabled: true, authorizedNetworks: [], sslMode: 'ENCRYPTED_ONLY' }
+              : { ipv4Enabled: false, privateNetwork: networkSelfLink(spec.project, db.network ?? 'default'), sslMode: 'ENCRYPTED_ONLY' },
+        },
+      },
+      // The data outlives `pulumi destroy` unless the stack is ephemeral, as on Docker.
+      child({ retainOnDelete: !ephemeral }),
+    );
+    const database = new gcp.sql.Database(`${name}-database`, { name: db.name, instance: instance.name }, child());
+    const user = new gcp.sql.User(`${name}-db-user`, { name: db.user, instance: instance.name, password: pulumi.secret(password) }, child());
+    return { instance, database, user };
+  }
+
+  private createService(
+    name: string,
+    spec: GcpInfrastructureSpec,
+    service: GcpServiceSpec,
+    access: pulumi.Resource[],
+    child: (extra?: pulumi.CustomResourceOptions) => pulumi.CustomResourceOptions,
+  ): GcpTarget['services'][AppService] {
+    const instance = this.database.instance;
+    const connector = spec.database.connection === 'connector';
+    const url = pulumi.all([instance.connectionName, instance.privateIpAddress]).apply(([connectionName, privateIp]) => databaseUrl(spec, { connectionName, privateIp }));
+    const plainEnv = { ...this.releasePlan.appEnv, TK_RELEASE_ID: this.releasePlan.image.releaseId };
+    const secretEnv = spec.secrets
+      .filter((secret) => secret.services.includes(service.service))
+      .map((secret) => ({ name: secret.env, valueSource: { secretKeyRef: { secret: this.secrets[secret.key].secret.secretId, version: this.secrets[secret.key].version.version } } }));
+    const probe =
+      service.startupProbe.kind === 'grpc'
+        ? { grpc: { port: service.startupProbe.port } }
+        : { httpGet: { path: service.startupProbe.path, port: service.startupProbe.port } };
+
+    const cloudRun = new gcp.cloudrunv2.Service(
+      `${name}-${service.service}`,
+      {
+        name: service.name,
+        location: spec.region,
+        ingress: 'INGRESS_TRAFFIC_ALL',
+        deletionProtection: false,
+        template: {
+          serviceAccount: this.serviceAccount.email,
+          scaling: { minInstanceCount: spec.instances.min, maxInstanceCount: spec.instances.max },
+          // A sensor's gRPC stream may stay open this long before Cloud Run ends the request.
+          timeout: service.portName === 'h2c' ? '3600s' : '300s',
+          containers: [
+            {
+              image: this.releasePlan.image.ref,
+              args: service.args,
+              ports: { name: service.portName, containerPort: service.containerPort },
+              envs: [
+                ...Object.entries(plainEnv).map(([envName, value]) => ({ name: envName, value })),
+                { name: 'TK_DATABASE_URL', value: url },
+                ...secretEnv,
+              ],
+              startupProbe: { ...probe, periodSeconds: 2, failureThreshold: 30 },
+              ...(connector ? { volumeMounts: [{ name: 'cloudsql', mountPath: CLOUD_SQL_MOUNT }] } : {}),
+            },
+          ],
+          ...(connector
+            ? { volumes: [{ name: 'cloudsql', cloudSqlInstance: { instances: [instance.connectionName] } }] }
+            : { vpcAccess: { networkInterfaces: [{ network: spec.database.network ?? 'default' }], egress: 'PRIVATE_RANGES_ONLY' } }),
+        },
+      },
+      // The release creates revisions and moves traffic; Pulumi must not move it back.
+      child({ dependsOn: access, ignoreChanges: ['traffics', 'template.revision', 'template.containers[0].image', 'client', 'clientVersion'] }),
+    );
+    // Browsers and sensors reach both services from the internet; the app authenticates them.
+    const publicInvoker = new gcp.cloudrunv2.ServiceIamMember(
+      `${name}-${service.service}-public`,
+      { name: cloudRun.name, location: spec.region, role: 'roles/run.invoker', member: 'allUsers' },
+      child(),
+    );
+    return { service: cloudRun, publicInvoker };
+  }
+}
+
+function networkSelfLink(project: string, network: string): string {
+  return network.startsWith('projects/') ? network : `projects/${project}/global/networks/${network}`;
+}
