@@ -37,6 +37,7 @@ function deployStack(options: ProgramOptions) {
     image: target.image.ref,
     releasePlan: target.releasePlan,
     rollbackCommand: target.rollbackCommand,
+    ...target.targetOutputs,
   };
 }
 

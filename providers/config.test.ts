@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { CONFIG_EXAMPLES, ConfigError, decodeConfigValues, formatConfigProblem, parseStackConfig, type StackConfigInput } from './config.js';
 import { CANARY, CANARY_ENV, pulumiConfig } from './docker/testing.js';
 import { NOTIFICATIONS_CONFIG_EXAMPLES } from './notifications-config.js';
+import { awsConfig } from './aws/testing.js';
 
 const NO_ENV_FILE = { path: '.env.dev', values: {} };
 
@@ -203,7 +204,7 @@ describe('stack config', () => {
 
   it('reports an unknown provider', () => {
     assert.deepEqual(problemsOf(() => parseStackConfig(input({ provider: 'kubernetes' }))), [
-      'trapperkeeper:provider: must be one of docker, gcp; pulumi config set provider docker',
+      'trapperkeeper:provider: must be one of docker, gcp, aws; pulumi config set provider docker',
     ]);
   });
 
@@ -237,7 +238,11 @@ describe('stack config', () => {
     assert.ok(withDomain.provider === 'docker');
     const gcp = parseStackConfig(input({ provider: 'gcp', gcp: { project: 'tk-prod-123456', projectNumber: '123456789012', region: 'europe-west1', connection: 'privateIp', network: 'default' } }));
     const gcpKeys = gcp.provider === 'gcp' ? leaves(gcp.gcp, 'gcp') : [];
-    const keys = [...new Set([...leaves(settings, ''), ...leaves(withDomain.docker, 'docker'), ...gcpKeys, 'postgresPassword', 'hmacSecret', ...Object.keys(NOTIFICATIONS_CONFIG_EXAMPLES)])].sort();
+    // The aws keys, from an aws config with every optional key set.
+    const aws = awsConfig('prod', { vpc: { id: 'vpc-0123456789abcdef0', publicSubnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0aaaaaaaaaaaaaaa2'], privateSubnetIds: ['subnet-0bbbbbbbbbbbbbbb1', 'subnet-0bbbbbbbbbbbbbbb2'] }, snapshotBucket: 'tk-prod-snapshots' }).aws;
+    const withCidr = awsConfig('prod', { vpc: { cidr: '10.1.0.0/16' } }).aws;
+    const awsLeaves = [...leaves({ ...aws, gateSourceCidrs: 'list', vpc: { ...aws.vpc, publicSubnetIds: 'list', privateSubnetIds: 'list', cidr: withCidr.vpc.cidr } }, 'aws')];
+    const keys = [...new Set([...leaves(settings, ''), ...leaves(withDomain.docker, 'docker'), ...gcpKeys, ...awsLeaves, 'postgresPassword', 'hmacSecret', ...Object.keys(NOTIFICATIONS_CONFIG_EXAMPLES)])].sort();
     assert.deepEqual(keys, Object.keys(CONFIG_EXAMPLES).sort());
   });
 });

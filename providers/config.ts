@@ -4,6 +4,7 @@ import { DEFAULT_STANDBY, STANDBY_MODES } from '../components/release/plan.js';
 import { PROVIDERS } from './provider-names.js';
 import type { ConfigExamples, ConfigProblem } from './config-errors.js';
 import { CONFIG_NAMESPACE, ConfigError, configSetCommand, describeGenericIssue, problemsFromIssues, validFields } from './config-errors.js';
+import { AWS_CONFIG_EXAMPLES, awsSectionSchema, checkAwsSection } from './aws/config.js';
 import { DOCKER_CONFIG_EXAMPLES, checkDockerSection, dockerSectionSchema } from './docker/config.js';
 import { GCP_CONFIG_EXAMPLES, checkGcpSection, gcpSectionSchema } from './gcp/config.js';
 import type { StackNotifications } from './notifications-config.js';
@@ -116,7 +117,7 @@ const providerSchema = z.enum(PROVIDERS, {
  * pulumi config set --path). Secrets are listed here only so their keys are known; their
  * values are resolved by providers/stack-secrets.ts (config, environment or .env.<stack>).
  *
- * provider: the deployment target, docker or gcp. Required.
+ * provider: the deployment target, docker, gcp or aws. Required.
  * app.logLevel: TK_LOG_LEVEL of the app: trace, debug, info, warn, error or fatal. @default info
  * app.version: when set, app/package.json's version must equal it, so a stack cannot be upgraded by accident. @default unset
  * app.publicUrl: the URL people use when something in front (DNS, TLS) differs from the published port; shown in the outputs. @default http://<host>:<docker.ports.http>
@@ -139,13 +140,14 @@ const providerSchema = z.enum(PROVIDERS, {
  * hmacSecret: secret TK_HMAC_SECRET of the app, or TK_HMAC_SECRET. Required.
  * notifications.*: where deployment events are sent besides the log (webhook, ntfy, slack); see notificationsSectionSchema. @default none
  *
- * The provider's own section follows (docker: see dockerSectionSchema); aws and gcp join the
- * union with theirs.
+ * The provider's own section follows (docker: dockerSectionSchema; aws: awsSectionSchema); gcp joins the
+ * union with its own.
  */
 export const stackConfigSchema = z.discriminatedUnion('provider', [
   z.strictObject({ ...commonShape, provider: z.literal('docker'), docker: dockerSectionSchema.prefault({}) }),
   // A missing section reports its required keys (gcp.project, gcp.region), each with its fix.
   z.strictObject({ ...commonShape, provider: z.literal('gcp'), gcp: gcpSectionSchema.prefault({} as z.input<typeof gcpSectionSchema>) }),
+  z.strictObject({ ...commonShape, provider: z.literal('aws'), aws: awsSectionSchema.prefault({} as z.input<typeof awsSectionSchema>) }),
 ]);
 
 /** Example values of every key, for the fixes in problems (and "did you mean" for unknown keys). */
@@ -174,6 +176,7 @@ export const CONFIG_EXAMPLES: ConfigExamples = {
   ...NOTIFICATIONS_CONFIG_EXAMPLES,
   ...DOCKER_CONFIG_EXAMPLES,
   ...GCP_CONFIG_EXAMPLES,
+  ...AWS_CONFIG_EXAMPLES,
 };
 
 type ParsedStackConfig = z.output<typeof stackConfigSchema>;
@@ -183,6 +186,7 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 export type StackConfig = DistributiveOmit<ParsedStackConfig, SecretName | 'notifications'> & { stack: string; secrets: StackSecrets; notifications: StackNotifications };
 export type DockerStackConfig = Extract<StackConfig, { provider: 'docker' }>;
 export type GcpStackConfig = Extract<StackConfig, { provider: 'gcp' }>;
+export type AwsStackConfig = Extract<StackConfig, { provider: 'aws' }>;
 
 /** The gate must be able to pass: N successes `intervalMs` apart need (N-1) intervals. */
 export function ensureGateCanPass(gate: ParsedStackConfig['release']['gate']): ConfigProblem[] {
@@ -211,6 +215,7 @@ export function checkStackConfig(values: Readonly<Record<string, unknown>>, stac
   // The docker section is checked when docker is the provider, or when none is named yet.
   if (values.provider === 'docker' || values.provider === undefined) problems.push(...checkDockerSection(values.docker, stack, values.app));
   if (values.provider === 'gcp') problems.push(...checkGcpSection(values.gcp, stack));
+  if (values.provider === 'aws') problems.push(...checkAwsSection(values.aws, stack, values.release));
   return problems;
 }
 

@@ -3,6 +3,7 @@ import type { DeployEvents } from '../components/events/deploy-events.js';
 import type { ReleasePlan } from '../components/release/plan.js';
 import type { ReleaseBackend } from '../components/release/ports.js';
 import type { ProviderName } from './provider-names.js';
+import { awsRuntime } from './aws/runtime.js';
 import { dockerRuntime } from './docker/runtime.js';
 import { gcpRuntime } from './gcp/runtime.js';
 
@@ -20,6 +21,7 @@ export interface TargetRuntime {
 export const TARGET_RUNTIMES: Record<ProviderName, TargetRuntime> = {
   docker: dockerRuntime,
   gcp: gcpRuntime,
+  aws: awsRuntime,
 };
 
 export function targetRuntime(plan: ReleasePlan): TargetRuntime {

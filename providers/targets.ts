@@ -1,4 +1,5 @@
-import type { DockerStackConfig, GcpStackConfig, ProviderName, StackConfig } from './config.js';
+import { AwsTarget } from './aws/target.js';
+import type { AwsStackConfig, DockerStackConfig, GcpStackConfig, ProviderName, StackConfig } from './config.js';
 import { DockerTarget } from './docker/index.js';
 import { GcpTarget } from './gcp/target.js';
 import type { ImageTag } from './docker/image-tag.js';
@@ -18,6 +19,7 @@ export interface TargetProgramArgs {
 const TARGETS: Record<ProviderName, (name: string, args: TargetProgramArgs) => DeploymentTarget> = {
   docker: (name, args) => new DockerTarget(name, { ...args, config: args.config as DockerStackConfig }),
   gcp: (name, args) => new GcpTarget(name, { config: args.config as GcpStackConfig, imageTag: args.imageTag }),
+  aws: (name, args) => new AwsTarget(name, { ...args, config: args.config as AwsStackConfig }),
 };
 
 export function declareTarget(name: string, args: TargetProgramArgs): DeploymentTarget {

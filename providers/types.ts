@@ -29,6 +29,8 @@ export interface DeploymentTarget {
   readonly status: ReleaseStatus;
   /** The shell commands that roll back to the previous release, or a sentence when there is none. */
   readonly rollbackCommand: pulumi.Output<string>;
+  /** Stack outputs only this target has (AWS: the load balancer's DNS name, for the domain's record). */
+  readonly targetOutputs?: Readonly<Record<string, pulumi.Output<string>>>;
 }
 
 export interface TargetEndpoints {

@@ -1,0 +1,13 @@
+export { AwsTarget, type AwsTargetArgs, APP_DOCKERFILE, IMAGE_PLATFORM } from './target.js';
+export { AwsInfrastructure, type AwsInfrastructureArgs, TASK_SIZE, stopTimeoutSeconds } from './infrastructure.js';
+export { AwsLoadBalancer, ALB_IDLE_TIMEOUT_SECONDS, GRPC_HEALTH_CHECK_PATH, deregistrationDelaySeconds } from './load-balancer.js';
+export { AwsNetwork, planSubnets, POSTGRES_PORT } from './network.js';
+export { awsNames, AWS_SECRETS, type AwsNames } from './names.js';
+export { awsSectionSchema, AWS_CONFIG_EXAMPLES, type AwsSection } from './config.js';
+export { planAwsRelease, awsTargetOf, awsTargetSchema, AWS_LISTENER_PORTS, type AwsTargetPlan } from './release-plan.js';
+export { awsRuntime, AWS_PORTS_MISSING } from './runtime.js';
+export { awsClients, type AwsClients } from './clients.js';
+export { acquireDynamoLock, readDynamoLock, breakDynamoLock, AwsLockHeldError } from './lock/dynamodb-lock.js';
+export { elbRouting, RELEASE_TAG } from './routing/listener-routing.js';
+export { putSnapshot, verifySnapshot, listSnapshots, ensureSnapshotRetention, snapshotLifecycleRule, snapshotKey } from './snapshot/s3-snapshots.js';
+export { targetGroupHealthCheck, targetHealthOutcome } from './gate/target-health.js';
