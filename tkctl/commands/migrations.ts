@@ -118,11 +118,10 @@ function refExists(cwd: string, ref: string): boolean {
   return spawnSync('git', ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd, stdio: 'ignore' }).status === 0;
 }
 
+// Run directly (`node --import tsx tkctl/commands/migrations.ts pending ...`), argv is what
+// follows `tkctl migrations`, as the dispatcher passes it.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const [command, ...rest] = process.argv.slice(2);
-  // Standalone, the command name comes first, as under tkctl: `... migrations.ts pending --base main`.
-  const argv = command === 'migrations' ? rest : [command, ...rest].filter((arg): arg is string => arg !== undefined);
-  runMigrationsCommand(argv, { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() }).then((code) => {
+  runMigrationsCommand(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() }).then((code) => {
     process.exitCode = code;
   });
 }
