@@ -14,6 +14,7 @@ import { apikeyCommand } from './commands/apikey.js';
 import { backupCommand } from './commands/backup.js';
 import { destroyCommand } from './commands/destroy.js';
 import { logsCommand } from './commands/logs.js';
+import { runMigrationsCommand } from './commands/migrations.js';
 import { previewCommand } from './commands/preview.js';
 import { restoreCommand } from './commands/restore.js';
 import { rollbackCommand } from './commands/rollback.js';
@@ -43,7 +44,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   logs: { summary: 'the logs of a service (--follow)', run: logsCommand },
   admin: { summary: 'create a web UI administrator (the app\'s own command, in the live slot)', run: adminCommand },
   apikey: { summary: 'create, list or revoke sensor API keys (the app\'s own command, in the live slot)', run: apikeyCommand },
-  // migrations: tkctl/commands/migrations.ts (runMigrationsCommand), delivered separately; the lead wires it here.
+  migrations: { summary: 'the migrations a branch adds: their SQL and destructive statements (pending --base <ref>)', run: runMigrationsCommand },
 };
 
 export function usage(): string {

@@ -9,8 +9,10 @@ import type { Dialect } from './types.js';
  * MySQL, and $tag$...$tag$ dollar quoting on PostgreSQL. It does not understand procedural
  * bodies (BEGIN ... END blocks of triggers and procedures): a `;` inside one ends the
  * statement early, so migration files must not use them.
+ * Exported for the toolkit's migration analysis (components/migrate/sql-tokens.ts), which needs
+ * the same idea of what is code.
  */
-function visitCode(sql: string, dialect: Dialect, onCode: (index: number, char: string) => void): void {
+export function visitCode(sql: string, dialect: Dialect, onCode: (index: number, char: string) => void): void {
   let i = 0;
   const n = sql.length;
   while (i < n) {
