@@ -2,19 +2,19 @@ import assert from 'node:assert/strict';
 import { before, beforeEach, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_MONITORING_IMAGES } from '../../../components/monitoring/images.js';
-import { parseStackConfig, type DockerStackConfig } from '../../config.js';
+import type { DockerStackConfig } from '../../config.js';
 import { planImageTag } from '../image-tag.js';
 import { parseDockerReleasePlan } from '../release-plan.js';
 import { DockerTarget } from '../target.js';
 import {
   CANARY,
-  CANARY_ENV,
   CLEAN_GIT,
+  GRAFANA_CANARY,
   byName,
+  dockerConfig,
   installPulumiMocks,
   isWrappedSecret,
   plainOccurrences,
-  pulumiConfig,
   recorded,
   registered,
   resetRecorded,
@@ -23,20 +23,11 @@ import {
 import { MONITORING_SERVICES, MONITORING_VOLUME_KEYS } from './plan.js';
 
 const TAG = planImageTag({ version: '0.1.0', git: CLEAN_GIT, now: new Date('2026-11-24T00:00:00Z') }, { allowDirty: false });
-const GRAFANA_PASSWORD = 'canary-grafana-admin-5Rt8Wq';
+const GRAFANA_PASSWORD = GRAFANA_CANARY;
 
 type Inputs = Record<string, unknown>;
 
-function config(stack: string, values: Record<string, unknown>): DockerStackConfig {
-  const parsed = parseStackConfig({
-    stack,
-    config: pulumiConfig({ provider: 'docker', ...values }),
-    processEnv: { ...CANARY_ENV, TK_GRAFANA_ADMIN_PASSWORD: GRAFANA_PASSWORD },
-    envFile: { path: `.env.${stack}`, values: {} },
-  });
-  if (parsed.provider !== 'docker') throw new Error('expected a docker stack');
-  return parsed;
-}
+const config = dockerConfig;
 
 async function declare(name: string, stackConfig: DockerStackConfig): Promise<DockerTarget> {
   const target = new DockerTarget(name, { config: stackConfig, imageTag: TAG });
@@ -128,7 +119,7 @@ describe('the Docker target with monitoring.enabled (Pulumi mocks)', () => {
     ]);
     assert.deepEqual(inputs('tk-vol-monitoring-grafana').volumes, [{ volumeName: 'tk-prod-grafana-data', containerPath: '/var/lib/grafana' }]);
     assert.deepEqual(inputs('tk-vol-monitoring-nodeExporter').volumes, [{ volumeName: 'tk-prod-deploy-metrics', containerPath: '/var/lib/trapperkeeper/deploy-metrics' }]);
-    assert.deepEqual(inputs('tk-vol-monitoring-nodeExporter').mounts, [{ type: 'bind', source: '/', target: '/host', readOnly: true, bindOptions: { propagation: 'rslave' } }]);
+    assert.deepEqual(inputs('tk-vol-monitoring-nodeExporter').mounts, [{ type: 'bind', source: '/', target: '/host', readOnly: true }]);
     assert.ok((inputs('tk-vol-monitoring-nodeExporter').command as string[]).includes('--collector.textfile.directory=/var/lib/trapperkeeper/deploy-metrics'));
     resetRecorded();
     await declare('tk-eph', config('dev', { ephemeral: true, monitoring: { enabled: true } }));

@@ -20,8 +20,12 @@ export interface MonitoringContainerObject<R> {
   command?: string[];
   envs: (string | R)[];
   volumes: { volumeName: R; containerPath: string }[];
-  /** Host folders, read-only; rslave so filesystems the host mounts later show too. */
-  mounts: { type: 'bind'; source: string; target: string; readOnly: true; bindOptions: { propagation: 'rslave' } }[];
+  /**
+   * Host folders, read-only. No `rslave` propagation (node-exporter's docs suggest it so mounts
+   * made later show too): Docker refuses it where the host's / is a private mount, and a
+   * container target must start on any host; node-exporter restarts pick new mounts up.
+   */
+  mounts: { type: 'bind'; source: string; target: string; readOnly: true }[];
   networksAdvanced: { name: R; aliases: string[] }[];
   ports: { internal: number; external: number; ip: string; protocol: 'tcp' }[];
   restart: MonitoringContainerSpec['restart'];
@@ -40,7 +44,7 @@ export function monitoringContainerObject<R>(container: MonitoringContainerSpec,
       ...Object.entries(container.secretEnv).map(([key, secret]) => refs.secretEnv(key, secret)),
     ],
     volumes: container.mounts.map((mount) => ({ volumeName: refs.volume(mount.volume), containerPath: mount.containerPath })),
-    mounts: container.binds.map((bind) => ({ type: 'bind' as const, source: bind.hostPath, target: bind.containerPath, readOnly: true as const, bindOptions: { propagation: 'rslave' as const } })),
+    mounts: container.binds.map((bind) => ({ type: 'bind' as const, source: bind.hostPath, target: bind.containerPath, readOnly: true as const })),
     networksAdvanced: [{ name: refs.network, aliases: [] }],
     ports: container.ports.map((port) => ({ internal: port.containerPort, external: port.hostPort, ip: port.hostIp, protocol: 'tcp' as const })),
     restart: container.restart,
