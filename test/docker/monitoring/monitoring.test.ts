@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { ALERTS } from '../../../components/monitoring/alert-rules.js';
 import { DEPLOY_METRICS } from '../../../components/monitoring/deploy-metrics.js';
 import { APP_SCRAPE_JOBS, EXPORTER_JOBS } from '../../../components/monitoring/app-metrics.js';
 import { databaseUrl, planDockerInfrastructure } from '../../../providers/docker/infrastructure-spec.js';
@@ -122,5 +123,18 @@ describe('monitoring on a real Docker engine: Prometheus scrapes the released sl
     assert.equal(info[0]!.metric.release, outcome.liveRelease);
     // The parked slot is no longer a target: nothing down is counted for it.
     await eventually(`up{slot="blue"}`, (s) => s.length === 0, 30_000);
+  });
+
+  it('a failed release: the failure is counted in the phase that failed, and TrapperKeeperDeploymentFailed fires naming the release and the phase', async () => {
+    // An app that refuses its config: the release fails where it first runs the app (the migration check).
+    const spec = fixture.specFor(v1, { TK_LOG_LEVEL: 'not-a-level' });
+    await assert.rejects(fixture.release(spec));
+    const failures = await eventually(`${DEPLOY_METRICS.failures.name} > 0`, (s) => s.length === 1);
+    const phase = failures[0]!.metric.phase!;
+    assert.equal(phase, 'check-migrations');
+    const firing = await eventually(`ALERTS{alertname="${ALERTS.deploymentFailed}",alertstate="firing"}`, (s) => s.length === 1);
+    assert.deepEqual({ release: firing[0]!.metric.release, phase: firing[0]!.metric.phase, stack: firing[0]!.metric.stack }, { release: spec.image.releaseId, phase, stack });
+    // Green still serves and is still the one scraped as live.
+    await eventually(`up{job="${APP_SCRAPE_JOBS['sensor-api']}",role="live"} == 1`, (s) => s.length === 1 && s[0]!.metric.slot === 'green');
   });
 });
