@@ -133,6 +133,7 @@ export class DockerTarget extends pulumi.ComponentResource implements Deployment
     this.endpoints = {
       publicHttpUrl: pulumi.output(infrastructureSpec.endpoints.publicHttpUrl),
       publicGrpcAddress: pulumi.output(infrastructureSpec.endpoints.publicGrpcAddress),
+      ...(this.monitoring ? { grafanaUrl: this.monitoring.grafanaUrl } : {}),
     };
 
     this.registerOutputs({

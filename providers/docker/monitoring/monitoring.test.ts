@@ -15,6 +15,7 @@ import {
   installPulumiMocks,
   isWrappedSecret,
   plainOccurrences,
+  promiseOf,
   recorded,
   registered,
   resetRecorded,
@@ -78,7 +79,8 @@ describe('the Docker target with monitoring.enabled (Pulumi mocks)', () => {
   });
 
   it('publishes only Grafana, on 127.0.0.1:3000 even when docker.bindAddress is 0.0.0.0, or where monitoring.grafana says', async () => {
-    await declare('tk-pub', config('prod', { docker: { bindAddress: '0.0.0.0' }, monitoring: { enabled: true } }));
+    const target = await declare('tk-pub', config('prod', { docker: { bindAddress: '0.0.0.0' }, monitoring: { enabled: true } }));
+    assert.equal(await promiseOf(target.endpoints.grafanaUrl!), 'http://127.0.0.1:3000');
     assert.deepEqual(inputs('tk-pub-monitoring-grafana').ports, [{ internal: 3000, external: 3000, ip: '127.0.0.1', protocol: 'tcp' }]);
     for (const service of MONITORING_SERVICES.filter((s) => s !== 'grafana')) assert.deepEqual(inputs(`tk-pub-monitoring-${service}`).ports, [], `${service} publishes nothing`);
     resetRecorded();
@@ -166,6 +168,7 @@ describe('the Docker target with monitoring.enabled (Pulumi mocks)', () => {
   it('declares nothing of monitoring when it is off, and the release plan and app environment stay as they were', async () => {
     const target = await declare('tk-off', config('dev', {}));
     assert.equal(target.monitoring, undefined);
+    assert.equal(target.endpoints.grafanaUrl, undefined);
     assert.deepEqual(recorded.filter((r) => /monitoring|prometheus|grafana|exporter|alertmanager/i.test(r.name)), []);
     const plan = parseDockerReleasePlan((inputs('tk-off-release').environment as Inputs).TK_RELEASE_PLAN, 'TK_RELEASE_PLAN', 'pulumi up');
     assert.equal(plan.target.monitoring, undefined);
