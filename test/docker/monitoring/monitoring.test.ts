@@ -79,6 +79,31 @@ describe('monitoring on a real Docker engine: Prometheus scrapes the released sl
     await fixture?.tearDown();
   });
 
+  it('runs each container as planned: its command, volumes, read-only host root, no published port, secrets only by environment', async () => {
+    assert.ok(monitoring);
+    const spec = monitoring.spec;
+    for (const service of ['prometheus', 'alertmanager', 'nodeExporter', 'postgresExporter'] as const) {
+      const planned = spec.containers[service];
+      const [inspected] = JSON.parse(await testEngine.run(['inspect', planned.name])) as {
+        Args: string[];
+        Config: { Env: string[]; Labels: Record<string, string> };
+        Mounts: { Type: string; Name?: string; Source: string; Destination: string; RW: boolean }[];
+        HostConfig: { PortBindings: Record<string, unknown> | null; RestartPolicy: { Name: string } };
+        NetworkSettings: { Networks: Record<string, unknown> };
+      }[];
+      assert.deepEqual(inspected!.Args, planned.command ?? [], `${service} command`);
+      assert.deepEqual(
+        inspected!.Mounts.map((m) => (m.Type === 'volume' ? `${m.Name}:${m.Destination}` : `${m.Source}:${m.Destination}:${m.RW ? 'rw' : 'ro'}`)).sort(),
+        [...planned.mounts.map((m) => `${spec.volumes[m.volume].name}:${m.containerPath}`), ...planned.binds.map((b) => `${b.hostPath}:${b.containerPath}:ro`)].sort(),
+        `${service} mounts`,
+      );
+      assert.deepEqual(Object.keys(inspected!.HostConfig.PortBindings ?? {}), [], `${service} publishes nothing`);
+      assert.equal(inspected!.HostConfig.RestartPolicy.Name, 'unless-stopped');
+      assert.deepEqual(Object.keys(inspected!.NetworkSettings.Networks), [spec.network]);
+      for (const [key, value] of Object.entries(planned.labels)) assert.equal(inspected!.Config.Labels[key], value);
+    }
+  });
+
   it('the exporters answer: node-exporter (the host through its read-only root) and postgres_exporter (the stack\'s database)', async () => {
     await eventually(`up{job="${EXPORTER_JOBS.node}"} == 1`, (s) => s.length === 1);
     await eventually(`pg_up{job="${EXPORTER_JOBS.postgres}"} == 1`, (s) => s.length === 1);
