@@ -101,6 +101,10 @@ describe('monitoring on a real Docker engine: Prometheus scrapes the released sl
       assert.equal(inspected!.HostConfig.RestartPolicy.Name, 'unless-stopped');
       assert.deepEqual(Object.keys(inspected!.NetworkSettings.Networks), [spec.network]);
       for (const [key, value] of Object.entries(planned.labels)) assert.equal(inspected!.Config.Labels[key], value);
+      for (const variable of Object.keys(planned.secretEnv)) {
+        assert.ok(inspected!.Config.Env.some((entry) => entry.startsWith(`${variable}=`) && entry.includes(fixture.canary)), `${service} gets ${variable} by environment`);
+        assert.ok(!inspected!.Args.join(' ').includes(fixture.canary), `${service}: no secret on its command line`);
+      }
     }
   });
 
