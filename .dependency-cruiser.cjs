@@ -21,14 +21,6 @@ module.exports = {
       to: { path: '^index\\.ts$' },
     },
     {
-      name: 'release-process-loads-no-pulumi-sdk',
-      comment:
-        'pulumi up starts the release process (providers/release-cli.ts) for every release and rollback; the Pulumi SDKs take seconds to load, so it must not reach them at run time (providers/target-runtimes.ts, not providers/targets.ts)',
-      severity: 'error',
-      from: { path: '^providers/release-cli\\.ts$' },
-      to: { path: 'node_modules/@pulumi/', reachable: true },
-    },
-    {
       name: 'nothing-imports-the-operator-cli',
       comment: 'tkctl/ is the outermost layer: it may use providers/ and components/, never the other way round',
       severity: 'error',

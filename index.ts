@@ -30,6 +30,7 @@ function deployStack(options: ProgramOptions) {
   return {
     publicHttpUrl: target.endpoints.publicHttpUrl,
     publicGrpcAddress: target.endpoints.publicGrpcAddress,
+    ...(target.endpoints.grafanaUrl ? { grafanaUrl: target.endpoints.grafanaUrl } : {}),
     liveSlot: target.status.liveSlot,
     liveVersion: target.status.liveRelease,
     previousVersion: target.status.previousRelease,

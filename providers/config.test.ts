@@ -2,11 +2,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import * as pulumi from '@pulumi/pulumi';
 import { parse as parseYaml } from 'yaml';
 import { CONFIG_EXAMPLES, ConfigError, decodeConfigValues, formatConfigProblem, parseStackConfig, type StackConfigInput } from './config.js';
 import { CANARY, CANARY_ENV, pulumiConfig } from './docker/testing.js';
 import { NOTIFICATIONS_CONFIG_EXAMPLES } from './notifications-config.js';
 import { awsConfig } from './aws/testing.js';
+import { DEFAULT_MONITORING_SECTION, MONITORING_CONFIG_EXAMPLES } from '../components/monitoring/settings.js';
 
 const NO_ENV_FILE = { path: '.env.dev', values: {} };
 
@@ -45,6 +47,7 @@ describe('stack config', () => {
       ephemeral: false,
       production: false,
       notifications: { sinks: [], env: undefined },
+      monitoring: DEFAULT_MONITORING_SECTION,
       docker: {
         bindAddress: '127.0.0.1',
         ports: { http: 8080, https: 443, grpc: 50051 },
@@ -217,6 +220,33 @@ describe('stack config', () => {
     ]);
   });
 
+  it('asks for the Grafana admin password only with monitoring.enabled, and keeps it a secret', async () => {
+    const off = parseStackConfig(input({ provider: 'docker' }));
+    assert.equal(off.secrets.grafanaAdminPassword, undefined);
+    assert.deepEqual(problemsOf(() => parseStackConfig(input({ provider: 'docker', monitoring: { enabled: true } }))), [
+      'trapperkeeper:grafanaAdminPassword: is required with monitoring.enabled (checked the stack config, $TK_GRAFANA_ADMIN_PASSWORD and .env.dev); ' +
+        'pulumi config set --secret grafanaAdminPassword "$(openssl rand -base64 24)"  # or TK_GRAFANA_ADMIN_PASSWORD=... in .env.dev',
+    ]);
+    const password = 'grafana-canary-7f3e2a91c0';
+    const on = parseStackConfig(input({ provider: 'docker', monitoring: { enabled: true } }, { processEnv: { ...CANARY_ENV, TK_GRAFANA_ADMIN_PASSWORD: password } }));
+    assert.ok(on.secrets.grafanaAdminPassword);
+    assert.equal(await pulumi.isSecret(on.secrets.grafanaAdminPassword), true);
+    assert.equal(on.monitoring.enabled, true);
+    const short = problemsOf(() =>
+      parseStackConfig(input({ provider: 'docker', monitoring: { enabled: true }, grafanaAdminPassword: 'short-pw' }, { secretConfigKeys: new Set(['trapperkeeper:grafanaAdminPassword']) })),
+    );
+    assert.deepEqual(short.map((p) => p.split(';')[0]), ['trapperkeeper:grafanaAdminPassword: must be at least 12 characters']);
+    assert.ok(!short.join('\n').includes('short-pw'));
+    const plain = problemsOf(() => parseStackConfig(input({ provider: 'docker', monitoring: { enabled: true }, grafanaAdminPassword: password })));
+    assert.deepEqual(plain.map((p) => p.split(';')[0]), ['trapperkeeper:grafanaAdminPassword: is stored in plain text in Pulumi.dev.yaml']);
+  });
+
+  it('reports a wrong monitoring key with its path and an example fix', () => {
+    assert.deepEqual(problemsOf(() => parseStackConfig(input({ provider: 'docker', monitoring: { grafana: { bindAddress: 'localhost' } } }))).map((p) => p.split(';')[0]), [
+      'trapperkeeper:monitoring.grafana.bindAddress: must be an IP address such as 127.0.0.1 (this host only) or 0.0.0.0 (every interface)',
+    ]);
+  });
+
   it('never echoes a malformed secret in its problem', () => {
     const leaky = 'not-a-valid-hmac-secret-but-secret-anyway';
     const problems = problemsOf(() => parseStackConfig(input({ provider: 'docker' }, { processEnv: { ...CANARY_ENV, TK_HMAC_SECRET: leaky } })));
@@ -242,7 +272,7 @@ describe('stack config', () => {
     const aws = awsConfig('prod', { vpc: { id: 'vpc-0123456789abcdef0', publicSubnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0aaaaaaaaaaaaaaa2'], privateSubnetIds: ['subnet-0bbbbbbbbbbbbbbb1', 'subnet-0bbbbbbbbbbbbbbb2'] }, snapshotBucket: 'tk-prod-snapshots' }).aws;
     const withCidr = awsConfig('prod', { vpc: { cidr: '10.1.0.0/16' } }).aws;
     const awsLeaves = [...leaves({ ...aws, gateSourceCidrs: 'list', vpc: { ...aws.vpc, publicSubnetIds: 'list', privateSubnetIds: 'list', cidr: withCidr.vpc.cidr } }, 'aws')];
-    const keys = [...new Set([...leaves(settings, ''), ...leaves(withDomain.docker, 'docker'), ...gcpKeys, ...awsLeaves, 'postgresPassword', 'hmacSecret', ...Object.keys(NOTIFICATIONS_CONFIG_EXAMPLES)])].sort();
+    const keys = [...new Set([...leaves(settings, ''), ...leaves(withDomain.docker, 'docker'), ...gcpKeys, ...awsLeaves, 'postgresPassword', 'hmacSecret', 'grafanaAdminPassword', ...Object.keys(NOTIFICATIONS_CONFIG_EXAMPLES), ...Object.keys(MONITORING_CONFIG_EXAMPLES)])].sort();
     assert.deepEqual(keys, Object.keys(CONFIG_EXAMPLES).sort());
   });
 });

@@ -7,6 +7,8 @@ import { CONFIG_NAMESPACE, ConfigError, configSetCommand, describeGenericIssue, 
 import { AWS_CONFIG_EXAMPLES, awsSectionSchema, checkAwsSection } from './aws/config.js';
 import { DOCKER_CONFIG_EXAMPLES, checkDockerSection, dockerSectionSchema } from './docker/config.js';
 import { GCP_CONFIG_EXAMPLES, checkGcpSection, gcpSectionSchema } from './gcp/config.js';
+import { MONITORING_CONFIG_EXAMPLES, monitoringSectionSchema } from '../components/monitoring/settings.js';
+import { GRAFANA_ADMIN_PASSWORD, resolveGrafanaAdminPassword } from './monitoring-config.js';
 import type { StackNotifications } from './notifications-config.js';
 import { NOTIFICATIONS_CONFIG_EXAMPLES, notificationsSectionSchema, notificationsStoredInPlaintext, resolveNotifications } from './notifications-config.js';
 import type { SecretName, SecretSources, StackSecrets } from './stack-secrets.js';
@@ -104,8 +106,10 @@ const commonShape = {
   ephemeral: z.boolean().default(false),
   production: z.boolean().default(false),
   notifications: notificationsSectionSchema.prefault({}),
+  monitoring: monitoringSectionSchema.prefault({}),
   postgresPassword: z.string().optional(),
   hmacSecret: z.string().optional(),
+  grafanaAdminPassword: z.string().optional(),
 };
 
 const providerSchema = z.enum(PROVIDERS, {
@@ -139,6 +143,8 @@ const providerSchema = z.enum(PROVIDERS, {
  * postgresPassword: secret, or TK_POSTGRES_PASSWORD. Required.
  * hmacSecret: secret TK_HMAC_SECRET of the app, or TK_HMAC_SECRET. Required.
  * notifications.*: where deployment events are sent besides the log (webhook, ntfy, slack); see notificationsSectionSchema. @default none
+ * monitoring.*: Prometheus, Alertmanager, Grafana and the exporters beside the app; see monitoringSectionSchema. @default off
+ * grafanaAdminPassword: secret, or TK_GRAFANA_ADMIN_PASSWORD; Grafana's admin password. Required with monitoring.enabled.
  *
  * The provider's own section follows (docker: dockerSectionSchema; aws: awsSectionSchema); gcp joins the
  * union with its own.
@@ -173,7 +179,9 @@ export const CONFIG_EXAMPLES: ConfigExamples = {
   production: 'true',
   postgresPassword: STACK_SECRETS.postgresPassword.example,
   hmacSecret: STACK_SECRETS.hmacSecret.example,
+  grafanaAdminPassword: GRAFANA_ADMIN_PASSWORD.example,
   ...NOTIFICATIONS_CONFIG_EXAMPLES,
+  ...MONITORING_CONFIG_EXAMPLES,
   ...DOCKER_CONFIG_EXAMPLES,
   ...GCP_CONFIG_EXAMPLES,
   ...AWS_CONFIG_EXAMPLES,
@@ -183,7 +191,12 @@ type ParsedStackConfig = z.output<typeof stackConfigSchema>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** The validated stack config: what every provider and release step is built from. */
-export type StackConfig = DistributiveOmit<ParsedStackConfig, SecretName | 'notifications'> & { stack: string; secrets: StackSecrets; notifications: StackNotifications };
+export type StackConfig = DistributiveOmit<ParsedStackConfig, SecretName | 'grafanaAdminPassword' | 'notifications'> & {
+  stack: string;
+  /** grafanaAdminPassword is there exactly when monitoring.enabled. */
+  secrets: StackSecrets & { grafanaAdminPassword?: pulumi.Output<string> };
+  notifications: StackNotifications;
+};
 export type DockerStackConfig = Extract<StackConfig, { provider: 'docker' }>;
 export type GcpStackConfig = Extract<StackConfig, { provider: 'gcp' }>;
 export type AwsStackConfig = Extract<StackConfig, { provider: 'aws' }>;
@@ -269,10 +282,30 @@ export function parseStackConfig(input: StackConfigInput): StackConfig {
     input.stack,
   );
   problems.push(...notifications.problems);
+  const grafanaKey = GRAFANA_ADMIN_PASSWORD.configKey;
+  const grafanaPassword = resolveGrafanaAdminPassword(
+    {
+      enabled: rawField(decoded.values.monitoring, 'enabled') === true,
+      configValue: typeof decoded.values[grafanaKey] === 'string' ? decoded.values[grafanaKey] : undefined,
+      storedInPlaintext: input.secretConfigKeys !== undefined && `${CONFIG_NAMESPACE}:${grafanaKey}` in input.config && !input.secretConfigKeys.has(`${CONFIG_NAMESPACE}:${grafanaKey}`),
+      processEnv: input.processEnv,
+      envFile: input.envFile,
+    },
+    input.stack,
+  );
+  problems.push(...grafanaPassword.problems);
 
   if (problems.length > 0 || !config || !secrets.values || !notifications.value) throw new ConfigError(input.stack, dedupe(problems));
-  const { postgresPassword: _password, hmacSecret: _hmac, notifications: _notifications, ...settings } = config;
-  return { ...settings, stack: input.stack, secrets: asPulumiSecrets(secrets.values), notifications: notifications.value };
+  const { postgresPassword: _password, hmacSecret: _hmac, grafanaAdminPassword: _grafana, notifications: _notifications, ...settings } = config;
+  return {
+    ...settings,
+    stack: input.stack,
+    secrets: {
+      ...asPulumiSecrets(secrets.values),
+      ...(grafanaPassword.value !== undefined ? { grafanaAdminPassword: pulumi.secret(grafanaPassword.value) } : {}),
+    },
+    notifications: notifications.value,
+  };
 }
 
 /**
@@ -302,7 +335,7 @@ function providerAware(issues: readonly z.core.$ZodIssue[], values: Record<strin
  */
 export function decodeConfigValues(config: Readonly<Record<string, string>>): { values: Record<string, unknown>; problems: ConfigProblem[] } {
   const prefix = `${CONFIG_NAMESPACE}:`;
-  const secretKeys = new Set<string>(Object.values(STACK_SECRETS).map((source) => source.configKey));
+  const secretKeys = new Set<string>([...Object.values(STACK_SECRETS).map((source) => source.configKey), GRAFANA_ADMIN_PASSWORD.configKey]);
   const values: Record<string, unknown> = {};
   const problems: ConfigProblem[] = [];
   for (const [fullKey, text] of Object.entries(config)) {

@@ -139,7 +139,7 @@ describe('stack config: notifications', () => {
       title: 'an unknown event in a filter',
       notifications: { ntfy: { url: 'https://ntfy.sh/tk-dev', events: 'release.failed,release.done' } },
       problems: [
-        "trapperkeeper:notifications.ntfy.events: names unknown event 'release.done' (known: release.started, lock.acquired, lock.waiting, lock.released, lock.broken, snapshot.taken, snapshot.failed, snapshot.pruned, snapshot.retention-held-back, snapshot.restored, migrated, slot.started, gate.passed, promoted, verified, drained, pruned, release.succeeded, release.failed, rolled-back); pulumi config set --path 'notifications.ntfy.events' release.succeeded,release.failed,rolled-back",
+        "trapperkeeper:notifications.ntfy.events: names unknown event 'release.done' (known: release.started, lock.acquired, lock.waiting, lock.released, lock.broken, snapshot.taken, snapshot.failed, snapshot.pruned, snapshot.retention-held-back, snapshot.restored, migrated, slot.started, gate.passed, promoted, verified, drained, pruned, release.succeeded, release.failed, rolled-back, monitoring.failed); pulumi config set --path 'notifications.ntfy.events' release.succeeded,release.failed,rolled-back",
       ],
     },
     {

@@ -36,6 +36,8 @@ export interface DeploymentTarget {
 export interface TargetEndpoints {
   publicHttpUrl: pulumi.Output<string>;
   publicGrpcAddress: pulumi.Output<string>;
+  /** Grafana, with monitoring.enabled (on the target host's loopback unless configured). */
+  grafanaUrl?: pulumi.Output<string>;
 }
 
 /** The state the release CLI reports after a verified release (its JSON summary line). */

@@ -8,6 +8,9 @@
 #   tk-offline/node:20-build     stands in for node:20-bookworm (adds python3, make, g++, headers)
 #   tk-offline/postgres:15       stands in for postgres:15 (Debian's PostgreSQL 15)
 #   tk-offline/caddy:2           stands in for caddy:2 (Debian's Caddy 2)
+#   tk-offline/prometheus:v2.42.0, tk-offline/alertmanager:v0.25.0, tk-offline/node-exporter:v1.5.0,
+#   tk-offline/postgres-exporter:v0.11.1
+#                                stand in for the monitoring images (Debian's prometheus packages)
 #
 # Starts a Docker engine first when none answers (installs docker.io when needed; root only) and
 # leaves it running. An image whose inputs (its images/<name>/ files, base image, host Node
@@ -34,6 +37,13 @@ NODE_TAG="$PREFIX/node:20"
 NODE_BUILD_TAG="$PREFIX/node:20-build"
 POSTGRES_TAG="$PREFIX/postgres:15"
 CADDY_TAG="$PREFIX/caddy:2"
+# target of images/prometheus/Dockerfile -> tag
+MONITORING_TAGS=(
+  "prometheus=$PREFIX/prometheus:v2.42.0"
+  "alertmanager=$PREFIX/alertmanager:v0.25.0"
+  "node-exporter=$PREFIX/node-exporter:v1.5.0"
+  "postgres-exporter=$PREFIX/postgres-exporter:v0.11.1"
+)
 INPUTS_LABEL=org.trapperkeeper.offline.inputs
 DOCKERD_LOG=${TK_DOCKERD_LOG:-/var/log/tk-dockerd.log}
 LOG_DIR=${TK_OFFLINE_LOG_DIR:-/tmp/tk-offline-images}
@@ -386,6 +396,24 @@ build_plain() { # name tag
 }
 
 # ---------------------------------------------------------------------------------------------
+# The monitoring stand-ins: one Dockerfile, a target per image.
+
+build_monitoring() {
+  local hash entry target tag start
+  hash=$(inputs_hash "$IMAGES_DIR/prometheus" "$(image_id "$BASE_TAG")")
+  for entry in "${MONITORING_TAGS[@]}"; do
+    target=${entry%%=*}
+    tag=${entry#*=}
+    if ! needs_build "$tag" "$hash"; then SKIPPED+=("$tag"); continue; fi
+    say "building $tag"
+    remember_old "$tag"
+    start=$SECONDS
+    docker_build "$target" --target "$target" --build-arg BASE_IMAGE="$BASE_TAG" --label "$INPUTS_LABEL=$hash" -t "$tag" "$IMAGES_DIR/prometheus"
+    record "$tag" $((SECONDS - start))
+  done
+}
+
+# ---------------------------------------------------------------------------------------------
 # Smoke checks. Published ports are bound to 127.0.0.1 only; nothing is sent anywhere else.
 
 check_name() { echo "tk-offline-check-$1-$$"; }
@@ -501,6 +529,15 @@ check_caddy() {
   say "checked $CADDY_TAG: default site on 127.0.0.1:$port, admin API, /data and /config"
 }
 
+check_monitoring() { # tag: its binary answers --version, as nobody, from its ENTRYPOINT
+  local tag=$1 version user
+  version=$(docker run --rm "$tag" --version 2>&1) || fail "check failed: $tag --version: $version"
+  expect "$tag --version" "$version" "version"
+  user=$(docker run --rm --entrypoint id "$tag" -un) || fail "check failed: id in $tag"
+  expect "$tag runs as nobody" "$user" nobody
+  say "checked $tag: $(head -n 1 <<<"$version"), user $user"
+}
+
 should_check() { # tag
   case "$CHECK" in
     all) return 0 ;;
@@ -525,6 +562,7 @@ main() {
   build_node
   build_plain postgres "$POSTGRES_TAG"
   build_plain caddy "$CADDY_TAG"
+  build_monitoring
 
   if [ "${#BUILT[@]}" -eq 0 ]; then
     say "all images up to date (${SKIPPED[*]}); --rebuild to build them again"
@@ -539,6 +577,10 @@ main() {
   should_check "$NODE_BUILD_TAG" && check_node_build
   should_check "$POSTGRES_TAG" && check_postgres
   should_check "$CADDY_TAG" && check_caddy
+  local entry
+  for entry in "${MONITORING_TAGS[@]}"; do
+    if should_check "${entry#*=}"; then check_monitoring "${entry#*=}"; fi
+  done
   say "done in $((SECONDS - start)) s"
 }
 

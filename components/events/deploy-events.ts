@@ -22,7 +22,8 @@ export type DeployEventName =
   | 'pruned'
   | 'release.succeeded'
   | 'release.failed'
-  | 'rolled-back';
+  | 'rolled-back'
+  | 'monitoring.failed';
 
 /** Field names that may carry a secret anywhere in an event; pino blanks them before writing. */
 export const DEPLOY_REDACTED_PATHS = [
@@ -52,6 +53,7 @@ const DEPLOY_EVENT_MESSAGES: Record<DeployEventName, string> = {
   'release.succeeded': 'release live',
   'release.failed': 'release failed',
   'rolled-back': 'rolled back',
+  'monitoring.failed': 'monitoring not updated (the release is unaffected)',
 };
 
 /** Every event name, for schemas that let a person choose events (notification filters). */

@@ -1,11 +1,14 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { DEFAULT_MONITORING_IMAGES } from './images.js';
 import { DEFAULT_MONITORING_SECTION, MONITORING_CONFIG_EXAMPLES, durationMs, isPrometheusDuration, monitoringSectionSchema } from './settings.js';
 
 function problems(input: unknown): string[] {
   const result = monitoringSectionSchema.safeParse(input);
   return result.success ? [] : result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
 }
+
+const { cadvisor: _cadvisor, ...DEFAULT_MONITORING_IMAGES_WITHOUT_CADVISOR } = DEFAULT_MONITORING_IMAGES;
 
 describe('the monitoring section of the stack config', () => {
   test('defaults: off, 15 days of samples, 5% errors, 90% disk, 85% memory, no receivers', () => {
@@ -16,15 +19,17 @@ describe('the monitoring section of the stack config', () => {
       evaluationInterval: '15s',
       alerts: { errorRatio: 0.05, diskUsedRatio: 0.9, memoryUsedRatio: 0.85 },
       notify: { groupWait: '30s', groupInterval: '5m', repeatInterval: '4h' },
+      grafana: { port: 3000, bindAddress: '127.0.0.1' },
+      images: { ...DEFAULT_MONITORING_IMAGES_WITHOUT_CADVISOR },
     });
   });
 
   test('every wrong value is reported at once, with its key and what it must be', () => {
-    assert.deepEqual(problems({ retention: '15 days', alerts: { errorRatio: 5 }, notify: { ntfyUrl: 'ntfy.sh/topic' }, grafana: {} }), [
+    assert.deepEqual(problems({ retention: '15 days', alerts: { errorRatio: 5 }, notify: { ntfyUrl: 'ntfy.sh/topic' }, grafna: {} }), [
       'retention: must be a Prometheus duration such as 15d or 30d (units y, w, d, h, m, s, ms, largest first)',
       'alerts.errorRatio: must be below 1 (a share: 0.9 is 90%)',
       'notify.ntfyUrl: must be an http:// or https:// URL, e.g. https://ntfy.sh/tk-alerts-3f2a9c',
-      ': Unrecognized key: "grafana"',
+      ': Unrecognized key: "grafna"',
     ]);
   });
 

@@ -1,4 +1,6 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
+import { DEFAULT_MONITORING_IMAGES } from './images.js';
 
 /** Defaults of the monitoring section, named so the schema, the docs and the tests agree. */
 export const DEFAULT_RETENTION = '15d';
@@ -12,6 +14,8 @@ export const DEFAULT_ALERT_THRESHOLDS = {
   /** Share of the host's memory in use (not available to new processes). */
   memoryUsedRatio: 0.85,
 } as const;
+/** Grafana, the one monitoring service published: on the host's loopback unless configured. */
+export const DEFAULT_GRAFANA_PUBLISH = { port: 3000, bindAddress: '127.0.0.1' } as const;
 /** Alertmanager's notification timing: its own defaults, spelled out. */
 export const DEFAULT_NOTIFY_TIMING = { groupWait: '30s', groupInterval: '5m', repeatInterval: '4h' } as const;
 
@@ -51,6 +55,13 @@ const receiverUrl = (example: string) =>
     { error: `must be an http:// or https:// URL, e.g. ${example}` },
   );
 
+// An image reference as `docker pull` takes it: [registry[:port]/]path[:tag][@digest].
+const imageReference = z
+  .string()
+  .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/, {
+    error: 'must be an image reference such as prom/prometheus:v2.42.0 or registry.example.com/prometheus:v2',
+  });
+
 /**
  * The monitoring section of the stack config (trapperkeeper:monitoring), shared by every target.
  *
@@ -64,6 +75,11 @@ const receiverUrl = (example: string) =>
  * notify.webhookUrl: Alertmanager posts every notification here as JSON (its webhook format). @default unset
  * notify.ntfyUrl: an ntfy topic URL (https://ntfy.sh/<topic>); notifications arrive formatted (ntfy 2.10+ templates). @default unset
  * notify.groupWait / groupInterval / repeatInterval: Alertmanager's timing. @default 30s / 5m / 4h
+ * grafana.port: host port Grafana is published on. @default 3000
+ * grafana.bindAddress: host address Grafana is published on; 0.0.0.0 exposes it to the network. @default 127.0.0.1
+ * images.prometheus / alertmanager / grafana / nodeExporter / postgresExporter: the images a container target runs. @default DEFAULT_MONITORING_IMAGES
+ *
+ * The Grafana admin password is a stack secret (grafanaAdminPassword), required when enabled.
  */
 export const monitoringSectionSchema = z.strictObject({
   enabled: z.boolean().default(false),
@@ -84,6 +100,28 @@ export const monitoringSectionSchema = z.strictObject({
       groupWait: duration('30s').default(DEFAULT_NOTIFY_TIMING.groupWait),
       groupInterval: duration('5m').default(DEFAULT_NOTIFY_TIMING.groupInterval),
       repeatInterval: duration('4h').default(DEFAULT_NOTIFY_TIMING.repeatInterval),
+    })
+    .prefault({}),
+  grafana: z
+    .strictObject({
+      port: z
+        .int({ error: (issue) => (issue.input === undefined ? undefined : 'must be a whole number (a TCP port)') })
+        .min(1, { error: 'must be a TCP port between 1 and 65535' })
+        .max(65535, { error: 'must be a TCP port between 1 and 65535' })
+        .default(DEFAULT_GRAFANA_PUBLISH.port),
+      bindAddress: z
+        .string()
+        .refine((value) => isIP(value) !== 0, { error: 'must be an IP address such as 127.0.0.1 (this host only) or 0.0.0.0 (every interface)' })
+        .default(DEFAULT_GRAFANA_PUBLISH.bindAddress),
+    })
+    .prefault({}),
+  images: z
+    .strictObject({
+      prometheus: imageReference.default(DEFAULT_MONITORING_IMAGES.prometheus),
+      alertmanager: imageReference.default(DEFAULT_MONITORING_IMAGES.alertmanager),
+      grafana: imageReference.default(DEFAULT_MONITORING_IMAGES.grafana),
+      nodeExporter: imageReference.default(DEFAULT_MONITORING_IMAGES.nodeExporter),
+      postgresExporter: imageReference.default(DEFAULT_MONITORING_IMAGES.postgresExporter),
     })
     .prefault({}),
 });
@@ -109,4 +147,11 @@ export const MONITORING_CONFIG_EXAMPLES: Readonly<Record<string, string>> = {
   'monitoring.notify.groupWait': DEFAULT_NOTIFY_TIMING.groupWait,
   'monitoring.notify.groupInterval': DEFAULT_NOTIFY_TIMING.groupInterval,
   'monitoring.notify.repeatInterval': DEFAULT_NOTIFY_TIMING.repeatInterval,
+  'monitoring.grafana.port': String(DEFAULT_GRAFANA_PUBLISH.port),
+  'monitoring.grafana.bindAddress': DEFAULT_GRAFANA_PUBLISH.bindAddress,
+  'monitoring.images.prometheus': DEFAULT_MONITORING_IMAGES.prometheus,
+  'monitoring.images.alertmanager': DEFAULT_MONITORING_IMAGES.alertmanager,
+  'monitoring.images.grafana': DEFAULT_MONITORING_IMAGES.grafana,
+  'monitoring.images.nodeExporter': DEFAULT_MONITORING_IMAGES.nodeExporter,
+  'monitoring.images.postgresExporter': DEFAULT_MONITORING_IMAGES.postgresExporter,
 };

@@ -2,7 +2,7 @@ import { DeployError } from '../errors.js';
 import type { CheckOutcome } from '../health-gate/gate-state.js';
 import type { PendingMigrations } from '../migrate/migration-status.js';
 import type { ReleasePlan, Slot } from './plan.js';
-import type { CheckSet, DrainReport, ProxyRouting, ReleaseBackend, RoutedRelease, SlotRecord, SnapshotRecord, SwitchResult } from './ports.js';
+import type { CheckSet, DrainReport, MonitoringPort, ProxyRouting, ReleaseBackend, RoutedRelease, ScrapedSlot, SlotRecord, SnapshotRecord, SwitchResult } from './ports.js';
 
 /** Where the in-memory target can be told to fail. */
 export type FailurePoint =
@@ -18,7 +18,8 @@ export type FailurePoint =
   | 'restore'
   | 'park'
   | 'prune'
-  | 'unlock';
+  | 'unlock'
+  | 'monitoring';
 
 interface MemorySlot {
   plan: ReleasePlan;
@@ -34,6 +35,8 @@ export interface MemoryBackendOptions {
   lockHeld?: boolean;
   /** Images the target keeps, by ref (a fresh start of any other image fails). */
   images?: string[];
+  /** The target runs monitoring (`monitoring`: scrape lists and the deploy-metrics text). */
+  monitoring?: boolean;
 }
 
 /**
@@ -59,6 +62,11 @@ export class MemoryBackend implements ReleaseBackend {
   /** What users get in a round after a switch (default: the release routed live). */
   publicHealth: (round: number, plan: ReleasePlan) => CheckOutcome = (_round, plan) =>
     this.routingState.live?.releaseId === plan.image.releaseId ? { ok: true, detail: 'ok' } : { ok: false, detail: `serves ${this.routingState.live?.releaseId ?? 'nothing'}` };
+  readonly monitoring?: MonitoringPort;
+  /** Every scrape list monitoring was given, in order. */
+  readonly scrapeHistory: ScrapedSlot[][] = [];
+  /** The stored deploy-metrics text ('' until a release writes it). */
+  deployMetricsText = '';
   /** Called at each step with its name (a test can make time pass or act in between). */
   onStep: (step: string) => void | Promise<void> = () => undefined;
   private clock = Date.parse('2026-12-01T10:00:00Z');
@@ -69,6 +77,21 @@ export class MemoryBackend implements ReleaseBackend {
     this.lockHeld = options.lockHeld ?? false;
     this.keptImages = new Set(options.images ?? []);
     const backend = this;
+    if (options.monitoring) {
+      this.monitoring = {
+        async scrape(slots) {
+          await backend.step('monitoring', 'scrape');
+          backend.scrapeHistory.push(structuredClone([...slots]));
+        },
+        async readDeployMetrics() {
+          return backend.deployMetricsText;
+        },
+        async writeDeployMetrics(text) {
+          await backend.step('monitoring', 'deploy metrics');
+          backend.deployMetricsText = text;
+        },
+      };
+    }
     this.images = {
       async prune() {
         await backend.step('prune');

@@ -1,6 +1,8 @@
 /** Records how long each phase of a release takes, in order. */
 export class PhaseClock {
   readonly phases: Record<string, number> = {};
+  /** The first phase whose work threw (phases may run at the same time). */
+  failedPhase: string | undefined;
   private readonly started = performance.now();
 
   /** Milliseconds since the clock was made. */
@@ -12,6 +14,9 @@ export class PhaseClock {
     const started = performance.now();
     try {
       return await work();
+    } catch (error) {
+      this.failedPhase ??= phase;
+      throw error;
     } finally {
       this.phases[phase] = Math.round(performance.now() - started);
     }

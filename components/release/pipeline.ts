@@ -1,9 +1,10 @@
 import { DeployError } from '../errors.js';
 import type { DeployEvents } from '../events/deploy-events.js';
 import { lockHolderForThisProcess, type LockHolder } from '../lock/lock-holder.js';
+import { recordFailed, recordLive, scrapeSlots } from './monitoring.js';
 import { PhaseClock } from './phases.js';
 import { otherSlot, type ReleasePlan, type Slot } from './plan.js';
-import type { HeldLock, ReleaseBackend, SnapshotRecord } from './ports.js';
+import type { HeldLock, ReleaseBackend, RoutedRelease, SnapshotRecord } from './ports.js';
 import { promote, type Promotion } from './promote.js';
 import { planReleaseSteps, type ReleaseSteps } from './planner.js';
 import { newestVerified, snapshotSince } from './rollback.js';
@@ -63,10 +64,13 @@ export async function runRelease(plan: ReleasePlan, backend: ReleaseBackend, con
   events.emit('release.started', { kind, stack: plan.stack, release: requested, image: context.rollback ? undefined : plan.image.ref });
   let lock: HeldLock | undefined;
   let failed = false;
+  // For monitoring when the release fails: what served, what was attempted, the candidate's scrape list.
+  const seen: { live?: RoutedRelease | null; attempted?: ReleasePlan; scraping?: Promise<void> } = {};
   try {
     lock = await clock.time('lock', () => backend.lock.acquire(context.holder ?? lockHolderForThisProcess(plan.image), { waitMs: plan.lock.waitMs, events }));
     const routing = await clock.time('read-live', () => backend.routing.read());
     const live = routing.live;
+    seen.live = live;
 
     let steps: ReleaseSteps;
     let idleStartedAt: Date | undefined;
@@ -111,6 +115,7 @@ export async function runRelease(plan: ReleasePlan, backend: ReleaseBackend, con
         `choose a kept release (the stack keeps ${plan.keepReleases}), or check out its commit and \`pulumi up\``,
       );
     }
+    seen.attempted = steps.plan;
     let snapshot: string | null = null;
     let migrated: string[] = [];
     if (steps.migrate) {
@@ -123,6 +128,9 @@ export async function runRelease(plan: ReleasePlan, backend: ReleaseBackend, con
     // promotes, and there is nothing for it to prune (the next release does).
     const listedEarly = context.rollback ? backend.database.listSnapshots() : undefined;
     listedEarly?.catch(() => undefined);
+    // Prometheus scrapes the candidate beside the live slot while it starts; written alongside
+    // the promotion (it never throws), so a release waits for none of it.
+    seen.scraping = scrapeSlots(backend, events, [...(live ? [{ slot: live.slot, role: 'live' as const }] : []), { slot: promotion.slot, role: 'candidate' }]);
     await promote(backend, promotion, { clock, events, kind });
     const release = promotion.plan.image.releaseId;
 
@@ -154,6 +162,11 @@ export async function runRelease(plan: ReleasePlan, backend: ReleaseBackend, con
       migrationWarning,
       changed: true,
     };
+    await seen.scraping;
+    await Promise.all([
+      scrapeSlots(backend, events, [{ slot: promotion.slot, role: 'live' }]),
+      recordLive(backend, events, { plan: promotion.plan, slot: promotion.slot, phasesMs: clock.phases, at: context.now?.() ?? new Date(), rollback: kind === 'rollback' }),
+    ]);
     events.emit(
       'release.succeeded',
       { kind, release, slot: outcome.liveSlot, previous: outcome.previousRelease, phases: clock.phases, warning: migrationWarning ?? undefined, durationMs: clock.total() },
@@ -162,6 +175,19 @@ export async function runRelease(plan: ReleasePlan, backend: ReleaseBackend, con
     return outcome;
   } catch (error) {
     failed = true;
+    if (seen.scraping) {
+      await seen.scraping;
+      await scrapeSlots(backend, events, seen.live ? [{ slot: seen.live.slot, role: 'live' }] : []);
+    }
+    await recordFailed(backend, events, {
+      stack: plan.stack,
+      release: seen.attempted?.image.releaseId ?? requested,
+      phasesMs: clock.phases,
+      failedPhase: clock.failedPhase,
+      at: context.now?.() ?? new Date(),
+      // A failed verification put the previous routing back (promote.ts verifyOrRestore).
+      ...(clock.failedPhase === 'verify' && seen.live ? { restoredRelease: seen.live.releaseId } : {}),
+    });
     events.emit('release.failed', { kind, release: requested, error: (error as Error).message, phases: clock.phases, durationMs: clock.total() }, 'error');
     throw error;
   } finally {

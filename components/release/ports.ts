@@ -134,6 +134,25 @@ export interface GatePort {
   diagnose(subject: Slot | 'router'): string;
 }
 
+/** A slot Prometheus scrapes: the live one, or the candidate a release is starting. */
+export interface ScrapedSlot {
+  slot: Slot;
+  role: 'live' | 'candidate';
+}
+
+/**
+ * The monitoring beside a target (monitoring.enabled), told what a release does. Never load-bearing:
+ * the pipeline reports a failure here as a warning and the release goes on.
+ */
+export interface MonitoringPort {
+  /** The app instances to scrape from now on (replaces the previous list). */
+  scrape(slots: readonly ScrapedSlot[]): Promise<void>;
+  /** The deploy-metrics text (components/monitoring/deploy-metrics.ts) as stored; '' when none yet. */
+  readDeployMetrics(): Promise<string>;
+  /** Replaces the stored deploy-metrics text atomically. */
+  writeDeployMetrics(text: string): Promise<void>;
+}
+
 export interface ReleaseBackend {
   readonly lock: LockPort;
   readonly routing: RoutingPort;
@@ -141,4 +160,6 @@ export interface ReleaseBackend {
   readonly database: DatabasePort;
   readonly images: ImagesPort;
   readonly gate: GatePort;
+  /** Absent when the stack runs no monitoring. */
+  readonly monitoring?: MonitoringPort;
 }

@@ -26,6 +26,7 @@ import { findSnapshot } from './snapshot/verify-snapshot.js';
 import type { DockerEngine } from './engine.js';
 import { dockerSpecOf } from './release-plan.js';
 import { readSlotRecord } from './slot-record.js';
+import { dockerMonitoringPort } from './monitoring/release-port.js';
 
 /**
  * What users reach through Caddy: the web UI, the sensor API's /readyz and its gRPC health. With
@@ -153,5 +154,6 @@ export function dockerReleaseBackend(engine: DockerEngine, plan: ReleasePlan): R
         return slotContainers(stack.prefix, subject).map((c) => `docker logs ${c.name}`).join('; ');
       },
     },
+    ...(stack.monitoring ? { monitoring: dockerMonitoringPort(engine, stack.prefix, stack.monitoring) } : {}),
   };
 }

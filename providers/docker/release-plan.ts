@@ -29,6 +29,16 @@ export const dockerTargetSchema = z.object({
       httpsPort: z.number().int().min(1).max(65535),
     })
     .optional(),
+  /** The monitoring containers the release tells what it does (monitoring.enabled); absent: none. */
+  monitoring: z
+    .object({
+      prometheusContainer: z.string().min(1),
+      targetsDir: z.string().startsWith('/'),
+      nodeExporterContainer: z.string().min(1),
+      textfileDir: z.string().startsWith('/'),
+      metricsPorts: z.object({ 'sensor-api': z.number().int().min(1).max(65535), 'web-ui': z.number().int().min(1).max(65535) }),
+    })
+    .optional(),
 });
 export type DockerTargetPlan = z.infer<typeof dockerTargetSchema>;
 
@@ -57,6 +67,7 @@ export function dockerSpecOf(plan: ReleasePlan): ReleaseSpec {
     keepReleases: plan.keepReleases,
     lock: plan.lock,
     ephemeral: plan.ephemeral,
+    ...(target.monitoring ? { monitoring: target.monitoring } : {}),
   };
 }
 
@@ -90,6 +101,7 @@ export function planOfDockerSpec(spec: ReleaseSpec): ReleasePlan {
       snapshotsDir: spec.snapshots.dir,
       proxyContainer: spec.proxy.container,
       ...(spec.proxy.tls ? { proxyTls: spec.proxy.tls } : {}),
+      ...(spec.monitoring ? { monitoring: spec.monitoring } : {}),
     },
   };
 }

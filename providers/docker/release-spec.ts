@@ -4,6 +4,7 @@ import type { DockerStackConfig } from '../config.js';
 import type { DockerInfrastructureSpec } from './infrastructure-spec.js';
 import { SNAPSHOTS_DIR, planDockerInfrastructure } from './infrastructure-spec.js';
 import { canonicalJson } from './release-command.js';
+import { MONITORED_APP_ENV, planMonitoringRelease } from './monitoring/release-target.js';
 
 /**
  * A release is an image AND the config it runs with. The release id is the image tag plus, as
@@ -24,7 +25,10 @@ export function releaseIdentity(spec: ReleaseSpec): string {
 export const RELEASE_SECRET_ENV = ['TK_DATABASE_URL', 'TK_HMAC_SECRET'] as const;
 export type ReleaseSecretEnv = (typeof RELEASE_SECRET_ENV)[number];
 
-export type ReleaseSpecInput = Pick<DockerStackConfig, 'stack' | 'docker' | 'database' | 'ephemeral' | 'release' | 'snapshots' | 'app'>;
+export type ReleaseSpecInput = Pick<DockerStackConfig, 'stack' | 'docker' | 'database' | 'ephemeral' | 'release' | 'snapshots' | 'app'> & {
+  /** Only `enabled` matters here. @default off */
+  monitoring?: Pick<DockerStackConfig['monitoring'], 'enabled'>;
+};
 
 /** Pure: the ReleaseSpec of a Docker stack for one image (its release id per releaseIdentity). */
 export function planReleaseSpec(config: ReleaseSpecInput, image: ReleaseImage, infrastructure: DockerInfrastructureSpec = planDockerInfrastructure(config)): ReleaseSpec {
@@ -39,7 +43,7 @@ function planSpecFields(config: ReleaseSpecInput, image: ReleaseImage, infrastru
     ...(infrastructure.dockerHost !== undefined ? { dockerHost: infrastructure.dockerHost } : {}),
     network: infrastructure.network.name,
     image,
-    appEnv: { TK_LOG_LEVEL: config.app.logLevel },
+    appEnv: { TK_LOG_LEVEL: config.app.logLevel, ...(config.monitoring?.enabled ? MONITORED_APP_ENV : {}) },
     secretEnv: [...RELEASE_SECRET_ENV],
     database: {
       container: infrastructure.postgres.name,
@@ -62,5 +66,6 @@ function planSpecFields(config: ReleaseSpecInput, image: ReleaseImage, infrastru
     keepReleases: config.release.keepReleases,
     lock: { waitMs: config.release.lockWaitMs },
     ephemeral: config.ephemeral,
+    ...(config.monitoring?.enabled ? { monitoring: planMonitoringRelease(infrastructure.prefix) } : {}),
   };
 }

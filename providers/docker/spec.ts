@@ -6,6 +6,7 @@
  */
 export { SLOTS, otherSlot, APP_SERVICES, APP_PORTS, type Slot, type AppService, type ReleaseImage } from '../../components/release/plan.js';
 import type { ReleaseImage, StandbyMode } from '../../components/release/plan.js';
+import type { DockerMonitoringRelease } from './monitoring/release-target.js';
 
 /** Who signs the public certificates: Let's Encrypt over ACME, or Caddy's own local CA. */
 export const TLS_ISSUERS = ['acme', 'internal'] as const;
@@ -82,4 +83,6 @@ export interface ReleaseSpec {
   };
   /** `pulumi destroy` deletes the data volumes too (`destroy` takes a final snapshot first). @default false */
   ephemeral?: boolean;
+  /** The stack's monitoring containers (monitoring.enabled); absent: none runs. */
+  monitoring?: DockerMonitoringRelease;
 }

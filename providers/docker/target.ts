@@ -13,6 +13,7 @@ import { databaseUrl, planDockerInfrastructure } from './infrastructure-spec.js'
 import { RELEASE_PLAN_ENV, ROLLBACK_TO_ENV, releaseCli } from '../release-command-line.js';
 import { canonicalJson, parseReleaseSummary, rollbackInstructions, secretsDigest, specHash } from './release-command.js';
 import { planOfDockerSpec } from './release-plan.js';
+import { DockerMonitoring, planDockerMonitoring, postgresExporterDsn } from './monitoring/index.js';
 import { planReleaseSpec } from './release-spec.js';
 
 export interface DockerTargetArgs {
@@ -51,6 +52,8 @@ export class DockerTarget extends pulumi.ComponentResource implements Deployment
   readonly endpoints: TargetEndpoints;
   readonly status: ReleaseStatus;
   readonly rollbackCommand: pulumi.Output<string>;
+  /** Prometheus, Alertmanager, Grafana and the exporters; only with monitoring.enabled. */
+  readonly monitoring?: DockerMonitoring;
 
   constructor(name: string, args: DockerTargetArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super('trapperkeeper:docker:Target', name, {}, opts);
@@ -67,6 +70,7 @@ export class DockerTarget extends pulumi.ComponentResource implements Deployment
       { spec: infrastructureSpec, secrets: config.secrets, provider: this.dockerProvider },
       { parent: this },
     );
+    this.monitoring = createMonitoring(name, config, infrastructureSpec, this.infrastructure, this.dockerProvider, this);
     this.appImage = new AppImage(`${name}-app-image`, { build, provider: this.dockerProvider }, { parent: this });
     this.image = { resource: this.appImage.image, ref: pulumi.output(build.imageName) };
 
@@ -105,7 +109,8 @@ export class DockerTarget extends pulumi.ComponentResource implements Deployment
         ],
       },
       // The release runs only once PostgreSQL is healthy, Caddy is up and the image is built.
-      { parent: this, dependsOn: [this.infrastructure, this.appImage] },
+      // With monitoring, the release also writes into Prometheus' and node-exporter's containers.
+      { parent: this, dependsOn: [this.infrastructure, this.appImage, ...(this.monitoring ? [this.monitoring] : [])] },
     );
 
     // Its own resource: `release` is replaced on every release, and a replaced command's
@@ -128,6 +133,7 @@ export class DockerTarget extends pulumi.ComponentResource implements Deployment
     this.endpoints = {
       publicHttpUrl: pulumi.output(infrastructureSpec.endpoints.publicHttpUrl),
       publicGrpcAddress: pulumi.output(infrastructureSpec.endpoints.publicGrpcAddress),
+      ...(this.monitoring ? { grafanaUrl: this.monitoring.grafanaUrl } : {}),
     };
 
     this.registerOutputs({
@@ -138,4 +144,31 @@ export class DockerTarget extends pulumi.ComponentResource implements Deployment
       liveRelease: this.status.liveRelease,
     });
   }
+}
+
+/** The monitoring containers when monitoring.enabled (the config guarantees the Grafana password then). */
+function createMonitoring(
+  name: string,
+  config: DockerStackConfig,
+  infrastructureSpec: ReturnType<typeof planDockerInfrastructure>,
+  infrastructure: DockerInfrastructure,
+  provider: docker.Provider,
+  parent: pulumi.Resource,
+): DockerMonitoring | undefined {
+  if (!config.monitoring.enabled) return undefined;
+  const grafanaAdminPassword = config.secrets.grafanaAdminPassword;
+  if (!grafanaAdminPassword) throw new Error('monitoring.enabled without a Grafana admin password: providers/config.ts lets no such config through (a bug)');
+  return new DockerMonitoring(
+    `${name}-monitoring`,
+    {
+      spec: planDockerMonitoring(infrastructureSpec, { settings: config.monitoring, ephemeral: config.ephemeral }),
+      provider,
+      network: infrastructure.network.name,
+      secrets: {
+        grafanaAdminPassword,
+        postgresExporterDsn: pulumi.secret(config.secrets.postgresPassword.apply((password) => postgresExporterDsn(infrastructureSpec, password))),
+      },
+    },
+    { parent },
+  );
 }

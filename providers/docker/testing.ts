@@ -158,6 +158,9 @@ export const CANARY = {
 
 export const CANARY_ENV = { TK_POSTGRES_PASSWORD: CANARY.postgresPassword, TK_HMAC_SECRET: CANARY.hmacSecret };
 
+/** Grafana's admin password for configs with monitoring.enabled (dockerConfig reads it from the environment). */
+export const GRAFANA_CANARY = 'canary-grafana-admin-5Rt8Wq';
+
 /** A clean checkout: commit 0123abcd... made at 2026-11-23T10:15:00Z. */
 export const CLEAN_GIT: GitFacts = {
   commit: '0123abcd'.padEnd(40, 'e'),
@@ -177,7 +180,7 @@ export function dockerConfig(stack: string, values: Record<string, unknown> = {}
   const config = parseStackConfig({
     stack,
     config: pulumiConfig({ provider: 'docker', ...values }),
-    processEnv: CANARY_ENV,
+    processEnv: { ...CANARY_ENV, TK_GRAFANA_ADMIN_PASSWORD: GRAFANA_CANARY },
     envFile: { path: `.env.${stack}`, values: {} },
   });
   if (config.provider !== 'docker') throw new Error('expected a docker stack');

@@ -12,6 +12,13 @@ export const TEST_IMAGES = {
   caddy: process.env.TK_TEST_CADDY_IMAGE ?? 'tk-offline/caddy:2',
   /** Small image for helper containers (lock holders, probes). */
   base: process.env.TK_TEST_BASE_IMAGE ?? 'tk-offline/debian:bookworm',
+  /** monitoring.images.* in tests: Debian's packages of the versions DEFAULT_MONITORING_IMAGES names. */
+  monitoring: {
+    prometheus: 'tk-offline/prometheus:v2.42.0',
+    alertmanager: 'tk-offline/alertmanager:v0.25.0',
+    nodeExporter: 'tk-offline/node-exporter:v1.5.0',
+    postgresExporter: 'tk-offline/postgres-exporter:v0.11.1',
+  },
 };
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
