@@ -13,26 +13,10 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../support/free-port.js';
 import { REPO_ROOT, TEST_IMAGES, testEngine } from '../support/images.js';
+import { checkEngineRequirements } from '../support/pulumi-engine.js';
 import { TKCTL_BIN } from '../tkctl/harness.js';
 
-function missingRequirements(): { cli?: string; missing: string[] } {
-  const found = spawnSync('bash', [join(REPO_ROOT, 'scripts/pulumi-cli.sh'), '--no-build'], { encoding: 'utf8' });
-  const cli = found.status === 0 ? found.stdout.trim() : undefined;
-  if (!cli) return { missing: ['the Pulumi CLI (install it, or `bash scripts/pulumi-cli.sh`)'] };
-  const missing: string[] = [];
-  if (spawnSync('bash', ['-c', 'command -v pulumi-language-nodejs'], { env: { ...process.env, PATH: `${dirname(cli)}:${process.env.PATH}` } }).status !== 0) {
-    missing.push('the nodejs language host (pulumi-language-nodejs, shipped with the official CLI)');
-  }
-  const listed = spawnSync(cli, ['plugin', 'ls', '--json'], { encoding: 'utf8', env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: 'true' } });
-  const plugins = listed.status === 0 ? (JSON.parse(listed.stdout || '[]') as { name: string; kind: string; version: string }[]) : [];
-  const has = (name: string, version: RegExp) => plugins.some((p) => p.kind === 'resource' && p.name === name && version.test(p.version));
-  if (!has('docker', /^5\.2\.0$/)) missing.push('the docker 5.2.0 provider plugin (pulumi plugin install resource docker 5.2.0)');
-  if (!has('command', /^1\./)) missing.push('the command 1.x provider plugin (pulumi plugin install resource command 1.2.1)');
-  if (spawnSync('docker', ['info'], { stdio: 'ignore' }).status !== 0) missing.push('a Docker engine (bash scripts/offline-images.sh)');
-  return { cli, missing };
-}
-
-const requirements = missingRequirements();
+const requirements = checkEngineRequirements();
 const skip = requirements.missing.length > 0 ? `needs ${requirements.missing.join('; ')}` : undefined;
 if (skip) console.log(`# tkctl engine lifecycle skipped: ${skip}`);
 
