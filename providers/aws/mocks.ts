@@ -133,22 +133,5 @@ export function byName(name: string, type?: string): RecordedAwsResource {
   return found[0]!;
 }
 
-export function isWrappedSecret(value: unknown): boolean {
-  return pulumi.runtime.isRpcSecret(value);
-}
-
-export function unwrapSecrets(value: unknown): unknown {
-  if (isWrappedSecret(value)) return unwrapSecrets(pulumi.runtime.unwrapRpcSecret(value));
-  if (Array.isArray(value)) return value.map(unwrapSecrets);
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
-  return value;
-}
-
-/** Paths where `needle` occurs in a string that is not inside a secret. */
-export function plainOccurrences(value: unknown, needle: string, path = ''): string[] {
-  if (isWrappedSecret(value)) return [];
-  if (typeof value === 'string') return value.includes(needle) ? [path || '(root)'] : [];
-  if (Array.isArray(value)) return value.flatMap((item, i) => plainOccurrences(item, needle, `${path}[${i}]`));
-  if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => plainOccurrences(v, needle, path ? `${path}.${k}` : k));
-  return [];
-}
+/** The secret-aware readers of recorded inputs are the Docker mocks' (one copy for every target's mocks tests). */
+export { isWrappedSecret, plainOccurrences, unwrapSecrets } from '../docker/testing.js';
