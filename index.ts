@@ -18,7 +18,7 @@ export interface ProgramOptions {
  * The Pulumi program. Everything a person can get wrong is checked first (the whole config at
  * once, then the git state of the image's sources): a stack that cannot deploy declares nothing.
  */
-function deployStack(options: ProgramOptions) {
+async function deployStack(options: ProgramOptions) {
   const dir = options.dir ?? process.cwd();
   const config = loadStackConfig({ dir, ...(options.processEnv ? { processEnv: options.processEnv } : {}) });
   const imageTag = planImageTag(
@@ -26,7 +26,7 @@ function deployStack(options: ProgramOptions) {
     { allowDirty: config.release.allowDirty, ...(config.app.version !== undefined ? { pinnedVersion: config.app.version } : {}) },
   );
 
-  const target = declareTarget('tk', { config, imageTag, buildContext: dir === process.cwd() ? '.' : dir });
+  const target = await declareTarget('tk', { config, imageTag, buildContext: dir === process.cwd() ? '.' : dir });
   return {
     publicHttpUrl: target.endpoints.publicHttpUrl,
     publicGrpcAddress: target.endpoints.publicGrpcAddress,
@@ -43,9 +43,9 @@ function deployStack(options: ProgramOptions) {
 }
 
 /** Pulumi prints a RunError's message alone: the problems and their fixes, no stack trace. */
-export default function program(options: ProgramOptions = {}) {
+export default async function program(options: ProgramOptions = {}) {
   try {
-    return deployStack(options);
+    return await deployStack(options);
   } catch (error) {
     if (error instanceof DeployError) throw Object.assign(new pulumi.RunError(error.message), { cause: error });
     throw error;

@@ -1,31 +1,24 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import * as pulumi from '@pulumi/pulumi';
-import { parse as parseYaml } from 'yaml';
 import program from '../index.js';
 import { DeployError } from '../components/errors.js';
 import { ConfigError } from './config.js';
-import { CANARY_ENV, CLEAN_GIT, MOCK_RELEASE_SUMMARY, installPulumiMocks, promiseOf, pulumiConfig, recorded, resetRecorded } from './docker/testing.js';
+import { CANARY_ENV, CLEAN_GIT, MOCK_RELEASE_SUMMARY, installPulumiMocks, promiseOf, pulumiConfig, recorded, repositoryStackConfig, resetRecorded } from './docker/testing.js';
 
-/** Pulumi.dev.yaml as the language host hands it to the program. */
-function devStackConfig(): Record<string, string> {
-  const text = readFileSync(fileURLToPath(new URL('../Pulumi.dev.yaml', import.meta.url)), 'utf8');
-  const { config } = parseYaml(text) as { config: Record<string, unknown> };
-  return Object.fromEntries(Object.entries(config).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]));
-}
+const devStackConfig = () => repositoryStackConfig('dev');
 
 /** Lets any registration the program started reach the mock engine. */
 async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
-function thrown(run: () => unknown): Error {
+async function thrown(run: () => Promise<unknown>): Promise<Error> {
   try {
-    run();
+    await run();
   } catch (error) {
     return error as Error;
   }
@@ -51,7 +44,7 @@ describe('the Pulumi program (index.ts) under mocks', () => {
       pulumiConfig({ provider: 'docker', docker: { ports: { http: 99999, grpc: 'fifty' }, host: 'ftp://x' }, release: { keepReleases: 0 } }),
       [],
     );
-    const error = thrown(() => program({ dir, processEnv: {}, git: CLEAN_GIT }));
+    const error = await thrown(() => program({ dir, processEnv: {}, git: CLEAN_GIT }));
     await settle();
     assert.equal(recorded.length, 0, `declared: ${recorded.map((r) => r.name).join(', ')}`);
     assert.ok(error instanceof pulumi.RunError, 'Pulumi prints the problems without a stack trace');
@@ -70,7 +63,7 @@ describe('the Pulumi program (index.ts) under mocks', () => {
 
   it('declares nothing when the image sources have uncommitted changes', async () => {
     pulumi.runtime.setAllConfig(pulumiConfig({ provider: 'docker' }), []);
-    const error = thrown(() => program({ dir, processEnv: CANARY_ENV, git: { ...CLEAN_GIT, dirtyFiles: ['app/src/main.ts'] } }));
+    const error = await thrown(() => program({ dir, processEnv: CANARY_ENV, git: { ...CLEAN_GIT, dirtyFiles: ['app/src/main.ts'] } }));
     await settle();
     assert.equal(recorded.length, 0);
     const cause = (error as Error & { cause?: unknown }).cause;
@@ -79,7 +72,7 @@ describe('the Pulumi program (index.ts) under mocks', () => {
 
   it('deploys the dev stack file and exports the URLs, the live and previous versions, the latest snapshot and the image', async () => {
     pulumi.runtime.setAllConfig(devStackConfig(), []);
-    const outputs = program({ dir, processEnv: CANARY_ENV, git: CLEAN_GIT });
+    const outputs = await program({ dir, processEnv: CANARY_ENV, git: CLEAN_GIT });
     assert.deepEqual(
       {
         publicHttpUrl: await promiseOf(outputs.publicHttpUrl),

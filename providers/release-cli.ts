@@ -32,6 +32,13 @@ import { readStackState, stackDockerHost } from './docker/stack-status.js';
 import { withDockerEngine } from './docker/runtime.js';
 import { targetRuntime } from './target-runtimes.js';
 
+const USAGE = `Usage: node --import tsx providers/release-cli.ts <command> (tkctl is the operator's CLI; this is the release process pulumi up runs)
+  deploy                        run the release of TK_RELEASE_PLAN (set by pulumi up)
+  destroy                       before pulumi destroy: remove both slots
+  status --stack S              live and parked releases, latest snapshot, lock (JSON)
+  lock status|break --stack S   the deploy lock; break takes --reason
+  --docker-host URL             the Docker host of status and lock (default: DOCKER_HOST, then Pulumi.<stack>.yaml)`;
+
 /** Where `deploy` and `destroy` append their events as JSON lines, unless TK_DEPLOY_EVENTS_FILE says. */
 const EVENTS_DIR = '.trapperkeeper/events';
 
@@ -55,9 +62,14 @@ async function main(argv: string[]): Promise<void> {
       stack: { type: 'string' },
       'docker-host': { type: 'string' },
       reason: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
   const [command, subcommand] = positionals;
+  if (values.help || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   const releaseEvents = (plan: ReleasePlan) => createDeployEvents({ jsonFile: process.env[DEPLOY_EVENTS_FILE_ENV] || join(EVENTS_DIR, `${plan.stack}.jsonl`) });
 
   switch (command) {
@@ -104,7 +116,7 @@ async function main(argv: string[]): Promise<void> {
     default:
       throw new DeployError(
         `Unknown command "${command ?? ''}"`,
-        'use one of: deploy, destroy, status --stack S, lock status|break --stack S (roll back with `pulumi config set --path release.rollbackTo <release>` and `pulumi up`)',
+        'use one of: deploy, destroy, status --stack S, lock status|break --stack S; --help lists them (roll back with `tkctl rollback`, or `pulumi config set --path release.rollbackTo <release>` and `pulumi up`)',
       );
   }
 }

@@ -26,7 +26,7 @@ describe('the Pulumi program (index.ts) with provider aws, under mocks', () => {
 
   it('declares the AWS target and exports the public endpoints, the load balancer to point the domain at, and the release', async () => {
     pulumi.runtime.setAllConfig(awsPulumiConfig({ provider: 'aws', aws: MINIMAL_AWS_SECTION }), []);
-    const outputs = program({ dir, processEnv: AWS_CANARY_ENV, git: GIT }) as ReturnType<typeof program> & { loadBalancerDnsName: pulumi.Output<string> };
+    const outputs = (await program({ dir, processEnv: AWS_CANARY_ENV, git: GIT })) as Awaited<ReturnType<typeof program>> & { loadBalancerDnsName: pulumi.Output<string> };
     assert.deepEqual(
       {
         publicHttpUrl: await promiseOf(outputs.publicHttpUrl),
@@ -52,7 +52,7 @@ describe('the Pulumi program (index.ts) with provider aws, under mocks', () => {
     pulumi.runtime.setAllConfig(awsPulumiConfig({ provider: 'aws', aws: { region: 'eu-west-1', vpc: { id: 'vpc-0123456789abcdef0' } } }), []);
     let error: unknown;
     try {
-      program({ dir, processEnv: AWS_CANARY_ENV, git: GIT });
+      await program({ dir, processEnv: AWS_CANARY_ENV, git: GIT });
     } catch (thrown) {
       error = thrown;
     }

@@ -64,7 +64,7 @@ describe('AwsTarget (Pulumi mocks; no AWS plugin runs, so these check what is de
   });
 
   it('is the target the registry declares for provider aws', async () => {
-    const target = declareTarget('tk', { config: awsConfig('prod'), imageTag: TAG });
+    const target = await declareTarget('tk', { config: awsConfig('prod'), imageTag: TAG });
     assert.ok(target instanceof AwsTarget);
     assert.equal(target.provider, 'aws');
     assert.equal(awsTargetOf(target.releasePlan).loadBalancer, 'tk-prod');

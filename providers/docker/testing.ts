@@ -4,8 +4,10 @@
  * dependencies, retainOnDelete, secret-ness of inputs), canned resource outputs, and a valid
  * config to vary.
  */
+import { readFileSync } from 'node:fs';
 import * as pulumi from '@pulumi/pulumi';
 import { MockMonitor } from '@pulumi/pulumi/runtime/mocks.js';
+import { parse as parseYaml } from 'yaml';
 import type { DockerStackConfig } from '../config.js';
 import { parseStackConfig } from '../config.js';
 import type { GitFacts } from './image-tag.js';
@@ -167,6 +169,13 @@ export const CLEAN_GIT: GitFacts = {
   committedAt: new Date('2026-11-23T10:15:00Z'),
   dirtyFiles: [],
 };
+
+/** Pulumi.<stack>.yaml of this repository as the language host hands it to the program. */
+export function repositoryStackConfig(stack: string): Record<string, string> {
+  const text = readFileSync(new URL(`../../Pulumi.${stack}.yaml`, import.meta.url), 'utf8');
+  const { config } = parseYaml(text) as { config: Record<string, unknown> };
+  return Object.fromEntries(Object.entries(config).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]));
+}
 
 /** `pulumi config` as the language host hands it over: nested maps as JSON text. */
 export function pulumiConfig(values: Record<string, unknown>): Record<string, string> {

@@ -208,7 +208,7 @@ describe('the test stand-up starts exactly what the Pulumi program declares (moc
     // The program's side: what `pulumi up` would create, declared through the program's own entry.
     await installPulumiMocks(stack);
     const imageTag = planImageTag({ version: '0.1.0', git: CLEAN_GIT, now: new Date('2026-11-24T00:00:00Z') }, { allowDirty: false });
-    const target = declareTarget('tk', { config, imageTag });
+    const target = await declareTarget('tk', { config, imageTag });
     assert.ok(target instanceof DockerTarget);
     const declaredInfra = target.infrastructure;
     await registered([declaredInfra, declaredInfra.network, ...Object.values(declaredInfra.volumes), declaredInfra.postgres, declaredInfra.caddy]);

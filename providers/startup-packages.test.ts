@@ -1,0 +1,33 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** The packages a process of `node --import tsx <script> <args>` resolves while it runs, and what it printed. */
+function packagesLoadedBy(script: string, args: string[]): { loaded: string[]; stdout: string } {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', '--import', './test/support/trace-packages.mjs', script, ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
+  assert.equal(result.status, 0, `${script} failed: ${result.stderr.split('\n').filter((line) => !line.startsWith('tk-resolve ')).join('\n')}`);
+  const loaded = [...new Set(result.stderr.split('\n').filter((line) => line.startsWith('tk-resolve ')).map((line) => line.slice('tk-resolve '.length)))];
+  return { loaded, stdout: result.stdout };
+}
+
+describe('the release process (providers/release-cli.ts)', () => {
+  it('starts without loading a Pulumi SDK: pulumi up starts it for every release and rollback, and the SDKs take seconds to load', () => {
+    const { loaded } = packagesLoadedBy('providers/release-cli.ts', ['--help']);
+    assert.ok(loaded.includes('zod'), `the trace saw the CLI's own packages: ${loaded.join(', ')}`);
+    assert.deepEqual(loaded.filter((name) => name.startsWith('@pulumi/')), []);
+  });
+
+});
+
+describe('the Pulumi program (index.ts) of a Docker stack', () => {
+  it("loads the Docker target's SDKs and neither AWS's nor GCP's: each takes seconds to load, on every pulumi up", () => {
+    const { loaded, stdout } = packagesLoadedBy('providers/docker/fixtures/declare-dev-stack.ts', []);
+    assert.match(stdout, /^liveSlot=\w+/m, 'the program ran to its outputs');
+    const sdks = loaded.filter((name) => name.startsWith('@pulumi/')).map((name) => name.split('/').slice(0, 2).join('/'));
+    assert.ok(sdks.includes('@pulumi/docker') && sdks.includes('@pulumi/command'), `loaded: ${[...new Set(sdks)].join(', ')}`);
+    assert.deepEqual([...new Set(sdks.filter((name) => name === '@pulumi/aws' || name === '@pulumi/gcp'))], []);
+  });
+});
