@@ -61,9 +61,14 @@ export function fileSizeArgs(spec: SnapshotSpec, path: string): string[] {
   return ['exec', spec.database.container, 'stat', '--format=%s', '--', path];
 }
 
-/** Writes stdin to a new file: refuses (noclobber) to overwrite one that exists. */
+/**
+ * Writes a new file, refusing (noclobber) to overwrite one that exists; the content is the
+ * argument appended after these (`[...writeNewFileArgs(spec, path), content]`). An argument, not
+ * stdin: under load, `docker exec --interactive` can lose the end of its input, and the write
+ * then never finishes (seen: a checksum file written, its `cat` still waiting minutes later).
+ */
 export function writeNewFileArgs(spec: SnapshotSpec, path: string): string[] {
-  return ['exec', '--interactive', spec.database.container, 'sh', '-c', 'umask 077 && set -C && cat > "$1"', 'sh', path];
+  return ['exec', spec.database.container, 'sh', '-c', 'umask 077 && set -C && printf %s "$2" > "$1"', 'sh', path];
 }
 
 /** Gives the verified dump its final name; a hard link fails rather than replace an existing file. */

@@ -28,10 +28,10 @@ test('an attempt dumps to a partial file, reads it fully, checksums it, then pub
     read: ['exec', 'tk-dev-postgres', 'pg_restore', '--file=/dev/null', `${stem}.dump.partial`],
     sha256: ['exec', 'tk-dev-postgres', 'sha256sum', '--', `${stem}.dump.partial`],
     size: ['exec', 'tk-dev-postgres', 'stat', '--format=%s', '--', `${stem}.dump.partial`],
-    writeChecksum: ['exec', '--interactive', 'tk-dev-postgres', 'sh', '-c', 'umask 077 && set -C && cat > "$1"', 'sh', `${stem}.dump.sha256`],
+    writeChecksum: ['exec', 'tk-dev-postgres', 'sh', '-c', 'umask 077 && set -C && printf %s "$2" > "$1"', 'sh', `${stem}.dump.sha256`],
     publish: ['exec', 'tk-dev-postgres', 'ln', '--no-target-directory', '--', `${stem}.dump.partial`, `${stem}.dump`],
     removePartial: ['exec', 'tk-dev-postgres', 'rm', '-f', '--', `${stem}.dump.partial`],
-    writeFailure: ['exec', '--interactive', 'tk-dev-postgres', 'sh', '-c', 'umask 077 && set -C && cat > "$1"', 'sh', `${stem}.dump.failed`],
+    writeFailure: ['exec', 'tk-dev-postgres', 'sh', '-c', 'umask 077 && set -C && printf %s "$2" > "$1"', 'sh', `${stem}.dump.failed`],
   });
 });
 

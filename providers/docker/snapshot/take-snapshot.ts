@@ -50,6 +50,9 @@ export interface SnapshotPlan {
   };
 }
 
+/** A step that writes, renames or stats one small file: minutes mean the engine is stuck, not busy. */
+const SMALL_STEP_TIMEOUT_MS = 120_000;
+
 /** Pure: every name and command of one snapshot attempt. */
 export function planSnapshot(spec: SnapshotSpec, options: { commit: string; now: Date; timeoutMs?: number }): SnapshotPlan {
   if (!isSnapshotCommit(options.commit)) {
@@ -102,11 +105,11 @@ export async function takeSnapshot(engine: DockerEngine, spec: SnapshotSpec, opt
     await step(engine, spec, 'verification (pg_restore full read)', plan.commands.read, { timeoutMs: timeoutMs + 30_000 });
     const sha256 = parseSha256Output(await step(engine, spec, 'sha256sum', plan.commands.sha256, { timeoutMs }));
     if (!sha256) throw new SnapshotStepError('sha256sum', 'printed no checksum', 'check the container\'s coreutils');
-    const size = Number((await step(engine, spec, 'stat', plan.commands.size)).trim());
-    await step(engine, spec, 'writing the checksum file', plan.commands.writeChecksum, { input: checksumLine(sha256, plan.name) });
+    const size = Number((await step(engine, spec, 'stat', plan.commands.size, { timeoutMs: SMALL_STEP_TIMEOUT_MS })).trim());
+    await step(engine, spec, 'writing the checksum file', [...plan.commands.writeChecksum, checksumLine(sha256, plan.name)], { timeoutMs: SMALL_STEP_TIMEOUT_MS });
     wroteChecksum = true;
-    await step(engine, spec, 'publishing under the final name', plan.commands.publish);
-    const removed = await engine.exec(plan.commands.removePartial);
+    await step(engine, spec, 'publishing under the final name', plan.commands.publish, { timeoutMs: SMALL_STEP_TIMEOUT_MS });
+    const removed = await engine.exec(plan.commands.removePartial, { timeoutMs: SMALL_STEP_TIMEOUT_MS });
     if (removed.exitCode !== 0) {
       options.events?.logger.warn({ event: 'snapshot.partial-left', file: plan.partialPath, error: removed.stderr.trim() }, 'could not remove the partial dump');
     }
@@ -125,9 +128,10 @@ export async function takeSnapshot(engine: DockerEngine, spec: SnapshotSpec, opt
   } catch (error) {
     const cleanup = await removeOwnFiles(engine, spec, plan, wroteChecksum);
     const reason = error instanceof SnapshotStepError ? error.reason : (error as Error).message;
-    const record = await engine.exec(plan.commands.writeFailure, {
-      input: `${new Date().toISOString()} snapshot ${plan.name} failed at ${error instanceof SnapshotStepError ? error.step : 'an unexpected step'}: ${reason}\n`,
-    });
+    const record = await engine.exec(
+      [...plan.commands.writeFailure, `${new Date().toISOString()} snapshot ${plan.name} failed at ${error instanceof SnapshotStepError ? error.step : 'an unexpected step'}: ${reason}\n`],
+      { timeoutMs: SMALL_STEP_TIMEOUT_MS },
+    );
     const notes = [
       ...cleanup,
       ...(record.exitCode === 0 ? [] : [`the failure record ${plan.failedPath} could not be written: ${record.stderr.trim()}`]),
