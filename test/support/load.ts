@@ -1,4 +1,4 @@
-import { request as httpRequest } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { connectSensorClient, type SensorClient } from '../../app/test/support/sensor-client.js';
 import { httpsGet } from '../../components/health-gate/index.js';
@@ -87,6 +87,25 @@ function assertLocal(url: string): void {
   if (host !== '127.0.0.1' && host !== 'localhost') throw new Error(`load only targets 127.0.0.1, not ${host}`);
 }
 
+/** Connections the load keeps open per endpoint kind (HTTP; gRPC multiplexes one). */
+const MAX_CONNECTIONS = 32;
+
+function plainGet(url: string, agent: HttpAgent, timeoutMs: number): Promise<{ status: number; body: string }> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  return new Promise((resolve, reject) => {
+    // A timeout rejects with the signal's TimeoutError, which isTimeout() recognises.
+    const failed = (error: unknown) => reject(signal.aborted ? signal.reason : error);
+    const req = httpRequest(url, { method: 'GET', agent, signal }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      response.on('error', failed);
+    });
+    req.on('error', failed);
+    req.end();
+  });
+}
+
 export interface RunningLoad {
   stop(): Promise<LoadReport>;
 }
@@ -103,13 +122,14 @@ export function startLoad(target: LoadTarget, options: { ratePerSecond?: number;
   const port = Number(target.grpcAddress.split(':').pop());
   const { tls } = target;
   const client: SensorClient = connectSensorClient(port, '127.0.0.1', tls && { ca: tls.ca, serverName: tls.grpcServerName });
-  // Kept-alive connections over TLS, as fetch keeps them for plain HTTP.
-  const httpsAgent = tls ? new HttpsAgent({ keepAlive: true, maxSockets: 32 }) : undefined;
+  // A bounded pool of kept-alive connections, as browsers and sensors hold them. Unbounded, the
+  // pool grows with every slow moment until Docker's port proxy runs out of file descriptors:
+  // it then stops accepting for good, and the port refuses every connection (seen at 1,300 req/s
+  // on a 2-core machine whose dockerd has a 20,000-file limit).
+  const httpAgent = tls ? undefined : new HttpAgent({ keepAlive: true, maxSockets: MAX_CONNECTIONS });
+  const httpsAgent = tls ? new HttpsAgent({ keepAlive: true, maxSockets: MAX_CONNECTIONS }) : undefined;
   const get = async (path: string): Promise<{ status: number; body: string }> => {
-    if (!tls) {
-      const response = await fetch(`${target.httpUrl}${path}`, { signal: AbortSignal.timeout(10_000) });
-      return { status: response.status, body: await response.text() };
-    }
+    if (!tls) return plainGet(`${target.httpUrl}${path}`, httpAgent!, 10_000);
     const answer = await httpsGet(`${target.httpUrl}${path}`, { tls: { ca: tls.ca, serverName: tls.httpServerName }, timeoutMs: 10_000, agent: httpsAgent! });
     if ('unreachable' in answer) throw new Error(answer.unreachable);
     return answer;
@@ -177,6 +197,7 @@ export function startLoad(target: LoadTarget, options: { ratePerSecond?: number;
       await Promise.all([...pending]);
       stalls.stop();
       client.close();
+      httpAgent?.destroy();
       httpsAgent?.destroy();
       const seconds = (Date.now() - started) / 1000;
       return { http, grpc, seconds, rate: sent / seconds, releasesSeen };
