@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { RELEASE_PLAN_SCHEMA_VERSION, type ReleasePlan } from '../../components/release/plan.js';
 import type { AwsStackConfig } from '../config.js';
 import type { ImageTag } from '../docker/image-tag.js';
-import { canonicalJson } from '../docker/release-command.js';
+import { canonicalJson } from '../release-command.js';
 import { DEFAULT_AWS_PORTS, DEFAULT_AWS_STAGING_PORTS } from './config.js';
 import { awsNames } from './names.js';
 import { planAwsTarget, type AwsListenerPorts } from './plan-target.js';

@@ -7,7 +7,7 @@ import { NOTIFY_ENV } from '../../components/notifications/settings.js';
 import type { ReleasePlan } from '../../components/release/plan.js';
 import type { AwsStackConfig } from '../config.js';
 import type { ImageTag } from '../docker/image-tag.js';
-import { canonicalJson, parseReleaseSummary, rollbackInstructions, secretsDigest } from '../docker/release-command.js';
+import { canonicalJson, parseReleaseSummary, rollbackInstructions, secretsDigest } from '../release-command.js';
 import { RELEASE_PLAN_ENV, ROLLBACK_TO_ENV, releaseCli } from '../release-command-line.js';
 import type { DeploymentTarget, ReleaseStatus, TargetEndpoints } from '../types.js';
 import { AwsInfrastructure } from './infrastructure.js';
