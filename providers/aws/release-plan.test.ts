@@ -23,6 +23,8 @@ describe('the release plan of an AWS stack', () => {
       lockTable: 'tk-prod-deploy-lock',
       snapshotBucket: 'tk-prod-snapshots-eu-west-1',
       database: 'tk-prod-postgres',
+      desiredCount: { 'sensor-api': 2, 'web-ui': 2 },
+      snapshotImage: 'public.ecr.aws/docker/library/postgres:16',
     });
     assert.deepEqual(plan.endpoints, { publicHttpUrl: 'https://tk.example.com', publicGrpcAddress: 'tk.example.com:50051' });
     assert.equal(plan.image.ref, 'tk-prod/trapperkeeper:0.1.0-0123abcd-20261123T101500Z');

@@ -21,7 +21,7 @@ import { startMoto, useFakeAwsCredentials, type Moto } from './moto.js';
 
 const REGION = 'eu-west-1';
 const LISTENERS = { web: 443, grpc: 50051, stagingWeb: 8443, stagingGrpc: 50052 };
-const TARGET: AwsTargetPlan = planAwsTarget(awsNames('test', REGION), REGION, LISTENERS);
+const TARGET: AwsTargetPlan = planAwsTarget(awsNames('test', REGION), REGION, LISTENERS, { 'sensor-api': 2, 'web-ui': 2 }, 'public.ecr.aws/docker/library/postgres:15');
 
 function plan(releaseId: string): ReleasePlan {
   return exampleReleasePlan(releaseId, { target: { ...TARGET } });
