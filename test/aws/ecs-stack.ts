@@ -8,7 +8,11 @@
  * (Fargate takes the task's), and a service's network configuration with security groups.
  */
 import { CreateClusterCommand, CreateServiceCommand, RegisterTaskDefinitionCommand, type ContainerDefinition, type ECSClient } from '@aws-sdk/client-ecs';
+import { ACMClient, RequestCertificateCommand } from '@aws-sdk/client-acm';
 import { CreateLogGroupCommand, CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { CreateListenerCommand, CreateLoadBalancerCommand, CreateTargetGroupCommand, DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { AwsClients } from '../../providers/aws/clients.js';
+import { forwardTo } from '../../providers/aws/routing/listener-routing.js';
 import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { CreateBucketCommand, PutBucketLifecycleConfigurationCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -149,5 +153,48 @@ export async function declareEcs(endpoint: string, ecs: ECSClient, target: AwsTa
     ec2.destroy();
     secrets.destroy();
     logs.destroy();
+  }
+}
+
+/** What a stack's Pulumi program declares for routing, made through the same APIs on moto. */
+export async function declareLoadBalancer(endpoint: string, clients: AwsClients, target: AwsTargetPlan): Promise<void> {
+  const common = { region: REGION, endpoint };
+  const ec2 = new EC2Client(common);
+  const acm = new ACMClient(common);
+  try {
+    const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16' }))).Vpc!.VpcId!;
+    const subnets = await Promise.all(
+      ['a', 'b'].map(async (az, i) => (await ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: `10.0.${i}.0/24`, AvailabilityZone: `${REGION}${az}` }))).Subnet!.SubnetId!),
+    );
+    const certificate = (await acm.send(new RequestCertificateCommand({ DomainName: 'tk.example.com' }))).CertificateArn!;
+    const balancer = (await clients.elbv2.send(new CreateLoadBalancerCommand({ Name: target.loadBalancer, Subnets: subnets }))).LoadBalancers![0]!.LoadBalancerArn!;
+    for (const slot of ['blue', 'green'] as const) {
+      await clients.elbv2.send(new CreateTargetGroupCommand({ Name: target.targetGroups[slot]['web-ui'], Protocol: 'HTTP', Port: 8080, VpcId: vpc, TargetType: 'ip', HealthCheckPath: '/readyz' }));
+      await clients.elbv2.send(
+        new CreateTargetGroupCommand({
+          Name: target.targetGroups[slot]['sensor-api'],
+          Protocol: 'HTTP',
+          ProtocolVersion: 'GRPC',
+          Port: 50051,
+          VpcId: vpc,
+          TargetType: 'ip',
+          HealthCheckPath: '/grpc.health.v1.Health/Check',
+          Matcher: { GrpcCode: '0' },
+        }),
+      );
+    }
+    // As the stack declares them: forwarding to blue (100) and green (0), neither tagged by a release.
+    const groups = (await clients.elbv2.send(new DescribeTargetGroupsCommand({}))).TargetGroups!;
+    const arns = (service: 'web-ui' | 'sensor-api') => ({
+      blue: groups.find((g) => g.TargetGroupName === target.targetGroups.blue[service])!.TargetGroupArn!,
+      green: groups.find((g) => g.TargetGroupName === target.targetGroups.green[service])!.TargetGroupArn!,
+    });
+    for (const [role, port] of Object.entries(target.listeners)) {
+      const action = forwardTo('blue', arns(role === 'web' || role === 'stagingWeb' ? 'web-ui' : 'sensor-api'));
+      await clients.elbv2.send(new CreateListenerCommand({ LoadBalancerArn: balancer, Protocol: 'HTTPS', Port: port, Certificates: [{ CertificateArn: certificate }], DefaultActions: [action] }));
+    }
+  } finally {
+    ec2.destroy();
+    acm.destroy();
   }
 }
