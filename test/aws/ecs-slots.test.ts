@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient, RegisterTaskDefinitionCommand, UpdateServiceCommand, type Service } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand, DescribeTasksCommand, ECSClient, ListTasksCommand, RegisterTaskDefinitionCommand, UpdateServiceCommand, type Service } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DeployError } from '../../components/errors.js';
 import { exampleReleasePlan } from '../../components/release/memory-backend.js';
@@ -212,6 +212,17 @@ describe('slots on ECS: a deployment that fails or never settles is a failed rel
       (error: unknown) => error instanceof DeployError && /did not reach a steady state within/.test(error.message) && /4 tasks failed to start/.test(error.message),
     );
     assert.ok(Date.now() - started < 3_000, 'bounded by the rollout timeout');
+  });
+
+  it('a parked slot whose tasks were cut off mid-drain (SIGKILL, exit 137) is reported unclean, task by task', async () => {
+    const { ecs, mock } = mockedEcs((name) => service(name, { desiredCount: 0, runningCount: 0, taskDefinition: ARN(12) }));
+    mock.on(ListTasksCommand).resolves({ taskArns: ['arn:aws:ecs:eu-west-1:123456789012:task/tk-test/0abc'] });
+    mock.on(DescribeTasksCommand).callsFake(() => ({
+      tasks: [{ taskArn: 'arn:aws:ecs:eu-west-1:123456789012:task/tk-test/0abc', stoppedAt: new Date(), stoppedReason: 'Scaling activity initiated by deployment', containers: [{ name: 'web-ui', exitCode: 137 }] }],
+    }));
+    const report = await ecsSlots(ecs, TARGET, { drainTimeoutMs: 0, pollMs: 1 }).park('blue', 'stopped');
+    assert.equal(report.clean, false);
+    assert.match(report.details.join('; '), /0abc: exit 137, Scaling activity/);
   });
 
   it('a service settles only when its deployment of the release is COMPLETED with every task running and no older deployment left', () => {
