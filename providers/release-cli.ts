@@ -80,7 +80,7 @@ async function main(argv: string[]): Promise<void> {
       // Sinks of TK_NOTIFY; a failing one never fails the release, and flush() is bounded.
       const notifications = startNotifications(events, { stack: plan.stack, release: rollbackTo ?? plan.image.releaseId });
       const outcome = await targetRuntime(plan)
-        .withBackend(plan, (backend) => runRelease(plan, backend, { events, ...(rollbackTo ? { rollback: { to: rollbackTo, pinned: true } } : {}) }))
+        .withBackend(plan, (backend) => runRelease(plan, backend, { events, ...(rollbackTo ? { rollback: { to: rollbackTo, pinned: true } } : {}) }), events)
         .finally(() => notifications.flush());
       if (outcome.migrationWarning) process.stderr.write(`\nwarning: ${outcome.migrationWarning}\n\n`);
       const { liveSlot, liveRelease, previousRelease, latestSnapshot: latest } = outcome;

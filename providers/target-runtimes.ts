@@ -9,7 +9,8 @@ import { gcpRuntime } from './gcp/runtime.js';
 
 /** What the release process needs of a target: its release backend, and its part of `pulumi destroy`. */
 export interface TargetRuntime {
-  withBackend<T>(plan: ReleasePlan, work: (backend: ReleaseBackend) => Promise<T>): Promise<T>;
+  /** `events` gets a target's progress lines (a cloud's long waits); optional. */
+  withBackend<T>(plan: ReleasePlan, work: (backend: ReleaseBackend) => Promise<T>, events?: DeployEvents): Promise<T>;
   destroy(plan: ReleasePlan, events: DeployEvents): Promise<void>;
 }
 

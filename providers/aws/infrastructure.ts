@@ -9,21 +9,12 @@ import { AWS_SECRETS, type AwsNames, type AwsSecretName } from './names.js';
 import { AwsNetwork, POSTGRES_PORT } from './network.js';
 import type { AwsListenerPorts } from './plan-target.js';
 import { snapshotLifecycleRule } from './snapshot/s3-snapshots.js';
+import { appContainerDefinition, TASK_SIZE } from './task-template.js';
 
-/** Fargate size of every task (a TrapperKeeper service is one Node process). */
-export const TASK_SIZE = { cpu: '512', memory: '1024' } as const;
-/** Fargate waits at most 120 s after SIGTERM. */
-export const FARGATE_MAX_STOP_TIMEOUT_SECONDS = 120;
-/** Seconds ECS waits after SIGTERM beyond the app's own drain (TK_SHUTDOWN_TIMEOUT_MS), so it exits on its own. */
-export const STOP_GRACE_SECONDS = 5;
+export { TASK_SIZE, stopTimeoutSeconds } from './task-template.js';
+
 /** Seconds a new task may fail the load balancer's health checks while it starts (migrations already ran). */
 export const HEALTH_CHECK_GRACE_SECONDS = 30;
-/** The app's subcommand per service (`trapperkeeper sensor-api`). */
-const SERVICE_COMMANDS: Record<AppService, string> = { 'sensor-api': 'sensor-api', 'web-ui': 'web-ui' };
-
-export function stopTimeoutSeconds(drainTimeoutMs: number): number {
-  return Math.min(FARGATE_MAX_STOP_TIMEOUT_SECONDS, Math.ceil(drainTimeoutMs / 1000) + STOP_GRACE_SECONDS);
-}
 
 export interface AwsInfrastructureArgs {
   config: AwsStackConfig;
@@ -185,7 +176,8 @@ export class AwsInfrastructure extends pulumi.ComponentResource {
 
   private createTaskDefinition(name: string, args: AwsInfrastructureArgs, slot: Slot, service: AppService): aws.ecs.TaskDefinition {
     const { config, names, release } = args;
-    const grpc = service === 'sensor-api';
+    // The stack's variables (slots/task-definitions.ts STACK_ENV_KEYS) and this commit's release's;
+    // a release keeps the former and brings its own of the latter.
     const environment = {
       // RDS for PostgreSQL 16 refuses unencrypted connections. node-postgres verifies certificates
       // against Node's CA list, which lacks Amazon's RDS CAs: encrypted without verification until
@@ -199,25 +191,16 @@ export class AwsInfrastructure extends pulumi.ComponentResource {
     };
     const container = pulumi.all([this.repository.repositoryUrl, environment.TK_DATABASE_URL, this.logGroups[service].name, this.secrets['hmac-secret'].arn, this.secrets['database-password'].arn]).apply(
       ([repositoryUrl, databaseUrl, logGroup, hmacArn, passwordArn]) => [
-        {
-          name: service,
+        appContainerDefinition({
+          slot,
+          service,
           image: `${repositoryUrl}:${release.tag}`,
-          essential: true,
-          command: [SERVICE_COMMANDS[service]],
-          portMappings: grpc
-            ? [{ containerPort: APP_PORTS.sensorApiGrpc, protocol: 'tcp' }, { containerPort: APP_PORTS.sensorApiHttp, protocol: 'tcp' }]
-            : [{ containerPort: APP_PORTS.webUi, protocol: 'tcp' }],
-          environment: Object.entries({ ...environment, TK_DATABASE_URL: databaseUrl })
-            .sort(([a], [b]) => (a < b ? -1 : 1))
-            .map(([envName, value]) => ({ name: envName, value })),
-          // Secrets Manager references: ECS reads the values at start; the definition holds only ARNs.
-          secrets: [
-            { name: AWS_SECRETS['hmac-secret'], valueFrom: hmacArn },
-            { name: AWS_SECRETS['database-password'], valueFrom: passwordArn },
-          ],
-          stopTimeout: stopTimeoutSeconds(config.release.drainTimeoutMs),
-          logConfiguration: { logDriver: 'awslogs', options: { 'awslogs-group': logGroup, 'awslogs-region': config.aws.region, 'awslogs-stream-prefix': slot } },
-        },
+          environment: { ...environment, TK_DATABASE_URL: databaseUrl },
+          secretArns: { 'hmac-secret': hmacArn, 'database-password': passwordArn },
+          logGroup,
+          region: config.aws.region,
+          drainTimeoutMs: config.release.drainTimeoutMs,
+        }),
       ],
     );
     return new aws.ecs.TaskDefinition(

@@ -23,6 +23,10 @@ export const awsTargetSchema = z.object({
   targetGroups: perSlot(perService(name)),
   cluster: name,
   services: perSlot(perService(name)),
+  /** Tasks per service a started (or resumed) slot runs (aws.desiredCount). */
+  desiredCount: perService(z.number().int().min(1)),
+  /** The PostgreSQL client image the snapshot task runs pg_dump from (the database's major version). */
+  snapshotImage: name,
   lockTable: name,
   snapshotBucket: name,
   database: name,
@@ -42,7 +46,15 @@ function bySlotAndService(of: (slot: Slot, service: AppService) => string): AwsT
   return Object.fromEntries(SLOTS.map((slot) => [slot, entry(slot)])) as AwsTargetPlan['targetGroups'];
 }
 
-export function planAwsTarget(names: AwsNames, region: string, listeners: AwsListenerPorts): AwsTargetPlan {
+/** Tasks per service of a running slot. */
+export type AwsDesiredCount = Record<AppService, number>;
+
+/** Where the snapshot task pulls pg_dump from: the official image of the database's major version, from ECR Public. */
+export function postgresClientImage(engineVersion: string): string {
+  return `public.ecr.aws/docker/library/postgres:${engineVersion.split('.')[0]}`;
+}
+
+export function planAwsTarget(names: AwsNames, region: string, listeners: AwsListenerPorts, desiredCount: AwsDesiredCount, snapshotImage: string): AwsTargetPlan {
   return {
     kind: 'aws',
     region,
@@ -51,6 +63,8 @@ export function planAwsTarget(names: AwsNames, region: string, listeners: AwsLis
     targetGroups: bySlotAndService(names.targetGroup),
     cluster: names.cluster,
     services: bySlotAndService(names.service),
+    desiredCount: { ...desiredCount },
+    snapshotImage,
     lockTable: names.lockTable,
     snapshotBucket: names.snapshotBucket,
     database: names.database,

@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { RELEASE_PLAN_SCHEMA_VERSION, type ReleasePlan } from '../../components/release/plan.js';
 import type { AwsStackConfig } from '../config.js';
 import type { ImageTag } from '../docker/image-tag.js';
-import { canonicalJson } from '../docker/release-command.js';
+import { canonicalJson } from '../release-command.js';
 import { DEFAULT_AWS_PORTS, DEFAULT_AWS_STAGING_PORTS } from './config.js';
 import { awsNames } from './names.js';
-import { planAwsTarget, type AwsListenerPorts } from './plan-target.js';
+import { planAwsTarget, postgresClientImage, type AwsListenerPorts } from './plan-target.js';
 
-export { awsTargetOf, awsTargetSchema, planAwsTarget, type AwsListenerPorts, type AwsTargetPlan } from './plan-target.js';
+export { awsTargetOf, awsTargetSchema, planAwsTarget, type AwsDesiredCount, type AwsListenerPorts, type AwsTargetPlan } from './plan-target.js';
 
 /** Listener ports of an AWS stack: the public ones users and sensors use, and the gate's test listeners. */
 export const AWS_LISTENER_PORTS: AwsListenerPorts & { http: number } = {
@@ -45,7 +45,7 @@ export function planAwsRelease(config: AwsReleaseInput, imageTag: Pick<ImageTag,
     lock: { waitMs: config.release.lockWaitMs },
     ephemeral: config.ephemeral,
     standby: config.release.standby,
-    target: planAwsTarget(names, config.aws.region, AWS_LISTENER_PORTS),
+    target: planAwsTarget(names, config.aws.region, AWS_LISTENER_PORTS, { 'sensor-api': config.aws.desiredCount.sensorApi, 'web-ui': config.aws.desiredCount.webUi }, postgresClientImage(config.aws.database.engineVersion)),
   };
   const { image, ...rest } = plan;
   const digest = createHash('sha256').update(canonicalJson({ ...rest, image: { ...image, releaseId: imageTag.tag } })).digest('hex');

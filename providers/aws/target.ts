@@ -7,7 +7,7 @@ import { NOTIFY_ENV } from '../../components/notifications/settings.js';
 import type { ReleasePlan } from '../../components/release/plan.js';
 import type { AwsStackConfig } from '../config.js';
 import type { ImageTag } from '../docker/image-tag.js';
-import { canonicalJson, parseReleaseSummary, rollbackInstructions, secretsDigest } from '../docker/release-command.js';
+import { canonicalJson, parseReleaseSummary, rollbackInstructions, secretsDigest } from '../release-command.js';
 import { RELEASE_PLAN_ENV, ROLLBACK_TO_ENV, releaseCli } from '../release-command-line.js';
 import type { DeploymentTarget, ReleaseStatus, TargetEndpoints } from '../types.js';
 import { AwsInfrastructure } from './infrastructure.js';
@@ -70,7 +70,6 @@ export class AwsTarget extends pulumi.ComponentResource implements DeploymentTar
     this.appImage = this.createImage(name, args);
     this.image = { resource: this.appImage, ref: this.appImage.imageName };
 
-    pulumi.log.warn('The AWS target declares its infrastructure, but its releases are not built yet (slots, migrations, snapshots as ECS tasks, the gate): the release step refuses and changes nothing. See the README, "AWS (in progress)".', this);
     const rollbackTo = config.release.rollbackTo;
     if (rollbackTo !== undefined) {
       pulumi.log.warn(`release.rollbackTo pins release ${rollbackTo}: this commit's release ${this.releasePlan.image.releaseId} is not deployed. To release it: pulumi config rm --path release.rollbackTo && pulumi up`, this);

@@ -18,5 +18,4 @@ export {
 export { AppImage, planAppImageBuild, appImageRepository, APP_DOCKERFILE, type AppImageBuild } from './image.js';
 export { planImageTag, readGitFacts, readAppVersion, tagTimestamp, type ImageTag, type GitFacts } from './image-tag.js';
 export { planReleaseSpec, RELEASE_SECRET_ENV } from './release-spec.js';
-export { parseReleaseSummary } from './release-command.js';
 export { dockerSectionSchema, DEFAULT_IMAGES, DEFAULT_PORTS, DEFAULT_BIND_ADDRESS, type DockerSection } from './config.js';

@@ -3,7 +3,7 @@ import type { ReleaseImage, ReleaseSpec } from './spec.js';
 import type { DockerStackConfig } from '../config.js';
 import type { DockerInfrastructureSpec } from './infrastructure-spec.js';
 import { SNAPSHOTS_DIR, planDockerInfrastructure } from './infrastructure-spec.js';
-import { canonicalJson } from './release-command.js';
+import { canonicalJson } from '../release-command.js';
 import { MONITORED_APP_ENV, planMonitoringRelease } from './monitoring/release-target.js';
 
 /**
@@ -16,6 +16,11 @@ export function releaseIdentity(spec: ReleaseSpec): string {
   const { image, ...rest } = spec;
   const digest = createHash('sha256').update(canonicalJson({ ...rest, image: { ...image, releaseId: tag } })).digest('hex');
   return `${tag}+cfg.${digest.slice(0, 8)}`;
+}
+
+/** The digest of a whole spec: the Docker release command runs again whenever it changes. */
+export function specHash(spec: ReleaseSpec): string {
+  return createHash('sha256').update(canonicalJson(spec)).digest('hex');
 }
 
 /**

@@ -5,7 +5,8 @@ import { before, beforeEach, describe, it } from 'node:test';
 import * as pulumi from '@pulumi/pulumi';
 import type { DockerStackConfig } from '../config.js';
 import { planImageTag } from './image-tag.js';
-import { canonicalJson, secretsDigest, specHash } from './release-command.js';
+import { canonicalJson, secretsDigest } from '../release-command.js';
+import { specHash } from './release-spec.js';
 import { DockerTarget } from './target.js';
 import {
   CANARY,

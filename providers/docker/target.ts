@@ -11,10 +11,10 @@ import type { ImageTag } from './image-tag.js';
 import { DockerInfrastructure, createDockerProvider } from './infrastructure.js';
 import { databaseUrl, planDockerInfrastructure } from './infrastructure-spec.js';
 import { RELEASE_PLAN_ENV, ROLLBACK_TO_ENV, releaseCli } from '../release-command-line.js';
-import { canonicalJson, parseReleaseSummary, rollbackInstructions, secretsDigest, specHash } from './release-command.js';
+import { canonicalJson, parseReleaseSummary, rollbackInstructions, secretsDigest } from '../release-command.js';
 import { planOfDockerSpec } from './release-plan.js';
 import { DockerMonitoring, planDockerMonitoring, postgresExporterDsn } from './monitoring/index.js';
-import { planReleaseSpec } from './release-spec.js';
+import { planReleaseSpec, specHash } from './release-spec.js';
 
 export interface DockerTargetArgs {
   /** The validated stack config (providers/config.ts), provider docker. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { RELEASE_PLAN_SCHEMA_VERSION, type ReleasePlan } from '../../components/release/plan.js';
 import type { GcpStackConfig } from '../config.js';
-import { canonicalJson } from '../docker/release-command.js';
+import { canonicalJson } from '../release-command.js';
 import type { GcpInfrastructureSpec } from './infrastructure-spec.js';
 import type { GcpPlanTarget } from './plan-target.js';
 

@@ -4,7 +4,7 @@ import * as pulumi from '@pulumi/pulumi';
 import type { AppService, ReleasePlan } from '../../components/release/plan.js';
 import { APP_SERVICES } from '../../components/release/plan.js';
 import type { GcpStackConfig } from '../config.js';
-import { canonicalJson, parseReleaseSummary, rollbackInstructions } from '../docker/release-command.js';
+import { canonicalJson, parseReleaseSummary, rollbackInstructions } from '../release-command.js';
 import { RELEASE_PLAN_ENV, ROLLBACK_TO_ENV, releaseCli } from '../release-command-line.js';
 import type { DeploymentTarget, ReleaseStatus, TargetEndpoints } from '../types.js';
 import type { GcpInfrastructureSpec, GcpSecretKey, GcpServiceSpec } from './infrastructure-spec.js';

@@ -1,11 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { ACMClient, RequestCertificateCommand } from '@aws-sdk/client-acm';
-import { CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
-  CreateListenerCommand,
-  CreateLoadBalancerCommand,
-  CreateTargetGroupCommand,
   DescribeListenersCommand,
   DescribeTagsCommand,
   DescribeTargetGroupsCommand,
@@ -17,60 +12,18 @@ import { awsClients, type AwsClients } from '../../providers/aws/clients.js';
 import { awsNames } from '../../providers/aws/names.js';
 import { planAwsTarget, type AwsTargetPlan } from '../../providers/aws/release-plan.js';
 import { NOTHING_LIVE, RELEASE_TAG, elbRouting, forwardTo } from '../../providers/aws/routing/listener-routing.js';
+import { declareLoadBalancer } from './ecs-stack.js';
 import { startMoto, useFakeAwsCredentials, type Moto } from './moto.js';
 
 const REGION = 'eu-west-1';
 const LISTENERS = { web: 443, grpc: 50051, stagingWeb: 8443, stagingGrpc: 50052 };
-const TARGET: AwsTargetPlan = planAwsTarget(awsNames('test', REGION), REGION, LISTENERS);
+const TARGET: AwsTargetPlan = planAwsTarget(awsNames('test', REGION), REGION, LISTENERS, { 'sensor-api': 2, 'web-ui': 2 }, 'public.ecr.aws/docker/library/postgres:15');
 
 function plan(releaseId: string): ReleasePlan {
   return exampleReleasePlan(releaseId, { target: { ...TARGET } });
 }
 const V1 = plan('1.0.0-aaaaaaa-20261201T100000Z-b00000001+cfg.00000001');
 const V2 = plan('1.1.0-bbbbbbb-20261202T100000Z-b00000001+cfg.00000002');
-
-/** What a stack's Pulumi program declares for routing, made through the same APIs on moto. */
-async function declareLoadBalancer(endpoint: string, clients: AwsClients): Promise<void> {
-  const common = { region: REGION, endpoint };
-  const ec2 = new EC2Client(common);
-  const acm = new ACMClient(common);
-  try {
-    const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16' }))).Vpc!.VpcId!;
-    const subnets = await Promise.all(
-      ['a', 'b'].map(async (az, i) => (await ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: `10.0.${i}.0/24`, AvailabilityZone: `${REGION}${az}` }))).Subnet!.SubnetId!),
-    );
-    const certificate = (await acm.send(new RequestCertificateCommand({ DomainName: 'tk.example.com' }))).CertificateArn!;
-    const balancer = (await clients.elbv2.send(new CreateLoadBalancerCommand({ Name: TARGET.loadBalancer, Subnets: subnets }))).LoadBalancers![0]!.LoadBalancerArn!;
-    for (const slot of ['blue', 'green'] as const) {
-      await clients.elbv2.send(new CreateTargetGroupCommand({ Name: TARGET.targetGroups[slot]['web-ui'], Protocol: 'HTTP', Port: 8080, VpcId: vpc, TargetType: 'ip', HealthCheckPath: '/readyz' }));
-      await clients.elbv2.send(
-        new CreateTargetGroupCommand({
-          Name: TARGET.targetGroups[slot]['sensor-api'],
-          Protocol: 'HTTP',
-          ProtocolVersion: 'GRPC',
-          Port: 50051,
-          VpcId: vpc,
-          TargetType: 'ip',
-          HealthCheckPath: '/grpc.health.v1.Health/Check',
-          Matcher: { GrpcCode: '0' },
-        }),
-      );
-    }
-    // As the stack declares them: forwarding to blue (100) and green (0), neither tagged by a release.
-    const groups = (await clients.elbv2.send(new DescribeTargetGroupsCommand({}))).TargetGroups!;
-    const arns = (service: 'web-ui' | 'sensor-api') => ({
-      blue: groups.find((g) => g.TargetGroupName === TARGET.targetGroups.blue[service])!.TargetGroupArn!,
-      green: groups.find((g) => g.TargetGroupName === TARGET.targetGroups.green[service])!.TargetGroupArn!,
-    });
-    for (const [role, port] of Object.entries(LISTENERS)) {
-      const action = forwardTo('blue', arns(role === 'web' || role === 'stagingWeb' ? 'web-ui' : 'sensor-api'));
-      await clients.elbv2.send(new CreateListenerCommand({ LoadBalancerArn: balancer, Protocol: 'HTTPS', Port: port, Certificates: [{ CertificateArn: certificate }], DefaultActions: [action] }));
-    }
-  } finally {
-    ec2.destroy();
-    acm.destroy();
-  }
-}
 
 describe('routing on an ALB: weighted forwarding between the blue and green target groups (moto)', { timeout: 120_000 }, () => {
   let moto: Moto;
@@ -87,7 +40,7 @@ describe('routing on an ALB: weighted forwarding between the blue and green targ
   });
   beforeEach(async () => {
     await moto.reset();
-    await declareLoadBalancer(moto.url, clients);
+    await declareLoadBalancer(moto.url, clients, TARGET);
   });
 
   /** The default action of the listener on `port`, as AWS reports it. */

@@ -79,16 +79,17 @@ export async function putSnapshot(target: SnapshotBucket, key: string, body: Buf
 
 /**
  * Reads a snapshot back in full and checks it: the SHA-256 of every byte against the one recorded
- * at upload, and the pg_dump archive header. Tags it verified, and marks every older snapshot
+ * at upload (its metadata, or the one the snapshot task printed), and the pg_dump archive header. Tags it verified, and marks every older snapshot
  * expirable. A snapshot that fails is a DeployError: the release stops before any migration.
  */
-export async function verifySnapshot(target: SnapshotBucket, key: string): Promise<SnapshotRecord & { sha256: string; bytes: number }> {
+export async function verifySnapshot(target: SnapshotBucket, key: string, options: { recordedSha256?: string } = {}): Promise<SnapshotRecord & { sha256: string; bytes: number }> {
   const where = `s3://${target.bucket}/${key}`;
   const object = await target.client.send(new GetObjectCommand({ Bucket: target.bucket, Key: key })).catch((error: unknown) => {
     if ((error as { name?: string }).name === 'NoSuchKey') throw new DeployError(`The snapshot ${where} does not exist`, 'release again: a snapshot is taken before migrations');
     throw error;
   });
-  const recorded = object.Metadata?.[SHA256_METADATA];
+  // The writer's checksum: the object's metadata, or what the snapshot task reported it uploaded.
+  const recorded = object.Metadata?.[SHA256_METADATA] ?? options.recordedSha256;
   const hash = createHash('sha256');
   let bytes = 0;
   let head = Buffer.alloc(0);

@@ -1,7 +1,11 @@
+/**
+ * The release command as every target's Pulumi program runs it (a command resource that starts
+ * the release CLI): what it hands over (the plan as canonical JSON, a digest that changes with
+ * the secrets) and what it reads back (the summary line, the rollback instructions).
+ */
 import { createHash } from 'node:crypto';
-import { SLOTS } from '../../components/release/plan.js';
-import type { ReleaseSummary } from '../types.js';
-import type { ReleaseSpec } from './spec.js';
+import { SLOTS } from '../components/release/plan.js';
+import type { ReleaseSummary } from './types.js';
 
 /**
  * How a person rolls back: pin the previous release in the stack config and run `pulumi up`,
@@ -22,10 +26,6 @@ export function canonicalJson(value: unknown): string {
       ? Object.fromEntries(Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
       : inner,
   );
-}
-
-export function specHash(spec: ReleaseSpec): string {
-  return createHash('sha256').update(canonicalJson(spec)).digest('hex');
 }
 
 /**
