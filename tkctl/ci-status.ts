@@ -28,16 +28,27 @@ function git(dir: string, args: string[]): { ok: boolean; out: string } {
   return { ok: result.status === 0, out: (result.stdout ?? '').trim() };
 }
 
-export function ciStatus(dir: string, env: NodeJS.ProcessEnv = process.env): CiStatus {
+/**
+ * The CI status of the commit to deploy: HEAD of the checkout in `dir` (plain `tkctl up`), or
+ * `options.commit` (`tkctl up --ref`, deployed from a clean temporary worktree of that commit).
+ * TK_CI_STATUS speaks for the checked-out commit only (the one the CI job tested), so for another
+ * commit only its git note counts.
+ */
+export function ciStatus(dir: string, env: NodeJS.ProcessEnv = process.env, options: { commit?: string } = {}): CiStatus {
   const head = git(dir, ['rev-parse', 'HEAD']);
-  const commit = head.ok ? head.out : null;
+  const headCommit = head.ok ? head.out : null;
+  const commit = options.commit ?? headCommit;
   if (!commit) return { commit, green: false, detail: `${dir} is not a git checkout with a commit` };
-  const dirty = git(dir, ['status', '--porcelain', '--untracked-files=no']);
-  if (dirty.ok && dirty.out !== '') return { commit, green: false, detail: 'the working tree has uncommitted changes, which CI did not test' };
+  const isHead = commit === headCommit;
+  if (options.commit === undefined) {
+    const dirty = git(dir, ['status', '--porcelain', '--untracked-files=no']);
+    if (dirty.ok && dirty.out !== '') return { commit, green: false, detail: 'the working tree has uncommitted changes, which CI did not test' };
+  }
   const fromEnv = env[CI_STATUS_ENV]?.trim();
-  if (fromEnv) return { commit, green: fromEnv === 'success', detail: `${fromEnv} (${CI_STATUS_ENV})` };
+  if (fromEnv && isHead) return { commit, green: fromEnv === 'success', detail: `${fromEnv} (${CI_STATUS_ENV})` };
+  const ignoredEnv = fromEnv ? `; ${CI_STATUS_ENV} is ignored: it speaks for the checked-out commit ${headCommit?.slice(0, 12) ?? '(none)'}` : '';
   const note = git(dir, ['notes', `--ref=${CI_NOTES_REF}`, 'show', commit]);
-  if (!note.ok) return { commit, green: false, detail: `no CI status recorded for ${commit.slice(0, 12)} (no note in refs/notes/${CI_NOTES_REF}; git fetch origin refs/notes/${CI_NOTES_REF}:refs/notes/${CI_NOTES_REF})` };
+  if (!note.ok) return { commit, green: false, detail: `no CI status recorded for ${commit.slice(0, 12)} (no note in refs/notes/${CI_NOTES_REF}; git fetch origin refs/notes/${CI_NOTES_REF}:refs/notes/${CI_NOTES_REF})${ignoredEnv}` };
   const status = note.out.split('\n')[0]!.trim();
-  return { commit, green: status === 'success', detail: `${status} (git note refs/notes/${CI_NOTES_REF})` };
+  return { commit, green: status === 'success', detail: `${status} (git note refs/notes/${CI_NOTES_REF})${ignoredEnv}` };
 }

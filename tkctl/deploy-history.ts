@@ -30,8 +30,10 @@ export interface DeploymentRecord {
   startedAt: string;
   durationMs: number;
   result: 'succeeded' | 'failed';
-  /** The git commit the project folder was at. */
+  /** The git commit deployed: the project folder's HEAD, or the one --ref named. */
   commit: string | null;
+  /** `tkctl up --ref <ref>`: the ref as given (a tag, a branch, a commit). */
+  ref?: string;
   /** The live release after the run (the stack output), when known. */
   release: string | null;
   /** Why the CI gate was passed over, when it was. */

@@ -14,6 +14,7 @@ import { apikeyCommand } from './commands/apikey.js';
 import { backupCommand } from './commands/backup.js';
 import { destroyCommand } from './commands/destroy.js';
 import { logsCommand } from './commands/logs.js';
+import { nodeCommand } from './commands/node.js';
 import { runMigrationsCommand } from './commands/migrations.js';
 import { previewCommand } from './commands/preview.js';
 import { restoreCommand } from './commands/restore.js';
@@ -33,6 +34,7 @@ interface CommandEntry {
  */
 export const COMMANDS: Record<string, CommandEntry> = {
   init: { summary: 'create the stack and generate its secrets (never overwrites one)', run: initCommand },
+  node: { summary: 'one production stack per maintainer node: node add <name> --host ssh://user@host, node list', run: nodeCommand },
   preview: { summary: 'what up would change (pulumi preview)', run: previewCommand },
   up: { summary: 'deploy the checked-out commit (pulumi up; needs green CI; recorded in the history)', run: upCommand },
   rollback: { summary: 'serve a kept release again through pulumi up (--to, default the previous)', run: rollbackCommand },

@@ -29,7 +29,7 @@ export interface RecordedRun {
 
 /**
  * Runs `pulumi up` (or destroy) through the Automation API with progress streamed, and appends
- * who, when, which commit, the result, the live release and the duration to the stack's history,
+ * who, when, which commit (and ref, for up --ref), the result, the live release and the duration to the stack's history,
  * whatever the outcome. A failed run is a DeployError after it is recorded.
  */
 export async function recordedRun(
@@ -37,11 +37,11 @@ export async function recordedRun(
   stack: Stack,
   stackName: string,
   command: DeploymentRecord['command'],
-  extra: { ciOverride?: string } = {},
+  extra: { ciOverride?: string; ref?: { ref: string; commit: string } } = {},
 ): Promise<RecordedRun> {
   const startedAt = new Date();
   const started = performance.now();
-  const commit = ciStatus(io.cwd).commit;
+  const commit = extra.ref?.commit ?? ciStatus(io.cwd).commit;
   let error: unknown;
   try {
     if (command === 'destroy') await stack.destroy(streamTo(io));
@@ -64,6 +64,7 @@ export async function recordedRun(
     durationMs,
     result,
     commit,
+    ...(extra.ref ? { ref: extra.ref.ref } : {}),
     release,
     ...(extra.ciOverride ? { ciOverride: extra.ciOverride } : {}),
     ...(error ? { error: lastLines(error) } : {}),

@@ -2,7 +2,7 @@
 # The ephemeral stack of a pull request, for .github/workflows/pr-stack.yml.
 #
 #   pr-stack.sh prepare <pr-number>   create the stack pr-<number> once (tagged ephemeral), write its config
-#   pr-stack.sh up <pr-number>        prepare, then `pulumi up`
+#   pr-stack.sh up <pr-number>        prepare, then `tkctl up` (pulumi up, recorded; CI not awaited)
 #   pr-stack.sh destroy <pr-number>   `pulumi destroy` then `pulumi stack rm`; nothing to do when it is gone
 #
 # The guard (refuse_unless_pr_stack) runs before anything touches a stack: the name must be
@@ -20,6 +20,7 @@
 set -euo pipefail
 
 PULUMI=${TK_PULUMI_CLI:-pulumi}
+TKCTL="$(dirname "${BASH_SOURCE[0]}")/../../tkctl/bin.mjs"
 TAG=trapperkeeper:ephemeral
 
 fail() { echo "pr-stack: $*" >&2; exit 1; }
@@ -90,7 +91,10 @@ case "$command" in
   prepare) prepare "$stack" "$number" ;;
   up)
     prepare "$stack" "$number"
-    "$PULUMI" up --yes --non-interactive --stack "$stack"
+    # A preview is deployed on every push, without waiting for pr.yml's tests of the same commit:
+    # tkctl up's CI gate is passed over, with the reason recorded in the deployment history.
+    TK_PULUMI_CLI=$(command -v "$PULUMI") node "$TKCTL" up --stack "$stack" \
+      --ignore-ci "PR preview pr-$number: deployed on push; pr.yml runs the tests of this commit"
     ;;
   destroy)
     if ! stack_exists "$stack"; then echo "pr-stack: $stack does not exist; nothing to destroy" >&2; exit 0; fi

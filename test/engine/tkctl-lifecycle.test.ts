@@ -1,13 +1,13 @@
 /**
  * tkctl over the whole lifecycle through the Pulumi engine, on this repository's Pulumi.yaml and
  * index.ts against the local Docker engine: init -> preview -> up -> status -> a config change
- * up -> rollback -> destroy, each as an operator types it (the tkctl bin, in the project folder).
+ * up -> rollback -> up --ref HEAD -> destroy, each as an operator types it (the tkctl bin, in the project folder).
  * Needs what `pulumi up` needs (the CLI, its nodejs language host, the docker 5.2.0 and command
  * 1.x plugins); skipped with the list of what is missing otherwise, like pulumi-up.test.ts.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -114,6 +114,24 @@ describe('tkctl init, preview, up, status, rollback and destroy through the engi
     assert.deepEqual(history.map((h) => [h.command, h.result, h.release]), [['up', 'succeeded', first], ['up', 'succeeded', second], ['rollback', 'succeeded', first]]);
     assert.equal(history[0]!.ciOverride, 'engine e2e: the working tree is under test');
     assert.ok(history.every((h) => h.durationMs > 0));
+  });
+
+  it('up --ref deploys a commit from a temporary worktree: that commit\'s release goes live, the history names the ref, the worktree is gone', async () => {
+    const head = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.trim();
+    assert.equal((await tkctl('rollback', '--clear')).code, 0, 'the pin from the rollback above is removed first');
+    const run = await tkctl('up', '--ref', 'HEAD', '--ignore-ci', 'engine e2e: up --ref', '--json');
+    assert.equal(run.code, 0, run.stderr.slice(-3000));
+    const up = JSON.parse(run.stdout) as { ref: string; commit: string; result: string; release: string };
+    assert.deepEqual([up.ref, up.commit, up.result], ['HEAD', head, 'succeeded']);
+    assert.match(up.release, new RegExp(`^0\\.\\d+\\.\\d+-${head.slice(0, 8)}-`), 'a release of the ref\'s commit, never a dirty one');
+    const worktree = /checked out HEAD \(\w+\) in (\S+)/.exec(run.stderr)?.[1];
+    assert.ok(worktree && !existsSync(worktree), `the worktree ${worktree} is gone`);
+    const status = await json<{ live: { releaseId: string } }>('status', '--json');
+    assert.equal(status.live.releaseId, up.release);
+    const last = JSON.parse(readFileSync(historyFile, 'utf8').trim().split('\n').at(-1)!) as { ref?: string; commit: string; release: string };
+    assert.deepEqual([last.ref, last.commit, last.release], ['HEAD', head, up.release]);
+    const events = readFileSync(join(scratch, 'events.jsonl'), 'utf8');
+    assert.ok(events.includes(up.release), 'the release\'s events went to this folder\'s log, not the removed worktree');
   });
 
   it('destroy tears the stack down without asking (not production) and leaves nothing of it', async () => {

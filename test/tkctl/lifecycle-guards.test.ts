@@ -2,19 +2,22 @@
  * The guards of tkctl's engine commands, through the real Pulumi CLI (file:// backend): they
  * refuse before the engine runs, so none needs provider plugins. destroy's production guard and
  * typed confirmation (also in a real terminal, through tmux), up's CI gate and its override,
- * rollback's pin and its removal.
+ * up --ref's gate on the ref's commit and its temporary worktree, rollback's pin and its removal.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { REPO_ROOT } from '../support/images.js';
 import { createTkctlProject, findPulumiCli, NO_PULUMI_CLI, TKCTL_BIN, type TkctlProject } from './harness.js';
 
 const cli = findPulumiCli();
 if (!cli && process.env.CI) throw new Error(`CI must run the tkctl CLI tests, but ${NO_PULUMI_CLI}`);
 const hasTmux = spawnSync('bash', ['-c', 'command -v tmux'], { stdio: 'ignore' }).status === 0;
+/** With the nodejs language host the engine runs a program, so `up --ref` shows which one ran. */
+const hasLanguageHost = cli !== undefined && spawnSync('bash', ['-c', 'command -v pulumi-language-nodejs'], { env: { ...process.env, PATH: `${dirname(cli)}:${process.env.PATH}` } }).status === 0;
 
 describe('tkctl destroy, up and rollback guards through the real Pulumi CLI', { skip: cli ? undefined : NO_PULUMI_CLI, timeout: 600_000 }, () => {
   let project: TkctlProject;
@@ -31,7 +34,10 @@ describe('tkctl destroy, up and rollback guards through the real Pulumi CLI', { 
     // `pr-7`: not production by name or config, nothing deployed.
     assert.equal(project.pulumi(['stack', 'init', 'pr-7']).code, 0);
     git('init', '-q');
-    writeFileSync(join(project.dir, '.gitignore'), '.trapperkeeper/\n');
+    writeFileSync(join(project.dir, '.gitignore'), '.trapperkeeper/\nnode_modules\n');
+    // A project with this repository's dependencies installed, so `up --ref` can use them.
+    for (const file of ['package.json', 'package-lock.json']) copyFileSync(join(REPO_ROOT, file), join(project.dir, file));
+    symlinkSync(join(REPO_ROOT, 'node_modules'), join(project.dir, 'node_modules'), 'dir');
     git('add', '-A');
     git('commit', '-qm', 'stack files');
   });
@@ -121,6 +127,93 @@ describe('tkctl destroy, up and rollback guards through the real Pulumi CLI', { 
     assert.equal(green.code, 1);
     assert.match(green.stderr, /CI: success \(git note refs\/notes\/ci\)/);
     assert.match(green.stderr, /Stack nope does not exist in this backend\n {2}fix: tkctl init --stack nope/);
+  });
+
+  it('up --ref gates on the ref\'s commit, not HEAD\'s, and refuses a ref that names nothing', async () => {
+    writeFileSync(join(project.dir, 'index.ts'), "export const deployedFrom = 'v-old';\n");
+    git('add', '-A');
+    git('commit', '-qm', 'the old release');
+    git('tag', 'v-old');
+    const old = git('rev-parse', 'HEAD');
+    git('notes', '--ref=ci', 'add', '-f', '-m', 'failure', old);
+    writeFileSync(join(project.dir, 'index.ts'), "export const deployedFrom = 'head';\n");
+    git('commit', '-qam', 'the new release');
+    git('notes', '--ref=ci', 'add', '-f', '-m', 'success', 'HEAD');
+
+    const refused = await project.tkctl(['up', '--stack', 'dev', '--ref', 'v-old']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, new RegExp(`CI is not green for v-old \\(${old.slice(0, 12)}\\): failure \\(git note refs/notes/ci\\)`));
+    assert.match(refused.stderr, /fix: .*tkctl up --ref v-old --ignore-ci "<reason>"/);
+    const fromEnv = await project.tkctl(['up', '--stack', 'dev', '--ref', 'v-old'], { env: { TK_CI_STATUS: 'success' } });
+    assert.equal(fromEnv.code, 1);
+    assert.match(fromEnv.stderr, /failure \(git note refs\/notes\/ci\); TK_CI_STATUS is ignored: it speaks for the checked-out commit [0-9a-f]{12}/);
+
+    const unknown = await project.tkctl(['up', '--stack', 'dev', '--ref', 'v-missing']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /--ref v-missing names no commit in this checkout\n {2}fix: git fetch origin v-missing/);
+    const option = await project.tkctl(['up', '--stack', 'dev', '--ref=--output=/tmp/x']);
+    assert.match(option.stderr, /--ref --output=\/tmp\/x is not a git ref \(it starts with -\)/);
+
+    // Green on the ref's commit while HEAD is not: the gate lets it through.
+    git('notes', '--ref=ci', 'add', '-f', '-m', 'success', old);
+    git('notes', '--ref=ci', 'add', '-f', '-m', 'failure', 'HEAD');
+    const green = await project.tkctl(['up', '--stack', 'nope', '--ref', 'v-old']);
+    assert.match(green.stderr, /CI: success \(git note refs\/notes\/ci\)/);
+    assert.match(green.stderr, /Stack nope does not exist in this backend/);
+    assert.ok(!existsSync(join(project.dir, '.trapperkeeper/deployments/nope.jsonl')));
+  });
+
+  it('up --ref deploys from a temporary worktree at the ref, with this folder\'s stack config and node_modules, records the ref, and removes the worktree', async () => {
+    const old = git('rev-parse', 'v-old');
+    const head = git('rev-parse', 'HEAD');
+    const historyFile = join(project.dir, '.trapperkeeper/deployments/dev.jsonl');
+    const before = existsSync(historyFile) ? readFileSync(historyFile, 'utf8').trim().split('\n').length : 0;
+    const run = await project.tkctl(['up', '--stack', 'dev', '--ref', 'v-old', '--json']);
+    const checkedOut = new RegExp(`checked out v-old \\(${old}\\) in (\\S+)`).exec(run.stderr);
+    assert.ok(checkedOut, run.stderr);
+    const worktree = checkedOut[1]!;
+    assert.match(run.stderr, /Pulumi\.dev\.yaml: the stack's config from /);
+    assert.match(run.stderr, /node_modules: the project's own \(package-lock\.json is the same\)/);
+    assert.match(run.stderr, /pulumi up --stack dev at v-old/);
+    assert.match(run.stderr, new RegExp(`removed the temporary worktree ${worktree.replace(/[.*+?^$()|[\]\\]/g, '\\$&')}`));
+
+    // Gone, with nothing left registered, and the project's own node_modules untouched.
+    assert.ok(!existsSync(worktree), `${worktree} was removed`);
+    assert.ok(!existsSync(dirname(worktree)), 'and its scratch folder');
+    assert.deepEqual(git('worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree ')).length, 1);
+    assert.ok(existsSync(join(REPO_ROOT, 'node_modules/@pulumi/pulumi/package.json')), 'the linked node_modules is intact');
+    assert.equal(git('rev-parse', 'HEAD'), head, 'the checkout did not move');
+    assert.equal(git('status', '--porcelain', '--untracked-files=no'), '', 'nor change');
+
+    const history = readFileSync(historyFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(history.length, before + 1);
+    const record = history.at(-1)!;
+    assert.deepEqual([record.command, record.stack, record.ref, record.commit], ['up', 'dev', 'v-old', old]);
+    assert.equal(record.ciOverride, undefined, 'the ref was green');
+    if (hasLanguageHost) {
+      // The engine ran the program of the ref, not the checked-out one.
+      assert.equal(run.code, 0, run.stderr);
+      const out = JSON.parse(run.stdout) as { ref: string; commit: string; result: string; outputs: Record<string, unknown> };
+      assert.deepEqual([out.ref, out.commit, out.result, out.outputs.deployedFrom], ['v-old', old, 'succeeded', 'v-old']);
+      assert.equal(record.result, 'succeeded');
+    } else {
+      // Without a language host the engine stops at the program; everything before it ran for real.
+      assert.equal(run.code, 1);
+      assert.equal(record.result, 'failed');
+      assert.match(String(record.error), /language|nodejs/i);
+    }
+  });
+
+  it('up --ref removes the worktree when the deployment cannot start, too', async () => {
+    git('notes', '--ref=ci', 'add', '-f', '-m', 'success', 'HEAD');
+    // A ref whose tree has no Pulumi.yaml (an unrelated, empty history): the checkout exists, then the run stops.
+    const orphan = git('commit-tree', '4b825dc642cb6eb9a060e54bf8d69288fbee4904', '-m', 'unrelated history');
+    const run = await project.tkctl(['up', '--stack', 'dev', '--ref', orphan, '--ignore-ci', 'test: a ref without the project']);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, new RegExp(`error: ${orphan} has no Pulumi\\.yaml: it predates this Pulumi project`));
+    const worktree = /removed the temporary worktree (\S+)/.exec(run.stderr)?.[1];
+    assert.ok(worktree && !existsSync(worktree), run.stderr);
+    assert.equal(git('worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree ')).length, 1);
   });
 
   it('rollback without a previous release says so; --clear removes the pin', async () => {

@@ -92,6 +92,24 @@ describe('pr-stack.sh with a real Pulumi CLI', { skip: missing }, () => {
     assert.notEqual(pulumi('config', 'get', 'postgresPassword', '--stack', 'pr-43'), before, 'each PR stack has its own password');
   });
 
+  it('up deploys through tkctl up: the CI gate passed over with the reason recorded, never a secret printed', () => {
+    const up = sh([PR_STACK, 'up', '42']);
+    // The engine cannot run this scratch project (no program, no plugins): what is checked is the
+    // way there, which is tkctl's, and its record.
+    assert.equal(up.status, 1, up.stdout + up.stderr);
+    assert.match(up.stderr, /CI: .*; deploying anyway \(--ignore-ci: PR preview pr-42: deployed on push; pr\.yml runs the tests of this commit\)/);
+    assert.match(up.stderr, /pulumi up --stack pr-42\n/);
+    assert.match(up.stderr, /error: pulumi up of stack pr-42 failed: /);
+    const history = readFileSync(join(project, '.trapperkeeper/deployments/pr-42.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(history.length, 1);
+    assert.deepEqual([history[0]!.command, history[0]!.stack, history[0]!.result], ['up', 'pr-42', 'failed']);
+    assert.match(String(history[0]!.ciOverride), /^PR preview pr-42: deployed on push/);
+    const config = JSON.parse(pulumi('config', '--json', '--show-secrets', '--stack', 'pr-42')) as Record<string, { value: string }>;
+    for (const secret of [config['trapperkeeper:postgresPassword']!.value, config['trapperkeeper:hmacSecret']!.value, SEED]) {
+      assert.ok(!up.stdout.includes(secret) && !up.stderr.includes(secret), 'a secret was printed');
+    }
+  });
+
   it('refuses a stack it did not create (no ephemeral tag), for up and destroy, and leaves it there', () => {
     rmSync(join(project, 'Pulumi.prod.yaml'), { force: true });
     pulumi('stack', 'init', 'pr-7');

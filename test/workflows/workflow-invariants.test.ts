@@ -153,16 +153,35 @@ describe('stacks the workflows touch', () => {
     assert.equal(env.PR_NUMBER, '${{ github.event.pull_request.number }}');
   });
 
-  it('pulumi up names its stack: staging and prod in deploy.yml, pr-<number> through pr-stack.sh', () => {
+  it('deploys go through tkctl up, which names its stack: staging and prod in deploy.yml, pr-<number> through pr-stack.sh', () => {
     const ups = pulumiLines().filter(({ line }) => /\bup\b/.test(line));
     assert.deepEqual(
       ups.map(({ where, line }) => `${where}: ${line}`),
       [
-        'deploy.yml jobs.staging.steps[2]: pulumi up --yes --non-interactive --stack staging',
-        'deploy.yml jobs.prod.steps[2]: pulumi up --yes --non-interactive --stack prod',
+        'deploy.yml jobs.staging.steps[2]: npm run -s tkctl -- up --stack staging',
+        'deploy.yml jobs.prod.steps[2]: npm run -s tkctl -- up --stack prod',
         'pr-stack.yml jobs.deploy.steps[2]: bash .github/scripts/pr-stack.sh up "$PR_NUMBER"',
       ],
     );
+    assert.ok(!pulumiLines().some(({ line }) => /\bpulumi up\b/.test(line)), 'no workflow calls pulumi up around tkctl');
+    const script = readFileSync(join(REPO, '.github/scripts/pr-stack.sh'), 'utf8');
+    assert.doesNotMatch(script, /"\$PULUMI" up\b/, 'pr-stack.sh deploys through tkctl up too');
+    assert.match(script, /node "\$TKCTL" up --stack "\$stack"/);
+  });
+
+  it('staging and prod pass tkctl\'s CI gate only on the test job\'s result for this commit, never with --ignore-ci', () => {
+    const deploy = WORKFLOWS['deploy.yml']!;
+    for (const id of ['staging', 'prod']) {
+      const job = deploy.jobs[id]!;
+      assert.equal(job.needs, 'test');
+      const step = job.steps!.find((candidate) => /tkctl -- up/.test(candidate.run ?? ''))!;
+      assert.equal(step.env?.TK_CI_STATUS, '${{ needs.test.result }}', `${id}: TK_CI_STATUS comes from the test job`);
+      assert.doesNotMatch(step.run!, /--ignore-ci|--ref/, `${id} deploys the tested checkout through the gate`);
+    }
+    for (const { where, env } of allSteps()) {
+      if (where.startsWith('deploy.yml jobs.staging') || where.startsWith('deploy.yml jobs.prod')) continue;
+      assert.equal(env.TK_CI_STATUS, undefined, `${where} sets TK_CI_STATUS outside a deploy that waited for the tests`);
+    }
   });
 
   it('prod deploys only from a v* tag, or a manual run from main or a tag, through the production environment', () => {
@@ -184,7 +203,7 @@ describe('stacks the workflows touch', () => {
     const groups: Record<string, string> = {};
     for (const [file, workflow] of Object.entries(WORKFLOWS)) {
       for (const [id, job] of Object.entries(workflow.jobs)) {
-        const touchesStack = (job.steps ?? []).some((step) => /pulumi up|pr-stack\.sh/.test(step.run ?? ''));
+        const touchesStack = (job.steps ?? []).some((step) => /pulumi up|tkctl -- up|pr-stack\.sh/.test(step.run ?? ''));
         if (!touchesStack) continue;
         assert.ok(job.concurrency && typeof job.concurrency === 'object', `${file} ${id} has no concurrency group`);
         assert.equal(job.concurrency['cancel-in-progress'], false, `${file} ${id} could be cancelled mid-deploy`);

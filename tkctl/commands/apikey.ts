@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { DeployError } from '../../components/errors.js';
 import { JSON_OPTION, parseCommandArgs } from '../args.js';
 import { runAppCommand } from '../app-command.js';
@@ -10,7 +11,8 @@ Sensor API keys, through the app's own \`trapperkeeper api-keys\` inside the liv
 sensor-api container (its database and TK_HMAC_SECRET):
   create  issues a key and prints it ONCE on stdout (the only secret tkctl prints: the key you
           asked for; it is stored only as an HMAC, so store it now)
-  list    every key's id, name, creation, last use and revocation (never the keys)
+  list    every key's id, name, HMAC secret id, creation, last use and revocation (never the
+          keys); --json is the app's own api-keys list --json
   revoke  revokes a key by id; sensors using it get PERMISSION_DENIED
 
 Options:
@@ -19,13 +21,18 @@ Options:
       --json          create: {"key"}; list: an array; revoke: {"revoked"}
   -h, --help          this text`;
 
-interface ApiKeyRow {
-  id: string;
-  name: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
+/** One row of the app's `trapperkeeper api-keys list --json` (app/src/db/api-keys.ts's ApiKeyRecord). */
+const apiKeyRows = z.array(
+  z.object({
+    id: z.string(),
+    name: z.string(),
+    /** Which TK_HMAC_SECRET the key was issued under (its id, not the secret): what a rotation retires. */
+    secretId: z.string(),
+    createdAt: z.string(),
+    lastUsedAt: z.string().nullable(),
+    revokedAt: z.string().nullable(),
+  }),
+);
 
 export async function apikeyCommand(argv: string[], io: TkctlIo): Promise<number> {
   return guarded(io, async () => {
@@ -47,9 +54,12 @@ export async function apikeyCommand(argv: string[], io: TkctlIo): Promise<number
         return line(io.stdout, key);
       }
       if (action === 'list') {
-        const table = await runAppCommand(engine, container, ['api-keys', 'list'], { what: 'Listing API keys', fix });
-        if (values.json) return writeJson(io, parseKeyTable(table));
-        return void io.stdout.write(table);
+        if (!values.json) return void io.stdout.write(await runAppCommand(engine, container, ['api-keys', 'list'], { what: 'Listing API keys', fix }));
+        const text = await runAppCommand(engine, container, ['api-keys', 'list', '--json'], {
+          what: 'Listing API keys',
+          fix: `${fix}  # a release older than api-keys list --json: tkctl apikey list (text) works with it`,
+        });
+        return writeJson(io, parseKeyList(text, container));
       }
       await runAppCommand(engine, container, ['api-keys', 'revoke', id!], { what: `Revoking API key ${id}`, fix: `tkctl apikey list --stack ${stack} shows the active keys` });
       if (values.json) return writeJson(io, { revoked: id });
@@ -58,15 +68,20 @@ export async function apikeyCommand(argv: string[], io: TkctlIo): Promise<number
   });
 }
 
-/** The app's `api-keys list` table: id, name (may hold spaces), then three single-word columns. */
-function parseKeyTable(table: string): ApiKeyRow[] {
-  return table
-    .split('\n')
-    .slice(1)
-    .flatMap((row) => {
-      const match = /^(\S+) {2}(.*?)\s+(\S+)\s+(\S+)\s+(\S+)\s*$/.exec(row);
-      if (!match) return [];
-      const [, id, name, createdAt, lastUsed, revoked] = match;
-      return [{ id: id!, name: name!.trim(), createdAt: createdAt!, lastUsedAt: lastUsed === '-' ? null : lastUsed!, revokedAt: revoked === '-' ? null : revoked! }];
-    });
+/** The app's `api-keys list --json`, checked at the edge. */
+function parseKeyList(text: string, container: string): z.infer<typeof apiKeyRows> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  const rows = apiKeyRows.safeParse(json);
+  if (!rows.success) {
+    throw new DeployError(
+      `trapperkeeper api-keys list --json in ${container} printed no list of keys: ${text.trim().slice(0, 200) || '(nothing)'}`,
+      'tkctl apikey list (without --json) shows the app\'s table; report this as a bug',
+    );
+  }
+  return rows.data;
 }

@@ -61,12 +61,21 @@ function streamLogs(io: TkctlIo, host: string | undefined, args: string[], prefi
     };
     pipe(child.stdout, io.stdout);
     pipe(child.stderr, io.stderr);
-    const stop = () => child.kill('SIGTERM');
-    process.once('SIGINT', stop);
+    // Ctrl-C ends a --follow: docker logs is stopped (a terminal signals it too) and that is a
+    // clean exit, whatever code it dies with; tkctl stays alive until it has. `on`, not `once`:
+    // a second SIGINT (the bin forwarding the same Ctrl-C) must not kill tkctl midway.
+    let interrupted = false;
+    const stop = () => {
+      interrupted = true;
+      child.kill('SIGTERM');
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       process.off('SIGINT', stop);
-      resolve(signal === 'SIGTERM' ? 0 : code ?? 1);
+      process.off('SIGTERM', stop);
+      resolve(interrupted || signal === 'SIGTERM' ? 0 : code ?? 1);
     });
   });
 }

@@ -20,7 +20,8 @@ In order:
   3. the app containers are stopped (a short outage: nothing may hold a connection), the live
      database is renamed <db>_before_restore_<time> (kept; drop it yourself later) and the
      restored one takes its name; the containers that ran are started again;
-  4. the row count of every table is compared with the restored snapshot's; a difference exits 1.
+  4. the row count of every table is compared with the restored snapshot's; a difference (a
+     client still writing, say) exits 1 with the command that undoes the restore.
 
 Options:
   -s, --stack <name>     the stack (default: the selected one)
@@ -80,9 +81,13 @@ async function restoreOverLive(io: TkctlIo, engine: DockerEngine, state: StackSt
   const after = await countRows(engine, spec, spec.database.name);
   const differences = Object.keys({ ...expected, ...after }).filter((table) => expected[table] !== after[table]);
   if (differences.length > 0) {
+    const rows = (count: number | undefined) => (count === undefined ? 'no such table' : `${count} rows`);
     throw new DeployError(
-      `After the restore, ${differences.length} table(s) differ from the snapshot: ${differences.map((t) => `${t} ${after[t] ?? 'missing'} vs ${expected[t] ?? 'missing'}`).join(', ')}`,
-      `restore the database as it was: tkctl restore ${safety.name} --stack ${spec.stack}`,
+      `After the restore, ${differences.length} table(s) differ from the snapshot: ${differences.map((t) => `${t} has ${rows(after[t])}, the snapshot ${expected[t] ?? 'no such table'}`).join('; ')}. ` +
+        `The restored database is live as ${spec.database.name} (the one before is kept as ${previousDb}), but something wrote to the database after the swap ` +
+        `(a client tkctl restore does not stop: docker exec ${spec.database.container} psql --username=${spec.database.user} --dbname=postgres -c 'SELECT datname, application_name, client_addr FROM pg_stat_activity' shows who is connected), ` +
+        'or the restore is incomplete. Stop that writer, then check the data, or undo the restore',
+      `tkctl restore ${safety.name} --stack ${spec.stack}  # the database as it was before this restore`,
     );
   }
   events.emit('snapshot.restored', { snapshot: name, database: spec.database.name, previous: previousDb, safetySnapshot: safety.name });

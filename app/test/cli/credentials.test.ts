@@ -142,6 +142,20 @@ describe('users and API keys through the trapperkeeper command', () => {
     assert.ok(!result.stdout.includes(secretPart) && !result.stderr.includes(secretPart), 'the key is never listed');
   });
 
+  test('api-keys list --json prints the same keys as one JSON array, for tools, never the key itself', async () => {
+    const result = await cli(['api-keys', 'list', '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const rows = JSON.parse(result.stdout) as Array<Record<string, unknown>>;
+    assert.deepEqual(rows.map((row) => Object.keys(row).sort()), [['createdAt', 'id', 'lastUsedAt', 'name', 'revokedAt', 'secretId']]);
+    const [row] = rows;
+    assert.equal(row!.id, apiKeyId);
+    assert.equal(row!.name, 'sensor-a');
+    assert.equal(row!.secretId, workspace.hmacSecret.id);
+    assert.equal(row!.revokedAt, null);
+    assert.ok(!Number.isNaN(Date.parse(String(row!.createdAt))), `createdAt is a time: ${String(row!.createdAt)}`);
+    assert.ok(!result.stdout.includes(apiKey.slice(-64)), 'the key is never listed');
+  });
+
   test('api-keys revoke <id> makes the key PERMISSION_DENIED', async () => {
     const result = await cli(['api-keys', 'revoke', apiKeyId]);
     assert.equal(result.code, 0, result.stderr);
@@ -151,6 +165,8 @@ describe('users and API keys through the trapperkeeper command', () => {
       { apiKey },
     ));
     assert.equal(error.code, grpcStatus.PERMISSION_DENIED);
+    const listed = JSON.parse((await cli(['api-keys', 'list', '--json'])).stdout) as Array<{ id: string; revokedAt: string | null }>;
+    assert.ok(listed.find((row) => row.id === apiKeyId)?.revokedAt, 'list --json shows when it was revoked');
 
     const unknown = await cli(['api-keys', 'revoke', '00000000-0000-7000-8000-00000000dead']);
     assert.notEqual(unknown.code, 0, 'an unknown id is refused');

@@ -27,10 +27,15 @@ export function registerApiKeysCommand(program: Command): void {
   keys
     .command('list')
     .description('List keys (never the keys themselves)')
-    .action(async (_options: unknown, command: Command) => {
+    .option('--json', 'print a JSON array of {id, name, secretId, createdAt, lastUsedAt, revokedAt} (for tools such as the deploy toolkit)')
+    .action(async (options: { json?: boolean }, command: Command) => {
       const config = loadCommandConfig(command);
       await withDatabase(config, async (db) => {
         const rows = await listApiKeys(db, DEFAULT_TENANT_ID);
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify(rows)}\n`);
+          return;
+        }
         process.stdout.write('ID                                    NAME                 CREATED                   LAST USED                 REVOKED\n');
         for (const row of rows) {
           process.stdout.write(
