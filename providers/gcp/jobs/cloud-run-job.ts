@@ -4,12 +4,10 @@ import type { Bucket } from '@google-cloud/storage';
 import { DeployError } from '../../../components/errors.js';
 import { waitForOperation } from '../run/operations.js';
 import { serviceName, type CloudRunStack } from '../run/stack.js';
-import { storageErrorCode } from '../storage/release-bucket.js';
+import { JOB_OUTPUT_PREFIX, storageErrorCode } from '../storage/release-bucket.js';
 
 /** Where a job's task finds the release-state bucket (a Cloud Storage volume, gcsfuse). */
 export const STATE_MOUNT = '/release-state';
-/** Job outputs live under this prefix of the bucket until the release has read them. */
-export const JOB_OUTPUT_PREFIX = 'jobs/';
 const STATE_VOLUME = 'release-state';
 
 export interface JobRun {
