@@ -24,7 +24,9 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import * as http from 'node:http';
+import * as http2 from 'node:http2';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -102,7 +104,7 @@ export interface EmulatedService {
   latestCreatedRevision: string;
   traffic: Traffic[];
   template: WireTemplate;
-  /** `http://127.0.0.1:<port>`: Cloud Run's front end for the service, forwarding each connection to the serving revision. */
+  /** `http://127.0.0.1:<port>`: Cloud Run's front end for the service, routing each request to the serving revision. */
   uri: string;
 }
 
@@ -199,29 +201,60 @@ export async function startCloudRunEmulator(options: CloudRunEmulatorOptions = {
   });
 
   /**
-   * The service URL: a TCP front on 127.0.0.1 that hands each new connection to the revision with
-   * the traffic (HTTP/1 and h2c alike), as Cloud Run's front end routes users (one revision has
-   * all of it here: the release never splits traffic).
+   * The service URL: a front on 127.0.0.1 that routes each request (each HTTP/2 stream for an
+   * h2c service) to the revision with the traffic at that moment, as Cloud Run's front end does;
+   * a kept-alive client connection therefore reaches the new revision right after a switch.
    */
-  const fronts: Server[] = [];
+  const fronts: Array<{ close(): void }> = [];
+  const servingAddress = (service: EmulatedService): URL | undefined => {
+    const serving = service.traffic.find((t) => (t.percent ?? 0) > 0);
+    const url = serving ? tagUri(service, resolveLatest(service, serving)) : '';
+    return url ? new URL(url) : undefined;
+  };
   async function startFront(service: EmulatedService): Promise<string> {
-    const front = createServer((socket: Socket) => {
-      const serving = service.traffic.find((t) => (t.percent ?? 0) > 0);
-      const url = serving ? tagUri(service, resolveLatest(service, serving)) : '';
-      if (!url) return socket.destroy();
-      const { hostname, port: revisionPort } = new URL(url);
-      const upstream = connect({ host: hostname, port: Number(revisionPort) });
-      socket.pipe(upstream).pipe(socket);
-      const end = () => {
-        socket.destroy();
-        upstream.destroy();
-      };
-      socket.on('error', end);
-      upstream.on('error', end);
-    });
-    fronts.push(front);
-    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
-    const address = front.address();
+    const h2c = service.template.containers?.[0]?.ports?.[0]?.name === 'h2c';
+    let server: http.Server | http2.Http2Server;
+    if (h2c) {
+      const sessions = new Map<string, http2.ClientHttp2Session>();
+      const h2 = http2.createServer();
+      h2.on('stream', (stream, headers) => {
+        const target = servingAddress(service);
+        if (!target) return stream.respond({ ':status': 503 }, { endStream: true });
+        let session = sessions.get(target.origin);
+        if (!session || session.closed || session.destroyed) {
+          session = http2.connect(target.origin);
+          session.on('error', () => sessions.delete(target.origin));
+          sessions.set(target.origin, session);
+        }
+        const forwarded = Object.fromEntries(Object.entries(headers).filter(([name]) => !name.startsWith(':') || [':method', ':path', ':scheme'].includes(name)));
+        const upstream = session.request(forwarded);
+        upstream.on('response', (responseHeaders) => stream.respond(responseHeaders, { waitForTrailers: true }));
+        let trailers: http2.IncomingHttpHeaders | undefined;
+        upstream.on('trailers', (t) => (trailers = t));
+        stream.on('wantTrailers', () => stream.sendTrailers(Object.fromEntries(Object.entries(trailers ?? {}).filter(([name]) => !name.startsWith(':')))));
+        stream.pipe(upstream);
+        upstream.pipe(stream);
+        upstream.on('error', () => stream.destroy());
+        stream.on('error', () => upstream.destroy());
+      });
+      fronts.push({ close: () => { for (const session of sessions.values()) session.destroy(); h2.close(); } });
+      server = h2;
+    } else {
+      const h1 = http.createServer((request, response) => {
+        const target = servingAddress(service);
+        if (!target) return void response.writeHead(503).end('no revision serves');
+        const upstream = http.request({ host: target.hostname, port: Number(target.port), method: request.method, path: request.url, headers: request.headers }, (answer) => {
+          response.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(response);
+        });
+        upstream.on('error', () => response.destroy());
+        request.pipe(upstream);
+      });
+      fronts.push({ close: () => { h1.closeAllConnections(); h1.close(); } });
+      server = h1;
+    }
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
     return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   }
 

@@ -57,8 +57,8 @@ export function cloudRunDatabase(stack: CloudRunStack, bucket: Bucket, database:
         return await takeSnapshot(plan, takenAt, events, started);
       } catch (error) {
         events.emit('snapshot.failed', { database: plan.database.name, bucket: stack.target.stateBucket, error: (error as Error).message }, 'error');
-        if (error instanceof DeployError) throw new DeployError(`${error.message}; no migration ran`, error.fix);
-        throw error;
+        if (error instanceof DeployError) throw error;
+        throw new DeployError(`The pg_dump snapshot of ${plan.database.name} failed: ${(error as Error).message}; no migration ran`, 'release again; if it repeats, check the release-state bucket and the Cloud Run job');
       }
     },
 
@@ -109,15 +109,15 @@ export function cloudRunDatabase(stack: CloudRunStack, bucket: Bucket, database:
     const dir = mkdtempSync(join(tmpdir(), 'tk-gcp-snapshot-'));
     try {
       if (!result.succeeded) {
-        throw new DeployError(`The pg_dump snapshot of ${plan.database.name} failed (${result.message})`, `see the job's logs: gcloud run jobs executions describe ${result.execution.split('/').pop() ?? ''} --region ${stack.target.region}; fix the cause and release again`);
+        throw new DeployError(`The pg_dump snapshot of ${plan.database.name} failed (${result.message}); no migration ran`, `see the job's logs: gcloud run jobs executions describe ${result.execution.split('/').pop() ?? ''} --region ${stack.target.region}; fix the cause and release again`);
       }
       const expected = (await readJobFile(bucket, result.output, 'snapshot.dump.sha256'))?.trim();
-      if (!expected) throw new DeployError(`The pg_dump job wrote no checksum under gs://${stack.target.stateBucket}/${result.output}/`, 'release again; if it repeats, check that the job may write to the bucket (roles/storage.objectUser)');
+      if (!expected) throw new DeployError(`The pg_dump job wrote no checksum under gs://${stack.target.stateBucket}/${result.output}/; no migration ran`, 'release again; if it repeats, check that the job may write to the bucket (roles/storage.objectUser)');
       const local = join(dir, 'snapshot.dump');
       await bucket.file(`${result.output}/snapshot.dump`).download({ destination: local });
       const read = await sha256OfFile(local);
       if (read.sha256 !== expected) {
-        throw new DeployError(`The dump read back from gs://${stack.target.stateBucket}/${result.output}/snapshot.dump has sha256 ${read.sha256}, but the job computed ${expected}`, 'release again; if it repeats, check the bucket and the network');
+        throw new DeployError(`The dump read back from gs://${stack.target.stateBucket}/${result.output}/snapshot.dump has sha256 ${read.sha256}, but the job computed ${expected}; no migration ran`, 'release again; if it repeats, check the bucket and the network');
       }
       const stored = await storeSnapshot(bucket, { path: local, database: plan.database.name, takenAt, commit: plan.image.commit });
       events.emit('snapshot.taken', { snapshot: stored.name, database: plan.database.name, bucket: stack.target.stateBucket, size: stored.size, sha256: stored.sha256, durationMs: Date.now() - started });
