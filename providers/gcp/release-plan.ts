@@ -3,7 +3,7 @@ import { RELEASE_PLAN_SCHEMA_VERSION, type ReleasePlan } from '../../components/
 import type { GcpStackConfig } from '../config.js';
 import { canonicalJson } from '../release-command.js';
 import type { GcpInfrastructureSpec } from './infrastructure-spec.js';
-import type { GcpPlanTarget } from './plan-target.js';
+import type { GcpPlanTargetInput } from './plan-target.js';
 
 /** Variables the release forwards by name; on Cloud Run they are Secret Manager references. */
 export const GCP_SECRET_ENV = ['TK_DATABASE_PASSWORD', 'TK_HMAC_SECRET'] as const;
@@ -42,7 +42,7 @@ export function planGcpRelease(config: Pick<GcpStackConfig, 'stack' | 'app' | 'r
       stateBucket: spec.stateBucket.name,
       services: { 'sensor-api': spec.services['sensor-api'].name, 'web-ui': spec.services['web-ui'].name },
       databaseInstance: spec.database.instance,
-    } satisfies GcpPlanTarget,
+    } satisfies GcpPlanTargetInput,
   };
   const digest = createHash('sha256').update(canonicalJson(plan)).digest('hex').slice(0, 8);
   return { ...plan, image: { ...plan.image, releaseId: `${image.tag}+cfg.${digest}` } };

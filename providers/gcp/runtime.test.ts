@@ -17,7 +17,7 @@ assert.ok(config.provider === 'gcp');
 const plan = planGcpRelease(config, planGcpInfrastructure(config), { tag: '0.1.0-0123abcd-20261123T101500Z', version: '0.1.0', commit: '0123abcd' });
 
 describe('the GCP target in the release process', () => {
-  it('the registry hands a gcp plan to the GCP runtime, which refuses to release, naming what is missing, before touching anything', async () => {
+  it('the registry hands a gcp plan to the GCP runtime, which refuses to release, naming the one port still missing (images), before touching anything', async () => {
     let ran = false;
     const refused = await targetRuntime(plan)
       .withBackend(plan, async () => {
@@ -30,6 +30,7 @@ describe('the GCP target in the release process', () => {
     assert.equal(ran, false);
     assert.ok(refused instanceof DeployError);
     assert.match(refused.message, /^Stack prod targets GCP \(project tk-prod-123456, europe-west1\), whose release steps are not complete/);
+    assert.match(refused.message, /the deploy lock, Cloud Run slots and traffic, the health gate through tag URLs and the database jobs are, but not images \(release images in Artifact Registry/);
     assert.match(refused.message, /fix: deploy this stack with provider docker for now/);
   });
 

@@ -113,6 +113,7 @@ describe('GcpTarget (Pulumi mocks)', () => {
       'gcp:sql/databaseInstance:DatabaseInstance tk-postgres',
       'gcp:sql/user:User tk-db-user',
       'gcp:storage/bucket:Bucket tk-release-state',
+      'gcp:storage/bucketIAMMember:BucketIAMMember tk-release-state-jobs',
       'pulumi:providers:gcp tk-gcp',
       'trapperkeeper:gcp:Target tk',
     ]);
@@ -253,10 +254,13 @@ describe('GcpTarget (Pulumi mocks)', () => {
     assert.deepEqual(byName('tk-own-postgres').ignoreChanges, []);
   });
 
-  it('the snapshots in the release-state bucket are deleted after the retention by a lifecycle rule, and nothing else is', async () => {
+  it('the bucket deletes superseded snapshots retentionDays after the release marked them (never the newest verified one, which has no custom time) and job outputs after a day, nothing else', async () => {
     await declare('tk-life', gcpConfig('prod', { snapshots: { retentionDays: 7 } }));
     const bucket = byName('tk-life-release-state').inputs;
-    assert.deepEqual(bucket.lifecycleRules, [{ action: { type: 'Delete' }, condition: { age: 7, matchesPrefixes: ['snapshots/'] } }]);
+    assert.deepEqual(bucket.lifecycleRules, [
+      { action: { type: 'Delete' }, condition: { daysSinceCustomTime: 7, matchesPrefixes: ['snapshots/'] } },
+      { action: { type: 'Delete' }, condition: { age: 1, matchesPrefixes: ['jobs/'] } },
+    ]);
     assert.deepEqual(bucket.versioning, { enabled: false });
     assert.equal(bucket.name, 'tk-prod-release-tk-prod-123456');
   });
@@ -281,6 +285,8 @@ describe('GcpTarget (Pulumi mocks)', () => {
       stateBucket: 'tk-prod-release-tk-prod-123456',
       services: { 'sensor-api': 'tk-prod-sensor-api', 'web-ui': 'tk-prod-web-ui' },
       databaseInstance: 'tk-prod-postgres',
+      // Not in the plan: the parsed target's default (pg_dump of the declared Cloud SQL version).
+      snapshotImage: 'postgres:16-bookworm',
     });
     assert.match(plan.image.releaseId, /^0\.1\.0-0123abcd-20261123T101500Z\+cfg\.[0-9a-f]{8}$/);
     assert.deepEqual(plan.endpoints, { publicHttpUrl: 'https://tk-prod-web-ui-123456789012.europe-west1.run.app', publicGrpcAddress: 'tk-prod-sensor-api-123456789012.europe-west1.run.app:443' });

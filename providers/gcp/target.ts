@@ -10,7 +10,7 @@ import type { DeploymentTarget, ReleaseStatus, TargetEndpoints } from '../types.
 import type { GcpInfrastructureSpec, GcpSecretKey, GcpServiceSpec } from './infrastructure-spec.js';
 import { BACKUP_RETENTION_DAYS, BACKUP_START_TIME, CLOUD_SQL_MOUNT, POSTGRES_VERSION, databaseUrl, planGcpInfrastructure } from './infrastructure-spec.js';
 import { planGcpRelease, type GcpImage } from './release-plan.js';
-import { SNAPSHOT_PREFIX } from './storage/release-bucket.js';
+import { JOB_OUTPUT_PREFIX, SNAPSHOT_PREFIX } from './storage/release-bucket.js';
 
 export interface GcpTargetArgs {
   /** The validated stack config (providers/config.ts), provider gcp. */
@@ -22,6 +22,8 @@ export interface GcpTargetArgs {
 /** Roles the services' own account gets; nothing at project level but the Cloud SQL client. */
 export const RUNTIME_PROJECT_ROLES = ['roles/cloudsql.client'] as const;
 export const SECRET_ACCESSOR_ROLE = 'roles/secretmanager.secretAccessor';
+/** The services' account on the release-state bucket, for the release's jobs. */
+export const STATE_BUCKET_ROLE = 'roles/storage.objectUser';
 
 /**
  * A TrapperKeeper stack on Google Cloud: Cloud Run services for sensor-api (gRPC over h2c end to
@@ -47,6 +49,7 @@ export class GcpTarget extends pulumi.ComponentResource implements DeploymentTar
   readonly secrets: Record<GcpSecretKey, { secret: gcp.secretmanager.Secret; version: gcp.secretmanager.SecretVersion; accessor: gcp.secretmanager.SecretIamMember }>;
   readonly database: { instance: gcp.sql.DatabaseInstance; database: gcp.sql.Database; user: gcp.sql.User };
   readonly stateBucket: gcp.storage.Bucket;
+  readonly stateBucketAccess: gcp.storage.BucketIAMMember;
   readonly services: Record<AppService, { service: gcp.cloudrunv2.Service; publicInvoker: gcp.cloudrunv2.ServiceIamMember }>;
   readonly infrastructure: pulumi.Resource;
   readonly image: DeploymentTarget['image'];
@@ -104,12 +107,22 @@ export class GcpTarget extends pulumi.ComponentResource implements DeploymentTar
         publicAccessPrevention: 'enforced',
         // The lock relies on generations; old ones must not linger as versions.
         versioning: { enabled: false },
-        lifecycleRules: [{ action: { type: 'Delete' }, condition: { age: spec.stateBucket.snapshotRetentionDays, matchesPrefixes: [SNAPSHOT_PREFIX] } }],
+        // Never an age rule on snapshots: it would delete the newest verified one of a stack that
+        // stopped releasing. Only snapshots a newer verified one superseded carry a custom time
+        // (set by the release, snapshot/retention.ts), and they go retentionDays after it.
+        lifecycleRules: [
+          { action: { type: 'Delete' }, condition: { daysSinceCustomTime: spec.stateBucket.snapshotRetentionDays, matchesPrefixes: [SNAPSHOT_PREFIX] } },
+          { action: { type: 'Delete' }, condition: { age: 1, matchesPrefixes: [JOB_OUTPUT_PREFIX] } },
+        ],
         forceDestroy: config.ephemeral,
       },
       // Like Docker's data volumes: the snapshots outlive `pulumi destroy` unless the stack is ephemeral.
       child({ retainOnDelete: !config.ephemeral }),
     );
+
+    // The release's Cloud Run jobs (pg_dump, migrations) run as the services' account and write
+    // their output into this bucket (a Cloud Storage volume): object access here, nowhere else.
+    this.stateBucketAccess = new gcp.storage.BucketIAMMember(`${name}-release-state-jobs`, { bucket: this.stateBucket.name, role: STATE_BUCKET_ROLE, member }, child());
 
     const access = [...Object.values(this.secrets).map((s) => s.accessor), ...this.projectRoles];
     this.services = Object.fromEntries(APP_SERVICES.map((service) => [service, this.createService(name, spec, spec.services[service], access, child)])) as GcpTarget['services'];
@@ -119,7 +132,7 @@ export class GcpTarget extends pulumi.ComponentResource implements DeploymentTar
     const rollbackTo = config.release.rollbackTo;
     const environment = { [RELEASE_PLAN_ENV]: canonicalJson(this.releasePlan), ...(rollbackTo !== undefined ? { [ROLLBACK_TO_ENV]: rollbackTo } : {}) };
     const logging = command.types.enums.local.Logging.Stderr;
-    const everything = [this.stateBucket, this.database.user, this.database.database, ...Object.values(this.services).flatMap((s) => [s.service, s.publicInvoker])];
+    const everything = [this.stateBucket, this.stateBucketAccess, this.database.user, this.database.database, ...Object.values(this.services).flatMap((s) => [s.service, s.publicInvoker])];
     this.release = new command.local.Command(
       `${name}-release`,
       { create: releaseCli('deploy'), update: releaseCli('deploy'), environment, logging, triggers: [this.releasePlan.image.releaseId, ...(rollbackTo !== undefined ? [rollbackTo] : [])] },

@@ -44,7 +44,7 @@ describe('Cloud Run traffic through the real ServicesClient (gRPC, against a loc
 
   it('a release, another, a rollback, and a release after the rollback: each ends with all users on the intended revision', async () => {
     const name = cloudRunServiceName('tk-prod-123456', 'europe-west1', 'tk-prod-sensor-api');
-    emulator.addService(name);
+    await emulator.addService(name);
     const traffic = new CloudRunTraffic(client, name);
 
     const a = await release(traffic, name);
@@ -69,7 +69,7 @@ describe('Cloud Run traffic through the real ServicesClient (gRPC, against a loc
 
   it('a failed verification puts back the traffic the switch replaced', async () => {
     const name = cloudRunServiceName('tk-prod-123456', 'europe-west1', 'tk-prod-web-ui');
-    emulator.addService(name);
+    await emulator.addService(name);
     const traffic = new CloudRunTraffic(client, name);
     const a = await release(traffic, name);
     const before = await traffic.read();
@@ -83,7 +83,7 @@ describe('Cloud Run traffic through the real ServicesClient (gRPC, against a loc
 
   it('refuses to move traffic when the service changed since it was read (etag), and says so', async () => {
     const name = cloudRunServiceName('tk-prod-123456', 'europe-west1', 'tk-race-web-ui');
-    emulator.addService(name);
+    await emulator.addService(name);
     const traffic = new CloudRunTraffic(client, name);
     await release(traffic, name);
     const stale = await traffic.read();
@@ -93,7 +93,7 @@ describe('Cloud Run traffic through the real ServicesClient (gRPC, against a loc
 
   it('an API refusal (a revision that does not exist) fails with the service named', async () => {
     const name = cloudRunServiceName('tk-prod-123456', 'europe-west1', 'tk-missing-web-ui');
-    emulator.addService(name);
+    await emulator.addService(name);
     const traffic = new CloudRunTraffic(client, name);
     await traffic.pinServing(await traffic.read());
     await assert.rejects(traffic.stage(await traffic.read(), 'blue', 'tk-missing-web-ui-00042'), (error: unknown) => error instanceof DeployError && error.message.includes(`Cannot update the traffic of ${name}`) && /does not exist/.test(error.message));

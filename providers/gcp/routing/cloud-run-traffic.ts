@@ -63,7 +63,8 @@ export class CloudRunTraffic {
     return this.write(current, planUntag(current, slot));
   }
 
-  private async write(current: ServiceTrafficSnapshot, traffic: PinnedTarget[]): Promise<ServiceTrafficSnapshot> {
+  /** Writes a planned traffic list, refused when the service changed since `current` was read. */
+  async write(current: ServiceTrafficSnapshot, traffic: PinnedTarget[]): Promise<ServiceTrafficSnapshot> {
     try {
       const [operation] = await this.client.updateService({
         service: { name: this.name, etag: current.etag, traffic: traffic.map((t) => ({ type: t.type, revision: t.revision, percent: t.percent, ...(t.tag ? { tag: t.tag } : {}) })) },

@@ -24,12 +24,19 @@ export interface TrafficTarget {
   tag?: string | null;
 }
 
+/**
+ * The tag of the revision the release has staged (the gate's target before a switch, the
+ * rollback target after one): the routing port's `staging`, as a route of its own.
+ */
+export const STAGING_TAG = 'staging';
+export type RouteTag = Slot | typeof STAGING_TAG;
+
 /** A block as every plan here writes it: a named revision. */
 export interface PinnedTarget {
   type: typeof REVISION;
   revision: string;
   percent: number;
-  tag?: Slot;
+  tag?: RouteTag;
 }
 
 export interface ServiceTraffic {
@@ -50,8 +57,23 @@ export interface SlotRevisions {
   tagged: Partial<Record<Slot, string>>;
 }
 
+/** The revision the staging tag names, if any. */
+export function stagedRevision(current: ServiceTraffic): string | undefined {
+  return pin(current).find((target) => target.tag === STAGING_TAG)?.revision;
+}
+
+/** Moves the staging tag to `revision` (0%, or the traffic it has), or removes it (undefined); users are untouched. */
+export function planStaging(current: ServiceTraffic, revision: string | undefined): PinnedTarget[] {
+  const others = pin(current).filter((target) => target.tag !== STAGING_TAG);
+  return normalize(revision === undefined ? others : [...others, { type: REVISION, revision: revisionName(revision), percent: 0, tag: STAGING_TAG }]);
+}
+
 function isSlot(tag: string | null | undefined): tag is Slot {
   return (SLOTS as readonly string[]).includes(tag ?? '');
+}
+
+function isRouteTag(tag: string | null | undefined): tag is RouteTag {
+  return isSlot(tag) || tag === STAGING_TAG;
 }
 
 /** Short revision name: the API may return `projects/.../revisions/<name>`. */
@@ -71,7 +93,7 @@ export function pin(current: ServiceTraffic): PinnedTarget[] {
       );
     }
     const tag = target.tag ?? undefined;
-    return { type: REVISION, revision: revisionName(revision), percent: target.percent ?? 0, ...(isSlot(tag) ? { tag } : {}) };
+    return { type: REVISION, revision: revisionName(revision), percent: target.percent ?? 0, ...(isRouteTag(tag) ? { tag } : {}) };
   });
 }
 
@@ -88,7 +110,7 @@ export function readSlots(current: ServiceTraffic): SlotRevisions {
   }
   const liveRevision = servingRevisions[0];
   const tagged: Partial<Record<Slot, string>> = {};
-  for (const target of pinned) if (target.tag) tagged[target.tag] = target.revision;
+  for (const target of pinned) if (isSlot(target.tag)) tagged[target.tag] = target.revision;
   const liveSlot = liveRevision === undefined ? null : (SLOTS.find((slot) => tagged[slot] === liveRevision) ?? null);
   return { live: liveRevision === undefined ? null : { revision: liveRevision, slot: liveSlot }, tagged };
 }
@@ -126,7 +148,8 @@ export function planRestore(previous: ServiceTraffic): PinnedTarget[] {
 export function planUntag(current: ServiceTraffic, slot: Slot): PinnedTarget[] {
   const { live } = readSlots(current);
   if (live?.slot === slot) throw new DeployError(`Cannot remove slot ${slot}: it serves users now (${live.revision})`, 'this is a bug in the release order, please report it');
-  return normalize(pin(current).map((target) => (target.tag === slot ? withoutTag(target) : target)));
+  const revision = pin(current).find((target) => target.tag === slot)?.revision;
+  return normalize(pin(current).map((target) => (target.tag === slot || (target.tag === STAGING_TAG && target.revision === revision) ? withoutTag(target) : target)));
 }
 
 function withoutTag(target: PinnedTarget): PinnedTarget {

@@ -25,6 +25,8 @@ export interface GcsSnapshot extends SnapshotRecord {
   size: number;
   sha256?: string;
   generation: string;
+  /** Set by retention once a newer verified snapshot exists; the bucket's lifecycle rule counts from it. */
+  customTime?: Date;
 }
 
 const META = { sha256: 'sha256', verified: 'verified-sha256', commit: 'commit', database: 'database' } as const;
@@ -107,6 +109,7 @@ export async function listSnapshots(bucket: Bucket, database: string): Promise<G
       size: Number(file.metadata.size ?? 0),
       ...(sha256 ? { sha256 } : {}),
       generation: String(file.metadata.generation ?? ''),
+      ...(file.metadata.customTime ? { customTime: new Date(String(file.metadata.customTime)) } : {}),
     });
   }
   return snapshots.sort((a, b) => a.takenAt.getTime() - b.takenAt.getTime() || a.name.localeCompare(b.name));

@@ -17,6 +17,8 @@ export interface ReleaseBucketRef {
 
 export const LOCK_OBJECT = 'lock/deploy';
 export const SNAPSHOT_PREFIX = 'snapshots/';
+/** What Cloud Run job tasks write for the release to read (deleted once read; a day later by the bucket's rule if a release died first). */
+export const JOB_OUTPUT_PREFIX = 'jobs/';
 
 export function releaseBucket(ref: ReleaseBucketRef): Bucket {
   const storage = new Storage({

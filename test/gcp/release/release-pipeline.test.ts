@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { createDeployEvents } from '../../../components/events/deploy-events.js';
+import { lockHolderForThisProcess } from '../../../components/lock/lock-holder.js';
+import { PhaseClock } from '../../../components/release/phases.js';
+import { runRelease } from '../../../components/release/pipeline.js';
+import type { ReleasePlan, Slot } from '../../../components/release/plan.js';
+import type { ReleaseBackend, RoutedRelease } from '../../../components/release/ports.js';
+import { promote } from '../../../components/release/promote.js';
+import { withGcpBackend } from '../../../providers/gcp/runtime.js';
+import { IMAGES_NOT_BUILT, createGcpReleaseFixture, type GcpReleaseFixture } from '../support/gcp-release-fixture.js';
+
+function eventLog() {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      callback();
+    },
+  });
+  return { events: createDeployEvents({ format: 'json', destination, jsonFile: '' }), names: () => lines.map((line) => String((JSON.parse(line) as { event?: string }).event)) };
+}
+
+async function publicRelease(plan: ReleasePlan): Promise<string> {
+  const response = await fetch(`${plan.endpoints.publicHttpUrl}/readyz`, { signal: AbortSignal.timeout(5000) });
+  return String(((await response.json()) as { release?: unknown }).release);
+}
+
+describe('GCP releases through the pipeline (Cloud Run emulator on Docker, fake-gcs-server, PostgreSQL)', { timeout: 900_000 }, () => {
+  let fixture: GcpReleaseFixture;
+  before(async () => {
+    fixture = await createGcpReleaseFixture();
+  });
+  after(async () => {
+    await fixture?.tearDown();
+  });
+
+  it('a failed pg_dump snapshot aborts the release before any migration: nothing migrated, no revision started, the lock free again', async () => {
+    // A session holding an exclusive lock makes pg_dump give up after its lock wait timeout.
+    fixture.sql('CREATE TABLE blocker (id int)');
+    const holder: ChildProcess = spawn('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', fixture.database, '-c', 'BEGIN; LOCK TABLE blocker IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(300);'], { stdio: 'ignore', env: { ...process.env, PGAPPNAME: 'tk-test-lock-holder' } });
+    try {
+      while (fixture.sql("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'blocker' AND l.mode = 'AccessExclusiveLock' AND l.granted").trim() !== '1') await sleep(100);
+      const base = fixture.plan();
+      const plan: ReleasePlan = { ...base, snapshots: { ...base.snapshots, lockWaitTimeoutMs: 1000 } };
+      const log = eventLog();
+      const options = { images: IMAGES_NOT_BUILT, cloudRunEndpoint: { host: fixture.emulator.host, port: fixture.emulator.port }, storageEndpoint: fixture.gcs.apiEndpoint, progress: (line: string) => process.stderr.write(`# ${line}\n`) };
+      const failure = await withGcpBackend(plan, options, (backend) => runRelease(plan, backend, { events: log.events, secrets: fixture.secrets })).then(
+        () => assert.fail('the release went on without a snapshot'),
+        (error: unknown) => error as Error,
+      );
+      assert.match(failure.message, /The pg_dump snapshot of tk_gcp_\w+ failed \(Task .* failed with exit code 1\); no migration ran/);
+      const names = log.names();
+      assert.ok(names.includes('snapshot.failed') && names.includes('release.failed'), names.join(', '));
+      assert.ok(!names.includes('migrated') && !names.includes('slot.started'), names.join(', '));
+      const jobs = fixture.emulator.executions.map((e) => `${e.job.split('/').pop()}:${e.exitCode}`);
+      assert.deepEqual(jobs.map((j) => j.replace(/^tk-c[0-9a-f]+-/, '')), ['migrate:0', 'pg-dump:1'], 'the status was read, the dump failed, no migrate job ran');
+
+      await withGcpBackend(plan, options, async (backend) => {
+        const status = await backend.database.migrationStatus(plan, fixture.secrets);
+        assert.ok(status.pending.length > 0 && status.statuses.every((s) => s.status === 'pending'), 'every migration still pending');
+        assert.deepEqual(await backend.database.listSnapshots(), []);
+        assert.deepEqual(await backend.routing.read(), { live: null, staging: null });
+        assert.equal(await backend.slots.describe('blue'), undefined, 'no revision was started');
+        const lock = await backend.lock.acquire(lockHolderForThisProcess(plan.image), { waitMs: 0, events: log.events });
+        await lock.release();
+      });
+    } finally {
+      // The server keeps sleeping when only the client goes: end the session itself.
+      fixture.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'tk-test-lock-holder'");
+      holder.kill('SIGTERM');
+      fixture.sql('DROP TABLE IF EXISTS blocker');
+    }
+  });
+
+  it('a release, a second one, a rollback, and a release after the rollback each end with every user on the intended release (traffic pinned by name is moved)', async () => {
+    const backend: ReleaseBackend = fixture.backend();
+    const log = eventLog();
+    const [a, b, c] = [fixture.plan('info'), fixture.plan('debug'), fixture.plan('warn')];
+    await backend.database.migrate(a, fixture.secrets, log.events);
+    const clock = new PhaseClock();
+    const release = async (plan: ReleasePlan, slot: Slot, from: 'fresh' | 'parked') => {
+      const routing = await backend.routing.read();
+      await promote(backend, { plan, slot, live: routing.live, staged: routing.staging, from, secrets: fixture.secrets }, { clock, events: log.events, kind: from === 'parked' ? 'rollback' : 'release' });
+      const live: RoutedRelease | null = (await backend.routing.read()).live;
+      assert.deepEqual(live, { slot, releaseId: plan.image.releaseId });
+      assert.equal(await publicRelease(plan), plan.image.releaseId, 'users reach the release at the service URL');
+    };
+    await release(a, 'blue', 'fresh');
+    await release(b, 'green', 'fresh');
+    assert.deepEqual((await backend.routing.read()).staging, { slot: 'blue', releaseId: a.image.releaseId }, 'the previous release stays staged: the rollback target');
+    await release(a, 'blue', 'parked');
+    // Traffic is now pinned to A's revision by name: a release that only deployed would never serve.
+    await release(c, 'green', 'fresh');
+    for (const service of Object.values(c.target.services as Record<string, string>)) {
+      const name = `projects/${fixture.spec.project}/locations/${fixture.spec.region}/services/${service}`;
+      const serving = fixture.emulator.service(name).traffic.filter((t) => (t.percent ?? 0) > 0);
+      assert.equal(serving.length, 1);
+      assert.equal(serving[0]!.tag, 'green');
+      assert.equal(serving[0]!.type, 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', 'pinned by name, never LATEST');
+    }
+    assert.ok(log.names().filter((n) => n === 'promoted').length === 4, log.names().join(', '));
+  });
+});

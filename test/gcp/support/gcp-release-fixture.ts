@@ -1,0 +1,148 @@
+/**
+ * A GCP stack on this machine for the release backend's tests: the Cloud Run emulator (its
+ * revisions and jobs run on the local Docker engine), fake-gcs-server as Cloud Storage, and a
+ * fresh database in the PostgreSQL on 127.0.0.1:5432, reached the way Cloud Run reaches Cloud SQL
+ * (the connector's unix socket). The services are declared as GcpTarget declares them (template,
+ * secret references, Cloud SQL volume); the release backend gets the real Google clients.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import type { Bucket } from '@google-cloud/storage';
+import type { ReleasePlan } from '../../../components/release/plan.js';
+import type { ImagesPort, ReleaseBackend } from '../../../components/release/ports.js';
+import { parseStackConfig } from '../../../providers/config.js';
+import { pulumiConfig } from '../../../providers/docker/testing.js';
+import { startCloudRunEmulator, type CloudRunEmulator, type WireTemplate } from '../../../providers/gcp/cloud-run-emulator.js';
+import { startFakeGcs, type FakeGcs } from '../../../providers/gcp/fake-gcs.js';
+import { CLOUD_SQL_MOUNT, databaseUrl, planGcpInfrastructure, type GcpInfrastructureSpec } from '../../../providers/gcp/infrastructure-spec.js';
+import { gcpReleaseBackend } from '../../../providers/gcp/release-backend.js';
+import { planGcpRelease } from '../../../providers/gcp/release-plan.js';
+import { cloudRunClients, type CloudRunClients } from '../../../providers/gcp/run/clients.js';
+import { cloudRunServiceName } from '../../../providers/gcp/routing/cloud-run-traffic.js';
+import { APP_SERVICES } from '../../../components/release/plan.js';
+import { TEST_IMAGES, ensureAppImage, requireDocker } from '../../support/images.js';
+
+process.env.METADATA_SERVER_DETECTION = 'none';
+
+export interface GcpReleaseFixture {
+  emulator: CloudRunEmulator;
+  gcs: FakeGcs;
+  bucket: Bucket;
+  spec: GcpInfrastructureSpec;
+  /** A release of the app image; `variant` changes its config (another release id). */
+  plan(variant?: string): ReleasePlan;
+  secrets: Record<string, string>;
+  /** A backend with clients of its own, as a release process has. */
+  backend(images?: ImagesPort): ReleaseBackend;
+  /** psql against the stack's database. */
+  sql(statement: string): string;
+  database: string;
+  tearDown(): Promise<void>;
+}
+
+/** Release images in Artifact Registry are not part of the GCP backend yet. */
+export const IMAGES_NOT_BUILT: ImagesPort = {
+  prune: () => Promise.reject(new Error('the GCP images port (Artifact Registry) is not built')),
+  exists: () => Promise.reject(new Error('the GCP images port (Artifact Registry) is not built')),
+  builtAt: () => Promise.reject(new Error('the GCP images port (Artifact Registry) is not built')),
+};
+
+function psql(database: string, statement: string): string {
+  return execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', database, '-v', 'ON_ERROR_STOP=1', '-At', '-c', statement], { encoding: 'utf8' });
+}
+
+/** The template GcpTarget declares for a service, as the Admin API carries it. */
+function declaredTemplate(spec: GcpInfrastructureSpec, service: (typeof APP_SERVICES)[number], connectionName: string, image: string): WireTemplate {
+  const declared = spec.services[service];
+  return {
+    serviceAccount: `${spec.serviceAccountId}@${spec.project}.iam.gserviceaccount.com`,
+    containers: [
+      {
+        image,
+        args: declared.args,
+        ports: [{ name: declared.portName, containerPort: declared.containerPort }],
+        env: [
+          { name: 'TK_LOG_LEVEL', value: 'info' },
+          { name: 'TK_DATABASE_URL', value: databaseUrl(spec, { connectionName, privateIp: '' }) },
+          ...spec.secrets.filter((s) => s.services.includes(service)).map((s) => ({ name: s.env, valueSource: { secretKeyRef: { secret: s.secretId, version: '1' } } })),
+        ],
+        startupProbe: declared.startupProbe.kind === 'grpc' ? { grpc: { port: declared.startupProbe.port } } : { httpGet: { path: declared.startupProbe.path, port: declared.startupProbe.port } },
+        volumeMounts: [{ name: 'cloudsql', mountPath: CLOUD_SQL_MOUNT }],
+      },
+    ],
+    volumes: [{ name: 'cloudsql', cloudSqlInstance: { instances: [connectionName] } }],
+  };
+}
+
+export async function createGcpReleaseFixture(): Promise<GcpReleaseFixture> {
+  await requireDocker();
+  const image = ensureAppImage();
+  const suffix = randomBytes(3).toString('hex');
+  const stack = `c${suffix}`;
+  const database = `tk_gcp_${suffix}`;
+  const hmac = `${randomBytes(16).toString('hex')}:${randomBytes(32).toString('base64')}`;
+  const config = (variant: string) => {
+    const parsed = parseStackConfig({
+      stack,
+      config: pulumiConfig({ provider: 'gcp', gcp: { project: 'tk-test-project', projectNumber: '123456789012', region: 'europe-west1' }, database: { name: database, user: 'trapperkeeper' }, app: { logLevel: variant } }),
+      processEnv: { TK_POSTGRES_PASSWORD: 'unused-with-trust', TK_HMAC_SECRET: hmac },
+      envFile: { path: `.env.${stack}`, values: {} },
+    });
+    if (parsed.provider !== 'gcp') throw new Error('not a gcp config');
+    return parsed;
+  };
+  const spec = planGcpInfrastructure(config('info'));
+  const connectionName = `${spec.project}:${spec.region}:${spec.database.instance}`;
+
+  psql('postgres', `DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'trapperkeeper') THEN CREATE ROLE trapperkeeper LOGIN; END IF; END $$`);
+  psql('postgres', `CREATE DATABASE ${database} OWNER trapperkeeper`);
+
+  const gcs = await startFakeGcs();
+  const cleanups: Array<() => Promise<unknown>> = [() => gcs.stop(), async () => psql('postgres', `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)];
+  try {
+    const bucket = await gcs.newBucket();
+    const secrets = { TK_DATABASE_PASSWORD: 'unused-with-trust', TK_HMAC_SECRET: hmac };
+    const emulator = await startCloudRunEmulator({
+      runtime: { secrets: Object.fromEntries(spec.secrets.map((s) => [s.secretId, s.env === 'TK_HMAC_SECRET' ? hmac : secrets.TK_DATABASE_PASSWORD])), storageEndpoint: gcs.apiEndpoint },
+    });
+    cleanups.unshift(() => emulator.stop());
+    const fronts: Record<string, string> = {};
+    for (const service of APP_SERVICES) {
+      const added = await emulator.addService(cloudRunServiceName(spec.project, spec.region, spec.services[service].name), declaredTemplate(spec, service, connectionName, image));
+      fronts[service] = added.uri;
+    }
+    const clients: CloudRunClients[] = [];
+    cleanups.unshift(async () => Promise.all(clients.map((c) => c.close())));
+    const plan = (variant = 'info'): ReleasePlan => {
+      const base = planGcpRelease(config(variant), spec, { tag: '0.1.0-0123abcd-20261202T100000Z', version: '0.1.0', commit: '0123abcd' });
+      // The emulator runs the locally built image; users reach the services' URLs on 127.0.0.1.
+      return {
+        ...base,
+        image: { ...base.image, ref: image },
+        endpoints: { publicHttpUrl: fronts['web-ui']!, publicGrpcAddress: new URL(fronts['sensor-api']!).host },
+        target: { ...base.target, stateBucket: bucket.name, snapshotImage: TEST_IMAGES.postgres },
+      };
+    };
+    return {
+      emulator,
+      gcs,
+      bucket,
+      spec,
+      plan,
+      secrets,
+      database,
+      sql: (statement) => psql(database, statement),
+      backend(images = IMAGES_NOT_BUILT) {
+        const own = cloudRunClients({ host: emulator.host, port: emulator.port });
+        clients.push(own);
+        return gcpReleaseBackend(plan(), { clients: own, bucket, images, progress: (line) => process.stderr.write(`# ${line}\n`) });
+      },
+      async tearDown() {
+        for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+      },
+    };
+  } catch (error) {
+    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+    throw error;
+  }
+}
