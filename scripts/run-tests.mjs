@@ -36,7 +36,7 @@ if (files.length === 0) {
 
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=300000', ...files],
+  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=900000', ...files],
   { cwd: packageDir, stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);
