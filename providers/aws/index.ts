@@ -5,7 +5,7 @@ export { AwsNetwork, planSubnets, POSTGRES_PORT } from './network.js';
 export { awsNames, AWS_SECRETS, type AwsNames } from './names.js';
 export { awsSectionSchema, AWS_CONFIG_EXAMPLES, type AwsSection } from './config.js';
 export { planAwsRelease, awsTargetOf, awsTargetSchema, AWS_LISTENER_PORTS, type AwsTargetPlan } from './release-plan.js';
-export { awsRuntime, AWS_PORTS_MISSING } from './runtime.js';
+export { awsRuntime } from './runtime.js';
 export { awsClients, type AwsClients } from './clients.js';
 export { acquireDynamoLock, readDynamoLock, breakDynamoLock, AwsLockHeldError } from './lock/dynamodb-lock.js';
 export { elbRouting, RELEASE_TAG } from './routing/listener-routing.js';

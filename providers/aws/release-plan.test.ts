@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseReleasePlan } from '../../components/release/plan.js';
-import { AWS_PORTS_MISSING, awsRuntime } from './runtime.js';
+import { awsRuntime } from './runtime.js';
 import { awsTargetOf, planAwsRelease } from './release-plan.js';
 import { awsConfig, capturedEvents } from './testing.js';
 
@@ -48,8 +48,7 @@ describe('the release plan of an AWS stack', () => {
 });
 
 describe('the AWS runtime', () => {
-  it('has every port of the release backend, so it refuses nothing', async () => {
-    assert.deepEqual(AWS_PORTS_MISSING, []);
+  it('builds a backend with every port of the release pipeline', async () => {
     const plan = planAwsRelease(awsConfig('prod'), TAG);
     const ports = await awsRuntime.withBackend(plan, async (backend) => Object.keys(backend).sort());
     assert.deepEqual(ports, ['database', 'gate', 'images', 'lock', 'routing', 'slots']);

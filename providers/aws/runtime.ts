@@ -1,18 +1,9 @@
-import { DeployError } from '../../components/errors.js';
 import type { DeployEvents } from '../../components/events/deploy-events.js';
 import type { ReleasePlan } from '../../components/release/plan.js';
 import type { ReleaseBackend } from '../../components/release/ports.js';
 import { awsClients } from './clients.js';
 import { awsTargetOf } from './plan-target.js';
 import { awsReleaseBackend } from './release-backend.js';
-
-/**
- * What the AWS release backend does not implement yet (issue 16); a release refuses before it
- * takes the lock or changes anything while this lists a port. Every port is built now: lock
- * (lock/), routing (routing/), slots (slots/), database (database/, tasks/), images (images/) and
- * gate (gate/); see the README for what was verified against an emulator and what only AWS shows.
- */
-export const AWS_PORTS_MISSING: readonly string[] = [];
 
 /** The AWS target as the release process uses it (see providers/targets.ts). */
 export const awsRuntime = {
@@ -22,12 +13,6 @@ export const awsRuntime = {
    */
   async withBackend<T>(plan: ReleasePlan, work: (backend: ReleaseBackend) => Promise<T>, events?: DeployEvents): Promise<T> {
     const target = awsTargetOf(plan);
-    if (AWS_PORTS_MISSING.length > 0) {
-      throw new DeployError(
-        `Stack ${plan.stack} (AWS, ${target.region}) cannot be released yet: the AWS release backend lacks ${AWS_PORTS_MISSING.join('; ')}. The infrastructure is declared; nothing was changed by this release`,
-        'release on a Docker target for now (provider: docker), or follow issue 16',
-      );
-    }
     const clients = awsClients({ region: target.region, maxAttempts: 5 });
     try {
       const progress = events ? (fields: Record<string, unknown>, message: string) => events.logger.info(fields, message) : undefined;
