@@ -41,7 +41,7 @@ describe('stack config', () => {
       stack: 'dev',
       provider: 'docker',
       app: { logLevel: 'info' },
-      release: { gate: { successes: 3, intervalMs: 1000, timeoutMs: 60000 }, drainTimeoutMs: 15000, standby: 'running', keepReleases: 5, lockWaitMs: 0, allowDirty: false },
+      release: { gate: { successes: 3, intervalMs: 500, timeoutMs: 60000 }, drainTimeoutMs: 15000, standby: 'running', keepReleases: 5, lockWaitMs: 0, allowDirty: false },
       snapshots: { retentionDays: 7, lockWaitTimeoutMs: 30000 },
       database: { name: 'trapperkeeper', user: 'trapperkeeper' },
       ephemeral: false,

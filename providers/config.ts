@@ -24,7 +24,7 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] a
 
 /** Provider-agnostic defaults, named so the schema, the docs and the tests agree. */
 export const DEFAULT_LOG_LEVEL = 'info';
-export const DEFAULT_GATE = { successes: 3, intervalMs: 1_000, timeoutMs: 60_000 } as const;
+export const DEFAULT_GATE = { successes: 3, intervalMs: 500, timeoutMs: 60_000 } as const;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 15_000;
 export const DEFAULT_KEEP_RELEASES = 5;
 /** Rollback needs the live and the previous release's images. */
@@ -126,7 +126,7 @@ const providerSchema = z.enum(PROVIDERS, {
  * app.version: when set, app/package.json's version must equal it, so a stack cannot be upgraded by accident. @default unset
  * app.publicUrl: the URL people use when something in front (DNS, TLS) differs from the published port; shown in the outputs. @default http://<host>:<docker.ports.http>
  * release.gate.successes: consecutive passing checks of every service of the new slot before it takes traffic. @default 3
- * release.gate.intervalMs: pause between two checks. @default 1000
+ * release.gate.intervalMs: pause between two passing checks (the slot must stay healthy (successes - 1) x this; before the first pass, checks are 100 ms apart). @default 500
  * release.gate.timeoutMs: how long the gate may take before the release fails, traffic untouched. @default 60000
  * release.drainTimeoutMs: how long in-flight requests of the old slot may finish before it stops. @default 15000
  * release.standby: the previous release after a switch: running (kept up but unrouted, so a rollback starts nothing; costs a second copy's memory) or stopped (drained and stopped). @default running

@@ -37,6 +37,27 @@ describe('runHealthGate', () => {
     assert.equal(report.roundDurationsMs.length, 6, 'one duration per round');
   });
 
+  it('sees a starting slot ready within a short poll, then keeps the successes intervalMs apart', async () => {
+    const readyAt = performance.now() + 50;
+    const passes: number[] = [];
+    const starting: HealthCheck = {
+      name: 'web-ui /readyz',
+      async run() {
+        if (performance.now() < readyAt) return down('connection refused');
+        passes.push(performance.now());
+        return up;
+      },
+      close() {},
+    };
+    const report = await runHealthGate([starting], { ...options, intervalMs: 400, timeoutMs: 5000 });
+    assert.equal(report.state.consecutive, 3);
+    // Ready 50 ms in: the first pass comes within a short poll of it, not at the next 400 ms round.
+    assert.ok(passes[0]! - readyAt < 250, `first pass ${Math.round(passes[0]! - readyAt)} ms after the slot was ready`);
+    for (let i = 1; i < passes.length; i += 1) {
+      assert.ok(passes[i]! - passes[i - 1]! >= 395, `successes ${Math.round(passes[i]! - passes[i - 1]!)} ms apart, at least intervalMs`);
+    }
+  });
+
   it('times out with the last failing response of each check and the fix', async () => {
     const web = scripted('web-ui /readyz', [down('HTTP 502, not the app\'s /readyz JSON: (empty body)')]);
     const grpc = scripted('sensor-api gRPC health', [down('gRPC UNAVAILABLE: Received HTTP status code 502')]);

@@ -14,6 +14,14 @@ import {
 /** A single probe never waits longer than this (nor past the gate's deadline). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 2000;
 
+/**
+ * The pause between rounds while no round has passed yet (a slot still starting, or one that
+ * just failed): a slot is seen ready within this of being ready, not up to a whole interval
+ * later. The successes that follow stay `intervalMs` apart, so the time a slot must stay healthy
+ * is the same.
+ */
+export const UNTIL_FIRST_PASS_POLL_MS = 100;
+
 export interface HealthGateOptions extends GateThresholds {
   /** What is gated, for the error: `the green slot (release 1.4.0-...)`. */
   subject: string;
@@ -39,8 +47,8 @@ async function runCheck(check: HealthCheck, timeoutMs: number): Promise<RoundRes
 }
 
 /**
- * Polls every check each `intervalMs` until all of them succeed in `successes` consecutive
- * rounds (any failure resets the count). On timeout throws DeployError with the last failing
+ * Polls every check until all of them succeed in `successes` consecutive rounds `intervalMs`
+ * apart (any failure resets the count; until a round passes, rounds are UNTIL_FIRST_PASS_POLL_MS apart). On timeout throws DeployError with the last failing
  * answer of each check. It never touches traffic: a failed gate leaves the live slot serving.
  */
 export async function runHealthGate(checks: readonly HealthCheck[], options: HealthGateOptions): Promise<GateReport> {
@@ -65,6 +73,7 @@ export async function runHealthGate(checks: readonly HealthCheck[], options: Hea
         options.fix,
       );
     }
-    await sleep(Math.max(0, Math.min(options.intervalMs - (now - roundStarted), deadline - now)));
+    const pause = state.consecutive === 0 ? Math.min(options.intervalMs, UNTIL_FIRST_PASS_POLL_MS) : options.intervalMs;
+    await sleep(Math.max(0, Math.min(pause - (now - roundStarted), deadline - now)));
   }
 }

@@ -45,6 +45,8 @@ describe('notifications from the deployment event stream', () => {
     const notifications = startNotifications(events, { stack: 'dev', release: RELEASE }, env);
     events.emit('release.succeeded', { kind: 'release', release: RELEASE });
     events.emit('release.succeeded', { kind: 'rollback', release: '0.2.9-aaaaaaaa' });
+    // The up that records it (or any up with the same pin) finds that release live: no news.
+    events.emit('release.succeeded', { kind: 'rollback', release: '0.2.9-aaaaaaaa', unchanged: true });
     await notifications.flush();
     assert.deepEqual(phone.requests.map((r) => r.headers.title), ['dev: release live (rollback)']);
   });

@@ -106,6 +106,9 @@ export function createNotifications(options: NotificationsOptions): Notification
     sinks: sinks.map((sink) => sink.name),
     send(record) {
       if (closed) return;
+      // A release that found its release already live changed nothing: `pulumi up` with the same
+      // pin, or the up that records a `tkctl rollback` whose traffic already moved (announced then).
+      if (record.event === 'release.succeeded' && record.fields.unchanged === true) return;
       // A rollback runs as a release of kind rollback: `rolled-back` in a sink's events asks for
       // its success by that name.
       const rolledBack = record.event === 'release.succeeded' && record.fields.kind === 'rollback';

@@ -134,13 +134,14 @@ export async function promote(backend: ReleaseBackend, promotion: Promotion, run
   }
   events.emit('slot.started', { kind, slot, release, from: promotion.from, durationMs: clock.phases['start-slot'] });
 
+  let gate: GateReport;
   try {
-    await clock.time('health-gate', () => gateSlot(backend, plan, slot, gateChecks));
+    gate = await clock.time('health-gate', () => gateSlot(backend, plan, slot, gateChecks));
   } catch (error) {
     await standDown(backend, promotion);
     throw error;
   }
-  events.emit('gate.passed', { kind, slot, release, durationMs: clock.phases['health-gate'] });
+  events.emit('gate.passed', { kind, slot, release, durationMs: clock.phases['health-gate'], rounds: gate.state.rounds, roundsMs: gate.roundDurationsMs });
 
   const switched = await clock.time('switch', () => backend.routing.switchTo(plan, slot, live));
   try {

@@ -119,9 +119,8 @@ export async function startSlot(engine: DockerEngine, spec: ReleaseSpec, slot: S
   const imageId = await resolveImageId(engine, spec.image.ref);
   const plan = planStartSlot(spec, slot, imageId);
   await removeContainers(engine, plan.remove);
-  for (const container of plan.run) {
-    await engine.run(container.args, { env: secrets });
-  }
+  // The services start side by side: each one's start-up (the app loading) is most of a release's wait.
+  await Promise.all(plan.run.map((container) => engine.run(container.args, { env: secrets })));
   const containers = await assertSlotRunsRelease(engine, spec, slot, imageId);
   return { slot, imageId, containers };
 }
