@@ -76,13 +76,34 @@ async function imageExists(engine: DockerEngine, ref: string): Promise<boolean> 
   return (await engine.exec(['image', 'inspect', '--format', '{{.Id}}', ref])).exitCode === 0;
 }
 
+export interface DockerBackendOptions {
+  /** The gate's probe container, already starting; its owner removes it (withDockerBackend). */
+  probe?: Promise<NetworkProbe>;
+}
+
+/**
+ * The backend of one release process. The gate's probe container starts at once, beside the
+ * lock, the routing read and the migration check: starting it (node and grpc-js in the app
+ * image) takes a second, which a rollback to a running slot would otherwise spend waiting. It is
+ * removed when `work` ends, whether or not a gate used it.
+ */
+export async function withDockerBackend<T>(engine: DockerEngine, plan: ReleasePlan, work: (backend: ReleaseBackend) => Promise<T>): Promise<T> {
+  const probe = NetworkProbe.start(engine, dockerSpecOf(plan));
+  probe.catch(() => undefined);
+  try {
+    return await work(dockerReleaseBackend(engine, plan, { probe }));
+  } finally {
+    await probe.then((started) => started.close(), () => undefined);
+  }
+}
+
 /**
  * The release pipeline's ports on one Docker engine (local, tcp:// or ssh://): a lock container,
  * Caddy's routing markers, blue and green slot containers parked after a drain, pg_dump inside
  * the PostgreSQL container, the stack's image repository, and health probes from a container on
  * the stack's network. `plan` is the stack's current plan: where its containers are.
  */
-export function dockerReleaseBackend(engine: DockerEngine, plan: ReleasePlan): ReleaseBackend {
+export function dockerReleaseBackend(engine: DockerEngine, plan: ReleasePlan, options: DockerBackendOptions = {}): ReleaseBackend {
   const stack = dockerSpecOf(plan);
   // Caddy routes to `release`, with the stack's proxy config: a rollback to a release planned
   // before the domain, the ports or the drain changed must not load that older config.
@@ -141,8 +162,9 @@ export function dockerReleaseBackend(engine: DockerEngine, plan: ReleasePlan): R
       },
     },
     gate: {
-      async staging(release, slot) {
+      async staging(release) {
         const spec = dockerSpecOf(release);
+        if (options.probe) return closingAll(stagingChecks(await options.probe, spec, release.image.releaseId));
         const probe = await NetworkProbe.start(engine, spec);
         return closingAll(stagingChecks(probe, spec, release.image.releaseId), () => probe.close());
       },

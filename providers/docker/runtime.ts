@@ -7,7 +7,7 @@ import { SLOTS } from '../../components/release/plan.js';
 import { removeSlot } from './slots/lifecycle.js';
 import { takeSnapshot } from './snapshot/take-snapshot.js';
 import { connectDockerEngine, type DockerEngine } from './engine.js';
-import { dockerReleaseBackend } from './release-backend.js';
+import { withDockerBackend } from './release-backend.js';
 import { dockerSpecOf } from './release-plan.js';
 
 /** Where `destroy` copies the final snapshot of an ephemeral stack before its volumes go. */
@@ -28,7 +28,7 @@ export async function withDockerEngine<T>(host: string | undefined, work: (engin
 /** The Docker target as the release process uses it (see providers/targets.ts). */
 export const dockerRuntime = {
   withBackend<T>(plan: ReleasePlan, work: (backend: ReleaseBackend) => Promise<T>): Promise<T> {
-    return withDockerEngine(dockerSpecOf(plan).dockerHost, (engine) => work(dockerReleaseBackend(engine, plan)));
+    return withDockerEngine(dockerSpecOf(plan).dockerHost, (engine) => withDockerBackend(engine, plan, work));
   },
 
   /** Before `pulumi destroy` removes the stack: both slots go; an ephemeral stack's data is copied out first. */

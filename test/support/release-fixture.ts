@@ -8,7 +8,7 @@ import { createDeployEvents, type DeployEvents } from '../../components/events/d
 import { databaseUrl, planDockerInfrastructure } from '../../providers/docker/infrastructure-spec.js';
 import { runRelease, type ReleaseContext, type ReleaseOutcome } from '../../components/release/pipeline.js';
 import type { DockerEngine } from '../../providers/docker/engine.js';
-import { dockerReleaseBackend } from '../../providers/docker/release-backend.js';
+import { withDockerBackend } from '../../providers/docker/release-backend.js';
 import { planOfDockerSpec } from '../../providers/docker/release-plan.js';
 import { planReleaseSpec } from '../../providers/docker/release-spec.js';
 import { dockerConfig } from '../../providers/docker/testing.js';
@@ -104,11 +104,14 @@ export async function createReleaseFixture(stack: string, overrides: Record<stri
     },
     release(spec, options = {}) {
       const plan = planOfDockerSpec(spec);
-      return runRelease(plan, dockerReleaseBackend(options.engine ?? testEngine, plan), {
-        events,
-        secrets,
-        ...(options.rollback ? { rollback: options.rollback } : {}),
-      });
+      // As the release process does (providers/docker/runtime.ts): the gate's probe starts with the release.
+      return withDockerBackend(options.engine ?? testEngine, plan, (backend) =>
+        runRelease(plan, backend, {
+          events,
+          secrets,
+          ...(options.rollback ? { rollback: options.rollback } : {}),
+        }),
+      );
     },
     async reconfigureDocker(docker) {
       values.docker = { ...(values.docker as Record<string, unknown>), ...docker };
