@@ -47,8 +47,16 @@ async function benchEngine() {
     process.stdout.write(`through the engine: skipped (${result.skipped})\n`);
     return;
   }
-  const line = (name: string, up: EngineUp) =>
-    `${name}: pulumi up ${up.seconds.toFixed(1)} s (the release process ${up.releaseSeconds?.toFixed(1) ?? '?'} s)`;
+  const t = (seconds: number | null | undefined) => (seconds == null ? '?' : seconds.toFixed(1));
+  const line = (name: string, up: EngineUp) => {
+    const e = up.engine;
+    const step = e.releaseStep;
+    return (
+      `${name}: pulumi up ${up.seconds.toFixed(1)} s (the release process ${t(up.releaseSeconds)} s)\n` +
+      `    engine begins ${t(e.prelude)} s, first resource ${t(e.firstResource)} s, release command ${step ? `${t(step.start)}-${t(step.end)}` : '-'} s, ` +
+      `last step ${t(e.lastStep)} s, summary ${t(e.summary)} s; changed: ${e.steps.map((s) => `${s.urn} ${s.op} ${s.end === null ? '?' : t(s.end - s.start)} s`).join(', ')}`
+    );
+  };
   const failed = result.load.http.failed + result.load.grpc.failed;
   const requests = result.load.http.ok + result.load.grpc.ok + failed;
   process.stdout.write(

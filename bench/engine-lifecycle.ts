@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Stack } from '@pulumi/pulumi/automation/index.js';
+import type { EngineEvent, Stack } from '@pulumi/pulumi/automation/index.js';
 import { REPO_ROOT } from '../test/support/images.js';
 import { startLoad, type LoadReport } from '../test/support/load.js';
 import { checkEngineRequirements, createEngineStack, engineOutputs, liveApiKey, removeEngineStack } from '../test/support/pulumi-engine.js';
@@ -19,6 +19,22 @@ export interface EngineUp {
   phases: Record<string, number> | null;
   /** The release process's share: from its first event to its last. */
   releaseSeconds: number | null;
+  /** Where the rest went, from the engine's events as they arrived (seconds since the up began). */
+  engine: EngineProfile;
+}
+
+/**
+ * An up's timeline from the engine's event stream: when the engine began the update (the CLI,
+ * its plugins and the language host are up), the program's first and last resource
+ * registrations, the release command's step (process start to exit), and the summary.
+ */
+export interface EngineProfile {
+  prelude: number | null;
+  firstResource: number | null;
+  releaseStep: { start: number; end: number } | null;
+  lastStep: number | null;
+  summary: number | null;
+  steps: { urn: string; op: string; start: number; end: number | null }[];
 }
 
 export type EngineBench =
@@ -45,8 +61,28 @@ function readEvents(file: string): EventLine[] {
 async function timedUp(stack: Stack, eventsFile: string): Promise<EngineUp> {
   const seen = readEvents(eventsFile).length;
   const started = performance.now();
-  await stack.up({ onOutput: () => undefined });
+  const at = () => Math.round(performance.now() - started) / 1000;
+  const engine: EngineProfile = { prelude: null, firstResource: null, releaseStep: null, lastStep: null, summary: null, steps: [] };
+  const onEvent = (event: EngineEvent) => {
+    const now = at();
+    if (event.preludeEvent) engine.prelude = now;
+    if (event.summaryEvent) engine.summary = now;
+    const pre = event.resourcePreEvent?.metadata;
+    if (pre && pre.type !== 'pulumi:pulumi:Stack') {
+      engine.firstResource ??= now;
+      if (pre.op !== 'same') engine.steps.push({ urn: pre.urn.split('::').at(-1) ?? pre.urn, op: pre.op, start: now, end: null });
+    }
+    const done = event.resOutputsEvent?.metadata;
+    if (done && done.op !== 'same') {
+      const step = engine.steps.find((s) => s.end === null && done.urn.endsWith(`::${s.urn}`));
+      if (step) step.end = now;
+      engine.lastStep = now;
+    }
+  };
+  await stack.up({ onOutput: () => undefined, onEvent });
   const seconds = (performance.now() - started) / 1000;
+  const release = engine.steps.find((s) => s.urn.endsWith('-release') && s.end !== null);
+  engine.releaseStep = release ? { start: release.start, end: release.end! } : null;
   const events = readEvents(eventsFile).slice(seen);
   const succeeded = events.filter((e) => e.event === 'release.succeeded').at(-1);
   const times = events.map((e) => (e.time ? Date.parse(e.time) : NaN)).filter((t) => !Number.isNaN(t));
@@ -54,6 +90,7 @@ async function timedUp(stack: Stack, eventsFile: string): Promise<EngineUp> {
     seconds,
     phases: succeeded?.phases ?? null,
     releaseSeconds: times.length > 1 ? (Math.max(...times) - Math.min(...times)) / 1000 : null,
+    engine,
   };
 }
 

@@ -8,24 +8,17 @@
 import { pathToFileURL } from 'node:url';
 import { DeployError } from '../components/errors.js';
 import { guarded, line, type TkctlCommand, type TkctlIo } from './io.js';
-import { initCommand } from './commands/init.js';
-import { adminCommand } from './commands/admin.js';
-import { apikeyCommand } from './commands/apikey.js';
-import { backupCommand } from './commands/backup.js';
-import { destroyCommand } from './commands/destroy.js';
-import { logsCommand } from './commands/logs.js';
-import { nodeCommand } from './commands/node.js';
-import { runMigrationsCommand } from './commands/migrations.js';
-import { previewCommand } from './commands/preview.js';
-import { restoreCommand } from './commands/restore.js';
-import { rollbackCommand } from './commands/rollback.js';
-import { snapshotsCommand } from './commands/snapshots.js';
-import { statusCommand } from './commands/status.js';
-import { upCommand } from './commands/up.js';
-
 interface CommandEntry {
   summary: string;
   run: TkctlCommand;
+}
+
+/**
+ * A command whose module loads when it runs: tkctl starts in a fraction of a second whatever it
+ * does (a rollback must not wait for the Automation API that `status` or `up` load).
+ */
+function lazy<M extends Record<string, unknown>>(load: () => Promise<M>, name: keyof M & string): TkctlCommand {
+  return async (argv, io) => ((await load())[name] as TkctlCommand)(argv, io);
 }
 
 /**
@@ -33,20 +26,20 @@ interface CommandEntry {
  * `(argv, io) => Promise<number>` plugs in with one line.
  */
 export const COMMANDS: Record<string, CommandEntry> = {
-  init: { summary: 'create the stack and generate its secrets (never overwrites one)', run: initCommand },
-  node: { summary: 'one production stack per maintainer node: node add <name> --host ssh://user@host, node list', run: nodeCommand },
-  preview: { summary: 'what up would change (pulumi preview)', run: previewCommand },
-  up: { summary: 'deploy the checked-out commit (pulumi up; needs green CI; recorded in the history)', run: upCommand },
-  rollback: { summary: 'serve a kept release again through pulumi up (--to, default the previous)', run: rollbackCommand },
-  destroy: { summary: 'pulumi destroy (production stacks: --force and the typed stack name)', run: destroyCommand },
-  status: { summary: 'live and previous release, health, snapshots, lock, last deployments (--json)', run: statusCommand },
-  backup: { summary: 'a verified pg_dump snapshot of the database, now', run: backupCommand },
-  restore: { summary: 'replace the database with a snapshot (safety snapshot, confirmation, row counts)', run: restoreCommand },
-  snapshots: { summary: 'list the snapshots, or prune them by the stack\'s retention', run: snapshotsCommand },
-  logs: { summary: 'the logs of a service (--follow)', run: logsCommand },
-  admin: { summary: 'create a web UI administrator (the app\'s own command, in the live slot)', run: adminCommand },
-  apikey: { summary: 'create, list or revoke sensor API keys (the app\'s own command, in the live slot)', run: apikeyCommand },
-  migrations: { summary: 'the migrations a branch adds: their SQL and destructive statements (pending --base <ref>)', run: runMigrationsCommand },
+  init: { summary: 'create the stack and generate its secrets (never overwrites one)', run: lazy(() => import('./commands/init.js'), 'initCommand') },
+  node: { summary: 'one production stack per maintainer node: node add <name> --host ssh://user@host, node list', run: lazy(() => import('./commands/node.js'), 'nodeCommand') },
+  preview: { summary: 'what up would change (pulumi preview)', run: lazy(() => import('./commands/preview.js'), 'previewCommand') },
+  up: { summary: 'deploy the checked-out commit (pulumi up; needs green CI; recorded in the history)', run: lazy(() => import('./commands/up.js'), 'upCommand') },
+  rollback: { summary: 'serve a kept release again through pulumi up (--to, default the previous)', run: lazy(() => import('./commands/rollback.js'), 'rollbackCommand') },
+  destroy: { summary: 'pulumi destroy (production stacks: --force and the typed stack name)', run: lazy(() => import('./commands/destroy.js'), 'destroyCommand') },
+  status: { summary: 'live and previous release, health, snapshots, lock, last deployments (--json)', run: lazy(() => import('./commands/status.js'), 'statusCommand') },
+  backup: { summary: 'a verified pg_dump snapshot of the database, now', run: lazy(() => import('./commands/backup.js'), 'backupCommand') },
+  restore: { summary: 'replace the database with a snapshot (safety snapshot, confirmation, row counts)', run: lazy(() => import('./commands/restore.js'), 'restoreCommand') },
+  snapshots: { summary: 'list the snapshots, or prune them by the stack\'s retention', run: lazy(() => import('./commands/snapshots.js'), 'snapshotsCommand') },
+  logs: { summary: 'the logs of a service (--follow)', run: lazy(() => import('./commands/logs.js'), 'logsCommand') },
+  admin: { summary: 'create a web UI administrator (the app\'s own command, in the live slot)', run: lazy(() => import('./commands/admin.js'), 'adminCommand') },
+  apikey: { summary: 'create, list or revoke sensor API keys (the app\'s own command, in the live slot)', run: lazy(() => import('./commands/apikey.js'), 'apikeyCommand') },
+  migrations: { summary: 'the migrations a branch adds: their SQL and destructive statements (pending --base <ref>)', run: lazy(() => import('./commands/migrations.js'), 'runMigrationsCommand') },
 };
 
 export function usage(): string {

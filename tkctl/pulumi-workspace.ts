@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { LocalWorkspace, PulumiCommand, type Stack } from '@pulumi/pulumi/automation/index.js';
+import type { LocalWorkspace, Stack } from '@pulumi/pulumi/automation/index.js';
 import { DeployError } from '../components/errors.js';
 
 /** The repository root (where scripts/pulumi-cli.sh lives), whatever the project folder is. */
@@ -23,6 +23,21 @@ export function findPulumiCli(): string {
   return path;
 }
 
+/**
+ * The Automation API, loaded by the first command that drives the engine: it takes a second to
+ * load, which a rollback spends moving traffic instead (commands/rollback.ts).
+ */
+function automation() {
+  return import('@pulumi/pulumi/automation/index.js');
+}
+
+/** The selected stack's short name, from the CLI alone (no Automation API); undefined when none is selected. */
+export function selectedStackName(cli: string, dir: string): string | undefined {
+  const result = spawnSync(cli, ['stack', '--show-name'], { cwd: dir, encoding: 'utf8', env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: 'true' } });
+  const name = result.status === 0 ? result.stdout.trim() : '';
+  return name ? shortStackName(name) : undefined;
+}
+
 export interface ProjectWorkspace {
   workspace: LocalWorkspace;
   /** Path of the pulumi binary, for the few calls the Automation API cannot make safely (stdin). */
@@ -36,6 +51,7 @@ export async function openProject(dir: string): Promise<ProjectWorkspace> {
     throw new DeployError(`No Pulumi.yaml in ${dir}`, 'run tkctl from the repository root (the folder with Pulumi.yaml)');
   }
   const cli = findPulumiCli();
+  const { LocalWorkspace, PulumiCommand } = await automation();
   const pulumiCommand = await PulumiCommand.get({ root: dirname(dirname(cli)), skipVersionCheck: true });
   const workspace = await LocalWorkspace.create({
     workDir: dir,
@@ -68,6 +84,7 @@ export async function selectExistingStack(project: ProjectWorkspace, stackName: 
   if (!stacks.some((stack) => shortStackName(stack.name) === stackName)) {
     throw new DeployError(`Stack ${stackName} does not exist in this backend`, `tkctl init --stack ${stackName}`);
   }
+  const { LocalWorkspace } = await automation();
   return LocalWorkspace.selectStack({ stackName, workDir: project.dir }, { pulumiCommand: project.workspace.pulumiCommand, envVars: project.workspace.envVars });
 }
 

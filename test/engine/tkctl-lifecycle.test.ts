@@ -103,9 +103,18 @@ describe('tkctl init, preview, up, status, rollback and destroy through the engi
     pulumi('config', 'set', '--path', 'app.logLevel', 'warn');
     second = (await json<{ release: string }>('up', '--ignore-ci', 'engine e2e', '--json')).release;
     assert.notEqual(second, first);
-    const rolledBack = await json<{ to: string; release: string }>('rollback', '--json');
+    const rolledBack = await json<{ to: string; release: string; switchedMs: number | null; durationMs: number }>('rollback', '--json');
     assert.equal(rolledBack.to, first);
     assert.equal(rolledBack.release, first);
+    // Traffic moved first, with the release command the last up ran; the up that recorded it
+    // found that release live and changed nothing but the outputs.
+    assert.equal(typeof rolledBack.switchedMs, 'number', 'the rollback moved traffic before its pulumi up');
+    const rollbacks = readFileSync(join(scratch, 'events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; kind?: string; release?: string; unchanged?: boolean })
+      .filter((e) => e.event === 'release.succeeded' && e.kind === 'rollback');
+    assert.deepEqual(rollbacks.map((e) => [e.release, e.unchanged ?? false]), [[first, false], [first, true]]);
     const status = await json<{ live: { releaseId: string }; previous: { releaseId: string } }>('status', '--json');
     assert.equal(status.live.releaseId, first);
     assert.equal(status.previous.releaseId, second);
