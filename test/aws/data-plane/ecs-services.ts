@@ -186,7 +186,16 @@ export function runEcsServicesOnDocker(runner: TaskRunner, options: ServicesOnDo
         rolloutState: d.primary ? (steady ? 'COMPLETED' : 'IN_PROGRESS') : 'COMPLETED',
         rolloutStateReason: d.primary && steady ? `ECS deployment ${d.id} completed.` : `ECS deployment ${d.id} in progress.`,
       }));
-    return { ...service, ...counts(), deployments };
+    // ECS's own words for a task the load balancer finds unhealthy, newest first as ECS lists events.
+    const unhealthy = tasks.flatMap((t) =>
+      t.targets.flatMap((key) => {
+        const health = options.health.state(key);
+        if (health?.State !== 'unhealthy') return [];
+        const group = key.targetGroupArn.split(':').pop();
+        return [{ id: randomBytes(8).toString('hex'), createdAt: new Date(), message: `(service ${service.serviceName}) (task ${t.task.taskArn!.split('/').pop()}) failed ELB health checks in (${group}): ${health.Reason}: ${health.Description}` }];
+      }),
+    );
+    return { ...service, ...counts(), deployments, events: [...unhealthy, ...(service.events ?? [])] };
   }
 
   async function register(t: ServiceTask, service: Service): Promise<void> {
@@ -337,7 +346,8 @@ export function runEcsServicesOnDocker(runner: TaskRunner, options: ServicesOnDo
           for (const service of services ?? []) if (service.status === 'ACTIVE') reconcile(service);
         }
       } catch (error) {
-        if (!stopped) errors.push(`reading the services: ${(error as Error).message}`);
+        // Before the test declares the cluster there is nothing to run.
+        if (!stopped && (error as Error).name !== 'ClusterNotFoundException') errors.push(`reading the services: ${(error as Error).message}`);
       }
       await sleep(options.pollMs ?? 100);
     }
