@@ -46,8 +46,6 @@ export interface LoadBalancerOptions {
 export interface LoadBalancerStandIn {
   /** The listener ports, by role, to declare in moto and put in the release plan. */
   listeners: AwsListenerPorts;
-  /** Requests answered, by listener role and outcome (`blue`: proxied to that target group's name ending, `503`, ...). */
-  answered: Array<{ role: keyof AwsListenerPorts; to: string; status?: number }>;
   stop(): Promise<void>;
 }
 
@@ -84,7 +82,6 @@ function cached<T>(ms: number, load: () => Promise<T>): () => Promise<T> {
 
 export async function startLoadBalancerStandIn(options: LoadBalancerOptions): Promise<LoadBalancerStandIn> {
   const cacheMs = options.cacheMs ?? 100;
-  const answered: LoadBalancerStandIn['answered'] = [];
   const agent = new Agent({ keepAlive: true });
   const sessions = new Map<number, ClientHttp2Session>();
   const sockets = new Set<Socket>();
@@ -180,12 +177,11 @@ export async function startLoadBalancerStandIn(options: LoadBalancerOptions): Pr
     (req as NodeJS.ReadableStream).pipe(stream);
   }
 
-  async function handle(role: keyof AwsListenerPorts, listenerPort: number, req: Request, res: Response): Promise<void> {
+  async function handle(listenerPort: number, req: Request, res: Response): Promise<void> {
     const actions = (await actionsByPort()).get(listenerPort);
     const action = actions?.[0];
     if (!action) return answer(res, 503, `no listener on port ${listenerPort} in moto`);
     if (action.Type === 'fixed-response') {
-      answered.push({ role, to: 'fixed-response', status: Number(action.FixedResponseConfig?.StatusCode ?? 503) });
       return answer(res, Number(action.FixedResponseConfig?.StatusCode ?? 503), action.FixedResponseConfig?.MessageBody ?? '', action.FixedResponseConfig?.ContentType);
     }
     if (action.Type !== 'forward') return answer(res, 500, `the stand-in does not do ${action.Type} actions`);
@@ -197,13 +193,11 @@ export async function startLoadBalancerStandIn(options: LoadBalancerOptions): Pr
     const healthy = states.filter((t) => t.state === 'healthy');
     const pool = healthy.length > 0 ? healthy : states.filter((t) => t.state !== 'draining');
     if (pool.length === 0) {
-      answered.push({ role, to: group.TargetGroupName ?? arn, status: 503 });
       return answer(res, 503, `no registered target in ${group.TargetGroupName}`);
     }
     const target = pool[roundRobin++ % pool.length]!;
     const port = options.hostPort(target.id, target.port);
     if (port === undefined) return answer(res, 502, `no task answers at ${target.id}:${target.port}`);
-    answered.push({ role, to: group.TargetGroupName ?? arn });
     if (group.ProtocolVersion === 'GRPC' || group.ProtocolVersion === 'HTTP2') proxyHttp2(req, res, port);
     else proxyHttp1(req, res, port, listenerPort);
   }
@@ -220,14 +214,13 @@ export async function startLoadBalancerStandIn(options: LoadBalancerOptions): Pr
     const port = (server.address() as { port: number }).port;
     listeners[role] = port;
     server.on('request', (req: Request, res: Response) => {
-      handle(role, port, req, res).catch((error: unknown) => answer(res, 502, `the load balancer stand-in failed: ${(error as Error).message}`));
+      handle(port, req, res).catch((error: unknown) => answer(res, 502, `the load balancer stand-in failed: ${(error as Error).message}`));
     });
     servers.push({ role, server });
   }
 
   return {
     listeners,
-    answered,
     async stop() {
       for (const socket of sockets) socket.destroy();
       for (const session of sessions.values()) session.destroy();
