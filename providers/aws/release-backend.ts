@@ -3,7 +3,7 @@ import type { ReleaseBackend } from '../../components/release/ports.js';
 import { SLOTS } from '../../components/release/plan.js';
 import type { AwsClients } from './clients.js';
 import { ecsDatabase, type EcsDatabaseOptions } from './database/ecs-database.js';
-import { albGate } from './gate/release-gate.js';
+import { albGate, type AlbGateOptions } from './gate/release-gate.js';
 import { ecrImages } from './images/ecr-images.js';
 import { acquireDynamoLock } from './lock/dynamodb-lock.js';
 import { awsTargetOf } from './plan-target.js';
@@ -14,6 +14,8 @@ export interface AwsBackendOptions {
   slots?: Omit<EcsSlotsOptions, 'drainTimeoutMs'>;
   database?: EcsDatabaseOptions;
   lockPollMs?: number;
+  /** The gate's probes (AlbGateOptions: the roots they trust). */
+  gate?: AlbGateOptions;
 }
 
 /**
@@ -39,6 +41,6 @@ export function awsReleaseBackend(clients: AwsClients, plan: ReleasePlan, option
     images: ecrImages(clients.ecr, {
       inUse: async () => (await Promise.all(SLOTS.map((slot) => slots.describe(slot)))).flatMap((record) => (record ? [record.plan.image.ref] : [])),
     }),
-    gate: albGate(clients.elbv2, target),
+    gate: albGate(clients.elbv2, target, options.gate),
   };
 }

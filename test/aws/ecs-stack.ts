@@ -10,14 +10,14 @@
 import { CreateClusterCommand, CreateServiceCommand, RegisterTaskDefinitionCommand, type ContainerDefinition, type ECSClient } from '@aws-sdk/client-ecs';
 import { ACMClient, RequestCertificateCommand } from '@aws-sdk/client-acm';
 import { CreateLogGroupCommand, CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { CreateListenerCommand, CreateLoadBalancerCommand, CreateTargetGroupCommand, DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CreateListenerCommand, CreateLoadBalancerCommand, CreateTargetGroupCommand, DescribeTargetGroupsCommand, ModifyTargetGroupAttributesCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { AwsClients } from '../../providers/aws/clients.js';
 import { forwardTo } from '../../providers/aws/routing/listener-routing.js';
 import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { CreateBucketCommand, PutBucketLifecycleConfigurationCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { snapshotLifecycleRule } from '../../providers/aws/snapshot/s3-snapshots.js';
-import { APP_SERVICES, SLOTS, type AppService, type Slot } from '../../components/release/plan.js';
+import { APP_PORTS, APP_SERVICES, SLOTS, type AppService, type Slot } from '../../components/release/plan.js';
 import { awsNames } from '../../providers/aws/names.js';
 import { planAwsTarget, type AwsTargetPlan } from '../../providers/aws/release-plan.js';
 import { appContainerDefinition, TASK_SIZE } from '../../providers/aws/task-template.js';
@@ -55,8 +55,9 @@ export async function declareSnapshotBucket(s3: S3Client, bucket: string, retent
   );
 }
 
-export function testTarget(stack = 'test'): AwsTargetPlan {
-  return planAwsTarget(awsNames(stack, REGION), REGION, LISTENERS, DESIRED_COUNT, 'public.ecr.aws/docker/library/postgres:15');
+/** The plan's target of a test stack; `listeners` are the ports of a load balancer stand-in when the test has one (data-plane/). */
+export function testTarget(stack = 'test', listeners: typeof LISTENERS = LISTENERS): AwsTargetPlan {
+  return planAwsTarget(awsNames(stack, REGION), REGION, listeners, DESIRED_COUNT, 'public.ecr.aws/docker/library/postgres:15');
 }
 
 export interface DeclaredEcs {
@@ -76,7 +77,12 @@ export interface TemplateOptions {
   /** Changes a template's container before it is registered (e.g. a secret put in the plain environment). */
   alter?: (container: ContainerDefinition) => ContainerDefinition;
   secretArns?: DeclaredEcs['secretArns'];
+  /** The target groups of each slot and service (declareLoadBalancer's answer): the services register their tasks there, as the stack declares them. */
+  targetGroups?: TargetGroupArns;
 }
+
+/** Target group ARNs by slot and service. */
+export type TargetGroupArns = Record<Slot, Record<AppService, string>>;
 
 /** The template of one slot and service, as Pulumi registers it. */
 export function templateRegistration(target: AwsTargetPlan, stack: string, slot: Slot, service: AppService, options: TemplateOptions & { secretArns: DeclaredEcs['secretArns'] }) {
@@ -144,6 +150,9 @@ export async function declareEcs(endpoint: string, ecs: ECSClient, target: AwsTa
             desiredCount: 0,
             deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: true }, minimumHealthyPercent: 100, maximumPercent: 200 },
             networkConfiguration: { awsvpcConfiguration: { subnets: subnetIds, securityGroups: [securityGroupId], assignPublicIp: 'DISABLED' } },
+            ...(options.targetGroups
+              ? { loadBalancers: [{ targetGroupArn: options.targetGroups[slot][service], containerName: service, containerPort: service === 'sensor-api' ? APP_PORTS.sensorApiGrpc : APP_PORTS.webUi }] }
+              : {}),
           }),
         );
       }
@@ -156,8 +165,13 @@ export async function declareEcs(endpoint: string, ecs: ECSClient, target: AwsTa
   }
 }
 
-/** What a stack's Pulumi program declares for routing, made through the same APIs on moto. */
-export async function declareLoadBalancer(endpoint: string, clients: AwsClients, target: AwsTargetPlan): Promise<void> {
+/**
+ * What a stack's Pulumi program declares for routing, made through the same APIs on moto: the
+ * target groups with the health checks load-balancer.ts declares (HTTP /readyz 200 for web-ui,
+ * gRPC health code 0 for sensor-api, thresholds of 2) and, with `drainTimeoutMs`, its
+ * deregistration delay. Returns the target groups' ARNs.
+ */
+export async function declareLoadBalancer(endpoint: string, clients: AwsClients, target: AwsTargetPlan, options: { drainTimeoutMs?: number } = {}): Promise<TargetGroupArns> {
   const common = { region: REGION, endpoint };
   const ec2 = new EC2Client(common);
   const acm = new ACMClient(common);
@@ -168,8 +182,11 @@ export async function declareLoadBalancer(endpoint: string, clients: AwsClients,
     );
     const certificate = (await acm.send(new RequestCertificateCommand({ DomainName: 'tk.example.com' }))).CertificateArn!;
     const balancer = (await clients.elbv2.send(new CreateLoadBalancerCommand({ Name: target.loadBalancer, Subnets: subnets }))).LoadBalancers![0]!.LoadBalancerArn!;
+    const checks = { HealthCheckIntervalSeconds: 5, HealthCheckTimeoutSeconds: 4, HealthyThresholdCount: 2, UnhealthyThresholdCount: 2, HealthCheckPort: 'traffic-port' };
     for (const slot of ['blue', 'green'] as const) {
-      await clients.elbv2.send(new CreateTargetGroupCommand({ Name: target.targetGroups[slot]['web-ui'], Protocol: 'HTTP', Port: 8080, VpcId: vpc, TargetType: 'ip', HealthCheckPath: '/readyz' }));
+      await clients.elbv2.send(
+        new CreateTargetGroupCommand({ Name: target.targetGroups[slot]['web-ui'], Protocol: 'HTTP', Port: 8080, VpcId: vpc, TargetType: 'ip', HealthCheckPath: '/readyz', Matcher: { HttpCode: '200' }, ...checks }),
+      );
       await clients.elbv2.send(
         new CreateTargetGroupCommand({
           Name: target.targetGroups[slot]['sensor-api'],
@@ -180,6 +197,7 @@ export async function declareLoadBalancer(endpoint: string, clients: AwsClients,
           TargetType: 'ip',
           HealthCheckPath: '/grpc.health.v1.Health/Check',
           Matcher: { GrpcCode: '0' },
+          ...checks,
         }),
       );
     }
@@ -189,10 +207,22 @@ export async function declareLoadBalancer(endpoint: string, clients: AwsClients,
       blue: groups.find((g) => g.TargetGroupName === target.targetGroups.blue[service])!.TargetGroupArn!,
       green: groups.find((g) => g.TargetGroupName === target.targetGroups.green[service])!.TargetGroupArn!,
     });
+    if (options.drainTimeoutMs !== undefined) {
+      // deregistrationDelaySeconds of load-balancer.ts (not imported: that module loads @pulumi/aws).
+      const seconds = Math.ceil(options.drainTimeoutMs / 1000);
+      for (const group of groups) {
+        await clients.elbv2.send(
+          new ModifyTargetGroupAttributesCommand({ TargetGroupArn: group.TargetGroupArn, Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: String(seconds) }] }),
+        );
+      }
+    }
     for (const [role, port] of Object.entries(target.listeners)) {
       const action = forwardTo('blue', arns(role === 'web' || role === 'stagingWeb' ? 'web-ui' : 'sensor-api'));
       await clients.elbv2.send(new CreateListenerCommand({ LoadBalancerArn: balancer, Protocol: 'HTTPS', Port: port, Certificates: [{ CertificateArn: certificate }], DefaultActions: [action] }));
     }
+    const web = arns('web-ui');
+    const grpc = arns('sensor-api');
+    return { blue: { 'web-ui': web.blue, 'sensor-api': grpc.blue }, green: { 'web-ui': web.green, 'sensor-api': grpc.green } };
   } finally {
     ec2.destroy();
     acm.destroy();

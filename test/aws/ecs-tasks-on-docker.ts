@@ -13,18 +13,22 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { CreateLogStreamCommand, PutLogEventsCommand, type CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { DescribeTaskDefinitionCommand, DescribeTasksCommand, RunTaskCommand, type ContainerDefinition, type ECSClient, type RunTaskCommandInput, type Task } from '@aws-sdk/client-ecs';
+import { DescribeTaskDefinitionCommand, DescribeTasksCommand, RunTaskCommand, type ContainerDefinition, type ECSClient, type ECSClientResolvedConfig, type RunTaskCommandInput, type ServiceOutputTypes, type Task } from '@aws-sdk/client-ecs';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { mockClient } from 'aws-sdk-client-mock';
+import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
 import { logStreamOf } from '../../providers/aws/tasks/one-off-task.js';
 
 export interface TaskRunner {
   /** Every task run so far, with the docker argv of each container (to check nothing secret is on one). */
   runs: Array<{ taskArn: string; family: string; argv: string[][]; done: Promise<void> }>;
+  /** What DescribeTasks answers from, by task ARN: the one-off tasks, and any a service stand-in adds. */
+  tasks: Map<string, Task>;
+  /** The client mock, for more ECS calls a stand-in answers (test/aws/data-plane/). */
+  mock: AwsStub<object, ServiceOutputTypes, ECSClientResolvedConfig>;
   restore(): void;
 }
 
-interface Options {
+export interface Options {
   logs: CloudWatchLogsClient;
   secrets: SecretsManagerClient;
   /** The local image that stands in for a registry image. */
@@ -33,7 +37,7 @@ interface Options {
   region: string;
 }
 
-function docker(args: string[], env: Record<string, string> = {}): Promise<{ code: number; output: string[] }> {
+export function docker(args: string[], env: Record<string, string> = {}): Promise<{ code: number; output: string[] }> {
   return new Promise((resolve, reject) => {
     const child = spawn('docker', args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const output: string[] = [];
@@ -54,6 +58,45 @@ function docker(args: string[], env: Record<string, string> = {}): Promise<{ cod
   });
 }
 
+/** How to run one container of a task definition: `docker run` argv and the values of its `-e NAME`s. */
+export interface ContainerRun {
+  name: string;
+  /** Added to (and overriding) the definition's environment. */
+  environment: ReadonlyArray<{ name?: string; value?: string }>;
+  command?: string[];
+  /** `--volume` specs. */
+  volumes?: string[];
+  /** Extra `docker run` flags before the image (`--detach`). */
+  flags?: string[];
+}
+
+/**
+ * The `docker run` of a container as ECS would start it: its image (mapped to a local stand-in),
+ * entry point, command, environment, and its secrets read from Secrets Manager by their ARNs. The
+ * values stay in the docker CLI's environment (`-e NAME` only), as ECS never puts them on a command line.
+ */
+export async function dockerRun(container: ContainerDefinition, options: Pick<Options, 'secrets' | 'image'>, run: ContainerRun): Promise<{ argv: string[]; env: Record<string, string> }> {
+  const env: Record<string, string> = {};
+  for (const pair of [...(container.environment ?? []), ...run.environment]) env[pair.name!] = pair.value ?? '';
+  for (const secret of container.secrets ?? []) {
+    env[secret.name!] = (await options.secrets.send(new GetSecretValueCommand({ SecretId: secret.valueFrom! }))).SecretString ?? '';
+  }
+  const entryPoint = container.entryPoint ?? [];
+  const command = run.command ?? container.command ?? [];
+  const argv = [
+    'run', '--name', run.name, '--network', 'host', '--label', 'tk-aws-task=1',
+    ...(run.flags ?? []),
+    ...(container.user ? ['--user', container.user] : []),
+    ...(entryPoint.length > 0 ? ['--entrypoint', entryPoint[0]!] : []),
+    ...Object.keys(env).flatMap((key) => ['-e', key]),
+    ...(run.volumes ?? []).flatMap((v) => ['--volume', v]),
+    options.image(container.image ?? ''),
+    ...entryPoint.slice(1),
+    ...command,
+  ];
+  return { argv, env };
+}
+
 export function runEcsTasksOnDocker(ecs: ECSClient, options: Options): TaskRunner {
   const original = ecs.send.bind(ecs) as (command: unknown) => Promise<unknown>;
   const mock = mockClient(ecs);
@@ -63,25 +106,13 @@ export function runEcsTasksOnDocker(ecs: ECSClient, options: Options): TaskRunne
 
   async function runContainer(taskId: string, taskArn: string, container: ContainerDefinition, input: RunTaskCommandInput, volumes: Map<string, string>): Promise<{ code: number; argv: string[] }> {
     const override = input.overrides?.containerOverrides?.find((o) => o.name === container.name);
-    const env: Record<string, string> = {};
-    for (const pair of [...(container.environment ?? []), ...(override?.environment ?? [])]) env[pair.name!] = pair.value ?? '';
-    for (const secret of container.secrets ?? []) {
-      env[secret.name!] = (await options.secrets.send(new GetSecretValueCommand({ SecretId: secret.valueFrom! }))).SecretString ?? '';
-    }
-    const entryPoint = container.entryPoint ?? [];
-    const command = override?.command ?? container.command ?? [];
     const name = `tk-awstask-${taskId}-${container.name}`;
-    const argv = [
-      'run', '--name', name, '--network', 'host', '--label', 'tk-aws-task=1',
-      ...(container.user ? ['--user', container.user] : []),
-      ...(entryPoint.length > 0 ? ['--entrypoint', entryPoint[0]!] : []),
-      // Values stay in the docker CLI's environment: `-e NAME` only, as ECS never puts them on a command line.
-      ...Object.keys(env).flatMap((key) => ['-e', key]),
-      ...(container.mountPoints ?? []).flatMap((m) => ['--volume', `${volumes.get(m.sourceVolume!)}:${m.containerPath}${m.readOnly ? ':ro' : ''}`]),
-      options.image(container.image ?? ''),
-      ...entryPoint.slice(1),
-      ...command,
-    ];
+    const { argv, env } = await dockerRun(container, options, {
+      name,
+      environment: override?.environment ?? [],
+      ...(override?.command ? { command: override.command } : {}),
+      volumes: (container.mountPoints ?? []).map((m) => `${volumes.get(m.sourceVolume!)}:${m.containerPath}${m.readOnly ? ':ro' : ''}`),
+    });
     const result = await docker(argv, env);
     await docker(['rm', '-f', name]);
     const logOptions = container.logConfiguration?.options;
@@ -148,6 +179,8 @@ export function runEcsTasksOnDocker(ecs: ECSClient, options: Options): TaskRunne
 
   return {
     runs,
+    tasks,
+    mock,
     restore: () => mock.restore(),
   };
 }

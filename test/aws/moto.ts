@@ -16,7 +16,7 @@ export interface Moto {
 
 const SCRIPT = fileURLToPath(new URL('../../scripts/moto.sh', import.meta.url));
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };

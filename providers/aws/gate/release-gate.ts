@@ -1,5 +1,6 @@
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { endpointUrl, grpcHealthCheck, httpReadyzCheck, type HealthCheck } from '../../../components/health-gate/checks.js';
+import type { ClientTls } from '../../../components/health-gate/client-tls.js';
 import { APP_SERVICES, type ReleasePlan, type Slot } from '../../../components/release/plan.js';
 import type { CheckSet, GatePort } from '../../../components/release/ports.js';
 import type { AwsTargetPlan } from '../plan-target.js';
@@ -25,8 +26,8 @@ export function stagingProbes(plan: ReleasePlan, target: AwsTargetPlan): Array<{
   ];
 }
 
-function probe(p: { kind: 'http' | 'grpc'; name: string; address: string }, plan: ReleasePlan, serverName: string): HealthCheck {
-  return p.kind === 'http' ? httpReadyzCheck(p.name, p.address, plan.image.releaseId, { serverName }) : grpcHealthCheck(p.name, p.address, '', { serverName });
+function probe(p: { kind: 'http' | 'grpc'; name: string; address: string }, plan: ReleasePlan, tls: ClientTls): HealthCheck {
+  return p.kind === 'http' ? httpReadyzCheck(p.name, p.address, plan.image.releaseId, tls) : grpcHealthCheck(p.name, p.address, '', tls);
 }
 
 function closing(checks: HealthCheck[]): CheckSet {
@@ -38,21 +39,32 @@ function closing(checks: HealthCheck[]): CheckSet {
   };
 }
 
-export function albGate(elbv2: ElasticLoadBalancingV2Client, target: AwsTargetPlan): GatePort {
+export interface AlbGateOptions {
+  /**
+   * PEM roots the probes trust instead of the public CAs Node ships. An ALB presents the stack's
+   * ACM certificate, which the public CAs cover, so a stack needs none; a test bed whose load
+   * balancer stand-in presents a test certificate passes its CA here. The probes, their addresses
+   * and their checks are the same either way.
+   */
+  ca?: string;
+}
+
+export function albGate(elbv2: ElasticLoadBalancingV2Client, target: AwsTargetPlan, options: AlbGateOptions = {}): GatePort {
+  const tlsFor = (serverName: string): ClientTls => ({ serverName, ...(options.ca !== undefined ? { ca: options.ca } : {}) });
   return {
     async staging(plan: ReleasePlan, slot: Slot) {
       const domain = domainOf(plan);
       const counts = (plan.target as { desiredCount?: Record<string, number> }).desiredCount ?? target.desiredCount;
       return closing([
         ...APP_SERVICES.map((service) => targetGroupHealthCheck(elbv2, target.targetGroups[slot][service], counts[service] ?? 1)),
-        ...stagingProbes(plan, target).map((p) => probe(p, plan, domain)),
+        ...stagingProbes(plan, target).map((p) => probe(p, plan, tlsFor(domain))),
       ]);
     },
     async public(plan: ReleasePlan) {
       const domain = domainOf(plan);
       return closing([
-        httpReadyzCheck('public web-ui /readyz', endpointUrl(plan.endpoints.publicHttpUrl, '/readyz'), plan.image.releaseId, { serverName: domain }),
-        grpcHealthCheck('public sensor-api gRPC health', plan.endpoints.publicGrpcAddress, '', { serverName: domain }),
+        httpReadyzCheck('public web-ui /readyz', endpointUrl(plan.endpoints.publicHttpUrl, '/readyz'), plan.image.releaseId, tlsFor(domain)),
+        grpcHealthCheck('public sensor-api gRPC health', plan.endpoints.publicGrpcAddress, '', tlsFor(domain)),
       ]);
     },
     diagnose(subject: Slot | 'router') {
