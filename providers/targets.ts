@@ -23,7 +23,7 @@ const TARGETS: Record<ProviderName, (name: string, args: TargetProgramArgs) => P
   },
   gcp: async (name, args) => {
     const { GcpTarget } = await import('./gcp/target.js');
-    return new GcpTarget(name, { config: args.config as GcpStackConfig, imageTag: args.imageTag });
+    return new GcpTarget(name, { ...args, config: args.config as GcpStackConfig });
   },
   aws: async (name, args) => {
     const { AwsTarget } = await import('./aws/target.js');

@@ -46,6 +46,7 @@ async function declare(name: string, config: GcpStackConfig): Promise<GcpTarget>
     target,
     target.gcpProvider,
     target.repository,
+    target.appImage,
     target.serviceAccount,
     ...target.projectRoles,
     ...Object.values(target.secrets).flatMap((s) => [s.secret, s.version, s.accessor]),
@@ -96,6 +97,7 @@ describe('GcpTarget (Pulumi mocks)', () => {
     assert.deepEqual(graph, [
       'command:local:Command tk-cleanup',
       'command:local:Command tk-release',
+      'docker:index/image:Image tk-app-image',
       'gcp:artifactregistry/repository:Repository tk-images',
       'gcp:cloudrunv2/service:Service tk-sensor-api',
       'gcp:cloudrunv2/service:Service tk-web-ui',
@@ -242,6 +244,25 @@ describe('GcpTarget (Pulumi mocks)', () => {
     for (const service of ['tk-iam-sensor-api', 'tk-iam-web-ui']) {
       const deps = byName(service).dependencies.map((urn) => urn.split('::').pop());
       assert.deepEqual(deps.filter((d) => d?.includes('accessor') || d?.includes('cloudsql')).sort(), ['tk-iam-run-cloudsql.client', 'tk-iam-secret-databasePassword-accessor', 'tk-iam-secret-hmac-accessor']);
+    }
+  });
+
+  it('builds the app image and pushes it to the stack\'s Artifact Registry repository under the release tag, with an access token kept secret, before any service or release needs it', async () => {
+    const target = await declare('tk-img', gcpConfig('prod'));
+    const image = byName('tk-img-app-image');
+    const ref = `${GCP.region}-docker.pkg.dev/${GCP.project}/trapperkeeper/trapperkeeper:${IMAGE.tag}`;
+    assert.equal(image.inputs.imageName, ref);
+    assert.equal(await promiseOf(target.image.ref), ref, 'the target exports the pushed ref');
+    assert.equal(target.releasePlan.image.ref, ref, 'the release runs what was pushed');
+    const build = image.inputs.build as Inputs;
+    assert.deepEqual([build.dockerfile, build.platform, (build.args as Inputs).VERSION, (build.args as Inputs).REVISION], ['app/Dockerfile', 'linux/amd64', IMAGE.version, IMAGE.commit]);
+    assert.equal(image.inputs.buildOnPreview, false);
+    const registry = image.inputs.registry as Inputs;
+    assert.deepEqual([registry.server, registry.username], [`${GCP.region}-docker.pkg.dev`, 'oauth2accesstoken']);
+    assert.ok(isWrappedSecret(registry.password), 'the access token is a secret');
+    assert.ok(image.dependencies.some((urn) => urn.endsWith('::tk-img-images')), 'pushed after the repository exists');
+    for (const dependent of ['tk-img-sensor-api', 'tk-img-web-ui', 'tk-img-release']) {
+      assert.ok(byName(dependent).dependencies.some((urn) => urn.endsWith('::tk-img-app-image')), `${dependent} waits for the pushed image`);
     }
   });
 

@@ -1,4 +1,5 @@
 import * as command from '@pulumi/command';
+import * as docker from '@pulumi/docker';
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
 import type { AppService, ReleasePlan } from '../../components/release/plan.js';
@@ -15,9 +16,17 @@ import { JOB_OUTPUT_PREFIX, SNAPSHOT_PREFIX } from './storage/release-bucket.js'
 export interface GcpTargetArgs {
   /** The validated stack config (providers/config.ts), provider gcp. */
   config: GcpStackConfig;
-  /** The release tag of this commit, computed before any resource is declared. */
-  imageTag: GcpImage;
+  /** The release tag of this commit, computed before any resource is declared (`created`: the OCI label, as on the other targets). */
+  imageTag: GcpImage & { created?: string };
+  /** Where `app/Dockerfile` is built from. @default '.' */
+  buildContext?: string;
 }
+
+export const APP_DOCKERFILE = 'app/Dockerfile';
+/** Cloud Run runs linux/amd64 images. */
+export const IMAGE_PLATFORM = 'linux/amd64';
+/** Artifact Registry takes an OAuth access token as the password of this user. */
+export const ARTIFACT_REGISTRY_TOKEN_USER = 'oauth2accesstoken';
 
 /** Roles the services' own account gets; nothing at project level but the Cloud SQL client. */
 export const RUNTIME_PROJECT_ROLES = ['roles/cloudsql.client'] as const;
@@ -44,6 +53,8 @@ export class GcpTarget extends pulumi.ComponentResource implements DeploymentTar
   readonly spec: GcpInfrastructureSpec;
   readonly gcpProvider: gcp.Provider;
   readonly repository: gcp.artifactregistry.Repository;
+  /** The app image of this commit, pushed to the repository under its release tag. */
+  readonly appImage: docker.Image;
   readonly serviceAccount: gcp.serviceaccount.Account;
   readonly projectRoles: gcp.projects.IAMMember[];
   readonly secrets: Record<GcpSecretKey, { secret: gcp.secretmanager.Secret; version: gcp.secretmanager.SecretVersion; accessor: gcp.secretmanager.SecretIamMember }>;
@@ -75,6 +86,8 @@ export class GcpTarget extends pulumi.ComponentResource implements DeploymentTar
       { repositoryId: spec.artifactRepository, location: spec.region, format: 'DOCKER', description: `TrapperKeeper release images of stack ${config.stack}` },
       child(),
     );
+
+    this.appImage = this.createImage(name, spec, args);
 
     this.serviceAccount = new gcp.serviceaccount.Account(
       `${name}-run`,
@@ -124,15 +137,16 @@ export class GcpTarget extends pulumi.ComponentResource implements DeploymentTar
     // their output into this bucket (a Cloud Storage volume): object access here, nowhere else.
     this.stateBucketAccess = new gcp.storage.BucketIAMMember(`${name}-release-state-jobs`, { bucket: this.stateBucket.name, role: STATE_BUCKET_ROLE, member }, child());
 
-    const access = [...Object.values(this.secrets).map((s) => s.accessor), ...this.projectRoles];
+    // A service's first revision runs the image: it must be pushed first.
+    const access = [...Object.values(this.secrets).map((s) => s.accessor), ...this.projectRoles, this.appImage];
     this.services = Object.fromEntries(APP_SERVICES.map((service) => [service, this.createService(name, spec, spec.services[service], access, child)])) as GcpTarget['services'];
     this.infrastructure = this.database.instance;
-    this.image = { resource: this.repository, ref: pulumi.output(this.releasePlan.image.ref) };
+    this.image = { resource: this.appImage, ref: this.appImage.imageName };
 
     const rollbackTo = config.release.rollbackTo;
     const environment = { [RELEASE_PLAN_ENV]: canonicalJson(this.releasePlan), ...(rollbackTo !== undefined ? { [ROLLBACK_TO_ENV]: rollbackTo } : {}) };
     const logging = command.types.enums.local.Logging.Stderr;
-    const everything = [this.stateBucket, this.stateBucketAccess, this.database.user, this.database.database, ...Object.values(this.services).flatMap((s) => [s.service, s.publicInvoker])];
+    const everything = [this.appImage, this.stateBucket, this.stateBucketAccess, this.database.user, this.database.database, ...Object.values(this.services).flatMap((s) => [s.service, s.publicInvoker])];
     this.release = new command.local.Command(
       `${name}-release`,
       { create: releaseCli('deploy'), update: releaseCli('deploy'), environment, logging, triggers: [this.releasePlan.image.releaseId, ...(rollbackTo !== undefined ? [rollbackTo] : [])] },
@@ -192,6 +206,32 @@ export class GcpTarget extends pulumi.ComponentResource implements DeploymentTar
     const database = new gcp.sql.Database(`${name}-database`, { name: db.name, instance: instance.name }, child());
     const user = new gcp.sql.User(`${name}-db-user`, { name: db.user, instance: instance.name, password: pulumi.secret(password) }, child());
     return { instance, database, user };
+  }
+
+  /**
+   * The app image of this commit, built for Cloud Run and pushed to the stack's Artifact Registry
+   * repository under its release tag: `<region>-docker.pkg.dev/<project>/<repository>/trapperkeeper:<tag>`,
+   * the ref the release plan carries. The registry takes the deployer's OAuth access token (from
+   * the provider's credentials) as the password of `oauth2accesstoken`.
+   */
+  private createImage(name: string, spec: GcpInfrastructureSpec, args: GcpTargetArgs): docker.Image {
+    const client = gcp.organizations.getClientConfigOutput({ parent: this, provider: this.gcpProvider });
+    return new docker.Image(
+      `${name}-app-image`,
+      {
+        imageName: this.releasePlan.image.ref,
+        buildOnPreview: false,
+        build: {
+          context: args.buildContext ?? '.',
+          dockerfile: APP_DOCKERFILE,
+          platform: IMAGE_PLATFORM,
+          builderVersion: 'BuilderBuildKit',
+          args: { VERSION: args.imageTag.version, REVISION: args.imageTag.commit, ...(args.imageTag.created ? { CREATED: args.imageTag.created } : {}) },
+        },
+        registry: { server: `${spec.region}-docker.pkg.dev`, username: ARTIFACT_REGISTRY_TOKEN_USER, password: pulumi.secret(client.accessToken) },
+      },
+      { parent: this, dependsOn: [this.repository] },
+    );
   }
 
   private createService(

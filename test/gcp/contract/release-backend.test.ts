@@ -2,9 +2,10 @@ import { describeReleaseBackendContract } from '../../../components/release/back
 import { createGcpReleaseFixture } from '../support/gcp-release-fixture.js';
 
 // The GCP backend through the real Google clients against the Cloud Run emulator (revisions and
-// jobs on the local Docker engine), fake-gcs-server and PostgreSQL on 127.0.0.1.
+// jobs on the local Docker engine), the Artifact Registry emulator, fake-gcs-server and
+// PostgreSQL on 127.0.0.1.
 describeReleaseBackendContract(
-  'GCP (Cloud Run emulator, fake-gcs-server)',
+  'GCP (Cloud Run and Artifact Registry emulators, fake-gcs-server)',
   async () => {
     const fixture = await createGcpReleaseFixture();
     return {
@@ -16,5 +17,4 @@ describeReleaseBackendContract(
       tearDown: () => fixture.tearDown(),
     };
   },
-  { cannotRun: { images: 'release images in Artifact Registry (exists, builtAt, prune) are not implemented on GCP yet, and no Artifact Registry emulator runs here' } },
 );

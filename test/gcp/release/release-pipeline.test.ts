@@ -11,7 +11,7 @@ import type { ReleasePlan, Slot } from '../../../components/release/plan.js';
 import type { ReleaseBackend, RoutedRelease } from '../../../components/release/ports.js';
 import { promote } from '../../../components/release/promote.js';
 import { withGcpBackend } from '../../../providers/gcp/runtime.js';
-import { IMAGES_NOT_BUILT, createGcpReleaseFixture, type GcpReleaseFixture } from '../support/gcp-release-fixture.js';
+import { createGcpReleaseFixture, type GcpReleaseFixture } from '../support/gcp-release-fixture.js';
 
 function eventLog() {
   const lines: string[] = [];
@@ -47,7 +47,9 @@ describe('GCP releases through the pipeline (Cloud Run emulator on Docker, fake-
       const base = fixture.plan();
       const plan: ReleasePlan = { ...base, snapshots: { ...base.snapshots, lockWaitTimeoutMs: 1000 } };
       const log = eventLog();
-      const options = { images: IMAGES_NOT_BUILT, cloudRunEndpoint: { host: fixture.emulator.host, port: fixture.emulator.port }, storageEndpoint: fixture.gcs.apiEndpoint, progress: (line: string) => process.stderr.write(`# ${line}\n`) };
+      const options = {
+        cloudRunEndpoint: { host: fixture.emulator.host, port: fixture.emulator.port },
+        artifactRegistryEndpoint: { host: fixture.registry.host, port: fixture.registry.port }, storageEndpoint: fixture.gcs.apiEndpoint, progress: (line: string) => process.stderr.write(`# ${line}\n`) };
       const failure = await withGcpBackend(plan, options, (backend) => runRelease(plan, backend, { events: log.events, secrets: fixture.secrets })).then(
         () => assert.fail('the release went on without a snapshot'),
         (error: unknown) => error as Error,

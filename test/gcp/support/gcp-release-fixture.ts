@@ -9,15 +9,17 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Bucket } from '@google-cloud/storage';
 import type { ReleasePlan } from '../../../components/release/plan.js';
-import type { ImagesPort, ReleaseBackend } from '../../../components/release/ports.js';
+import type { ReleaseBackend } from '../../../components/release/ports.js';
 import { parseStackConfig } from '../../../providers/config.js';
 import { pulumiConfig } from '../../../providers/docker/testing.js';
 import { startCloudRunEmulator, type CloudRunEmulator, type WireTemplate } from '../../../providers/gcp/cloud-run-emulator.js';
+import { startArtifactRegistryEmulator, type ArtifactRegistryEmulator } from '../../../providers/gcp/emulator/artifact-registry.js';
 import { startFakeGcs, type FakeGcs } from '../../../providers/gcp/fake-gcs.js';
+import { artifactRegistryClient } from '../../../providers/gcp/images/client.js';
 import { CLOUD_SQL_MOUNT, databaseUrl, planGcpInfrastructure, type GcpInfrastructureSpec } from '../../../providers/gcp/infrastructure-spec.js';
 import { gcpReleaseBackend } from '../../../providers/gcp/release-backend.js';
 import { planGcpRelease } from '../../../providers/gcp/release-plan.js';
-import { cloudRunClients, type CloudRunClients } from '../../../providers/gcp/run/clients.js';
+import { cloudRunClients } from '../../../providers/gcp/run/clients.js';
 import { cloudRunServiceName } from '../../../providers/gcp/routing/cloud-run-traffic.js';
 import { APP_SERVICES } from '../../../components/release/plan.js';
 import { TEST_IMAGES, ensureAppImage, requireDocker } from '../../support/images.js';
@@ -26,6 +28,8 @@ process.env.METADATA_SERVER_DETECTION = 'none';
 
 export interface GcpReleaseFixture {
   emulator: CloudRunEmulator;
+  /** Artifact Registry, holding the app image under the stack's repository with the release tag. */
+  registry: ArtifactRegistryEmulator;
   gcs: FakeGcs;
   bucket: Bucket;
   spec: GcpInfrastructureSpec;
@@ -33,19 +37,12 @@ export interface GcpReleaseFixture {
   plan(variant?: string): ReleasePlan;
   secrets: Record<string, string>;
   /** A backend with clients of its own, as a release process has. */
-  backend(images?: ImagesPort): ReleaseBackend;
+  backend(): ReleaseBackend;
   /** psql against the stack's database. */
   sql(statement: string): string;
   database: string;
   tearDown(): Promise<void>;
 }
-
-/** Release images in Artifact Registry are not part of the GCP backend yet. */
-export const IMAGES_NOT_BUILT: ImagesPort = {
-  prune: () => Promise.reject(new Error('the GCP images port (Artifact Registry) is not built')),
-  exists: () => Promise.reject(new Error('the GCP images port (Artifact Registry) is not built')),
-  builtAt: () => Promise.reject(new Error('the GCP images port (Artifact Registry) is not built')),
-};
 
 function psql(database: string, statement: string): string {
   return execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', database, '-v', 'ON_ERROR_STOP=1', '-At', '-c', statement], { encoding: 'utf8' });
@@ -84,7 +81,7 @@ export async function createGcpReleaseFixture(): Promise<GcpReleaseFixture> {
   const config = (variant: string) => {
     const parsed = parseStackConfig({
       stack,
-      config: pulumiConfig({ provider: 'gcp', gcp: { project: 'tk-test-project', projectNumber: '123456789012', region: 'europe-west1' }, database: { name: database, user: 'trapperkeeper' }, app: { logLevel: variant } }),
+      config: pulumiConfig({ provider: 'gcp', gcp: { project: 'tk-test-project', projectNumber: '123456789012', region: 'europe-west1', artifactRepository: `tk-test-${suffix}` }, database: { name: database, user: 'trapperkeeper' }, app: { logLevel: variant } }),
       processEnv: { TK_POSTGRES_PASSWORD: 'unused-with-trust', TK_HMAC_SECRET: hmac },
       envFile: { path: `.env.${stack}`, values: {} },
     });
@@ -100,6 +97,15 @@ export async function createGcpReleaseFixture(): Promise<GcpReleaseFixture> {
   const gcs = await startFakeGcs();
   const cleanups: Array<() => Promise<unknown>> = [() => gcs.stop(), async () => psql('postgres', `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)];
   try {
+    // What `pulumi up` does before a release: the image built, tagged with its Artifact Registry
+    // ref (so the emulated revisions run it from the local engine) and pushed.
+    const release = { tag: '0.1.0-0123abcd-20261202T100000Z', version: '0.1.0', commit: '0123abcd' };
+    const ref = `${spec.imageRepository}:${release.tag}`;
+    execFileSync('docker', ['tag', image, ref]);
+    cleanups.push(async () => execFileSync('docker', ['rmi', ref], { stdio: 'ignore' }));
+    const registry = await startArtifactRegistryEmulator();
+    cleanups.unshift(() => registry.stop());
+    registry.push(ref);
     const bucket = await gcs.newBucket();
     const secrets = { TK_DATABASE_PASSWORD: 'unused-with-trust', TK_HMAC_SECRET: hmac };
     const emulator = await startCloudRunEmulator({
@@ -108,23 +114,23 @@ export async function createGcpReleaseFixture(): Promise<GcpReleaseFixture> {
     cleanups.unshift(() => emulator.stop());
     const fronts: Record<string, string> = {};
     for (const service of APP_SERVICES) {
-      const added = await emulator.addService(cloudRunServiceName(spec.project, spec.region, spec.services[service].name), declaredTemplate(spec, service, connectionName, image));
+      const added = await emulator.addService(cloudRunServiceName(spec.project, spec.region, spec.services[service].name), declaredTemplate(spec, service, connectionName, ref));
       fronts[service] = added.uri;
     }
-    const clients: CloudRunClients[] = [];
+    const clients: Array<{ close(): Promise<unknown> }> = [];
     cleanups.unshift(async () => Promise.all(clients.map((c) => c.close())));
     const plan = (variant = 'info'): ReleasePlan => {
-      const base = planGcpRelease(config(variant), spec, { tag: '0.1.0-0123abcd-20261202T100000Z', version: '0.1.0', commit: '0123abcd' });
-      // The emulator runs the locally built image; users reach the services' URLs on 127.0.0.1.
+      const base = planGcpRelease(config(variant), spec, release);
+      // Users reach the services' URLs on 127.0.0.1.
       return {
         ...base,
-        image: { ...base.image, ref: image },
         endpoints: { publicHttpUrl: fronts['web-ui']!, publicGrpcAddress: new URL(fronts['sensor-api']!).host },
         target: { ...base.target, stateBucket: bucket.name, snapshotImage: TEST_IMAGES.postgres },
       };
     };
     return {
       emulator,
+      registry,
       gcs,
       bucket,
       spec,
@@ -132,10 +138,11 @@ export async function createGcpReleaseFixture(): Promise<GcpReleaseFixture> {
       secrets,
       database,
       sql: (statement) => psql(database, statement),
-      backend(images = IMAGES_NOT_BUILT) {
+      backend() {
         const own = cloudRunClients({ host: emulator.host, port: emulator.port });
-        clients.push(own);
-        return gcpReleaseBackend(plan(), { clients: own, bucket, images, progress: (line) => process.stderr.write(`# ${line}\n`) });
+        const artifactRegistry = artifactRegistryClient({ host: registry.host, port: registry.port });
+        clients.push(own, artifactRegistry);
+        return gcpReleaseBackend(plan(), { clients: own, bucket, artifactRegistry, progress: (line) => process.stderr.write(`# ${line}\n`) });
       },
       async tearDown() {
         for (const cleanup of cleanups) await cleanup().catch(() => undefined);
