@@ -81,8 +81,9 @@ describe('a maintainer node: tkctl node add, then up, status, backup, restore, r
     PULUMI_SKIP_UPDATE_CHECK: 'true',
     TK_DEPLOY_EVENTS_FILE: join(scratch, 'events.jsonl'),
   };
-  // The node is reached through docker.host alone: an inherited DOCKER_HOST must not pick the engine.
-  delete env.DOCKER_HOST;
+  // The node is reached through its docker.host alone: a DOCKER_HOST the maintainer exported for
+  // another engine (here one that does not exist) must change nothing, for up as for tkctl status.
+  env.DOCKER_HOST = 'unix:///nonexistent/tk-not-the-node.sock';
 
   const tkctl = (args: string[], input?: string) =>
     new Promise<Run>((resolve, reject) => {
