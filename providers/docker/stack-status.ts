@@ -58,7 +58,12 @@ export function stackDockerHostFromFile(stack: string, dir = process.cwd()): str
   return typeof docker?.host === 'string' ? docker.host : undefined;
 }
 
-/** Where a stack's Docker host is: an explicit one, else DOCKER_HOST, else the stack file, else the local engine. */
-export function stackDockerHost(stack: string, explicit?: string, dir = process.cwd()): string | undefined {
-  return explicit ?? process.env.DOCKER_HOST ?? stackDockerHostFromFile(stack, dir);
+/**
+ * Where a stack's Docker host is: an explicit one, else the stack file's docker.host, else
+ * DOCKER_HOST, else the local engine. The same order as the program's docker provider
+ * (providers/docker/infrastructure.ts), so tkctl status, backup and restore act on the engine
+ * `pulumi up` deployed to, even with a DOCKER_HOST exported for another engine.
+ */
+export function stackDockerHost(stack: string, explicit?: string, dir = process.cwd(), env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return explicit ?? stackDockerHostFromFile(stack, dir) ?? env.DOCKER_HOST;
 }

@@ -80,8 +80,9 @@ describe('tkctl init, preview, up, status, rollback and destroy through the engi
     rmSync(historyFile, { force: true });
     // destroy of an ephemeral stack copies its final snapshot out, relative to the project folder
     rmSync(join(REPO_ROOT, '.trapperkeeper/final-snapshots', stack), { recursive: true, force: true });
-    const built = spawnSync('docker', ['images', '--quiet', '--filter', `reference=${prefix}/*`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-    if (built.length > 0) spawnSync('docker', ['image', 'rm', '-f', ...new Set(built)], { stdio: 'ignore' });
+    // By name, not id: the same build (same id) may be tagged and used by another stack on this engine.
+    const built = spawnSync('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', `reference=${prefix}/*`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    if (built.length > 0) spawnSync('docker', ['image', 'rm', ...built], { stdio: 'ignore' });
     rmSync(scratch, { recursive: true, force: true });
   });
 

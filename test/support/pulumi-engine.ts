@@ -87,8 +87,9 @@ export async function removeEngineStack(stack: Stack, workDir = REPO_ROOT): Prom
   await stack.destroy({ onOutput: () => undefined }).catch(() => undefined);
   await stack.workspace.removeStack(stackName).catch(() => undefined);
   spawnSync('rm', ['-f', join(workDir, `Pulumi.${stackName}.yaml`)]);
-  const built = spawnSync('docker', ['images', '--quiet', '--filter', `reference=tk-${stackName}/*`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-  if (built.length > 0) spawnSync('docker', ['image', 'rm', '-f', ...new Set(built)], { stdio: 'ignore' });
+  // By name, not id: the same build (same id) may be tagged and used by another stack on this engine.
+  const built = spawnSync('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', `reference=tk-${stackName}/*`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  if (built.length > 0) spawnSync('docker', ['image', 'rm', ...built], { stdio: 'ignore' });
 }
 
 /** The stack's outputs as plain values. */

@@ -16,6 +16,12 @@ const SSHD = '/usr/sbin/sshd';
 export interface SshHost {
   alias: string;
   sshArgs: string[];
+  /** Where sshd listens on 127.0.0.1, and who logs in: ssh://<user>@127.0.0.1:<port>. */
+  port: number;
+  user: string;
+  /** The client's private key (for ssh-add), and the server's public host key as a known_hosts line for 127.0.0.1:<port>. */
+  clientKey: string;
+  knownHostsLine: string;
   close(): Promise<void>;
 }
 
@@ -91,6 +97,10 @@ export async function startSshHost(): Promise<SshHost> {
   return {
     alias,
     sshArgs: ['-F', join(dir, 'ssh_config')],
+    port,
+    user,
+    clientKey: join(dir, 'client_key'),
+    knownHostsLine: `[127.0.0.1]:${port} ${readFileSync(join(dir, 'host_key.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' ')}`,
     async close() {
       child.kill('SIGTERM');
       await new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve)));

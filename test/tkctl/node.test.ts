@@ -75,6 +75,12 @@ describe('tkctl node add and node list through the real Pulumi CLI', { skip: cli
     assert.deepEqual(node['trapperkeeper:docker'], { ...(prod['trapperkeeper:docker'] as object), host: ALICE_HOST });
     assert.equal(readFileSync(join(project.dir, 'Pulumi.prod.yaml'), 'utf8'), readFileSync(join(REPO_ROOT, 'Pulumi.prod.yaml'), 'utf8'));
     assert.doesNotMatch(text, /tk-prod\.example\.com/);
+
+    // HTTPS as the template's comment says: uncomment its two lines in the node's file (after Pulumi rewrote it).
+    const https = text.replace(/^(\s*)# (domain|acmeEmail): /gm, '$1$2: ');
+    assert.notEqual(https, text, 'the commented domain and acmeEmail lines are in the node file');
+    const docker = (parseYaml(https) as { config: Record<string, { domain?: string; acmeEmail?: string }> }).config['trapperkeeper:docker'];
+    assert.deepEqual([docker?.domain, docker?.acmeEmail], ['tk.your-company.com', 'ops@your-company.com'], 'they land in docker, not in docker.ports');
   });
 
   it('pulumi stack select and tkctl --stack both reach the node: tkctl reads its config and keeps its secrets', async () => {
