@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,7 +57,7 @@ const KEY_INPUTS: Record<string, string[]> = {
   'command:local:Command': ['create', 'update', 'delete', 'environment'],
 };
 
-/** A value for the golden file: each secret as [secret], JSON documents (policies, container definitions) opened. */
+/** A value for the golden file: each secret as [secret], JSON documents (policies, container definitions) opened, PEM certificates by name. */
 function shown(value: unknown): unknown {
   if (isWrappedSecret(value)) return '[secret]';
   if (Array.isArray(value)) return value.map(shown);
@@ -67,6 +68,10 @@ function shown(value: unknown): unknown {
     } catch {
       return value;
     }
+  }
+  if (typeof value === 'string' && value.includes('-----BEGIN CERTIFICATE-----')) {
+    const names = (value.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((pem) => /^CN=(.*)$/m.exec(new X509Certificate(pem).subject)?.[1]);
+    return `[PEM certificates: ${names.join('; ')}]`;
   }
   return value;
 }
