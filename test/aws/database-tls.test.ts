@@ -6,10 +6,12 @@
  * snapshot tasks are made from it as a release makes them. The app's own connection code (config
  * loading and openConfiguredDatabase, as `trapperkeeper migrate` runs them in the migrate task)
  * and pg_dump (the snapshot task's dump container, run as ECS would) accept the right CA and
- * refuse a wrong one, and a right CA for the wrong name.
+ * refuse a wrong one, and a right CA for the wrong name; so does the release image's
+ * `trapperkeeper migrate` run as the migrate task (its environment through `docker run -e`).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,8 +23,8 @@ import { loadConfig } from '../../app/src/config/load.js';
 import { exampleReleasePlan } from '../../components/release/memory-backend.js';
 import { DATABASE_CA_ENV } from '../../providers/aws/database/rds-ca.js';
 import { appContainerDefinition } from '../../providers/aws/task-template.js';
-import { migrateTaskDefinition, snapshotTaskDefinition, SNAPSHOT_CONTAINERS, SNAPSHOT_FILE } from '../../providers/aws/tasks/release-tasks.js';
-import { requireDocker, TEST_IMAGES, uniqueName } from '../support/images.js';
+import { MIGRATE_CONTAINER, migrateTaskDefinition, snapshotTaskDefinition, SNAPSHOT_CONTAINERS, SNAPSHOT_FILE } from '../../providers/aws/tasks/release-tasks.js';
+import { ensureAppImage, requireDocker, TEST_IMAGES, uniqueName } from '../support/images.js';
 import { REGION, testTarget } from './ecs-stack.js';
 import { docker, dockerRun } from './ecs-tasks-on-docker.js';
 
@@ -124,12 +126,17 @@ describe('the database CA on AWS: the app and pg_dump verify PostgreSQL\'s certi
     await assert.rejects(appConnects('localhost', rightCa), /Hostname\/IP does not match|localhost/);
   });
 
+  /** Secrets Manager as ECS reads it for the task: a valid HMAC secret, a password trust auth ignores. */
+  const secrets = {
+    send: async (command: { input: { SecretId?: string } }) => ({
+      SecretString: command.input.SecretId?.includes('hmac-secret') ? `${'a'.repeat(32)}:${randomBytes(32).toString('base64')}` : 'unused-with-trust-auth',
+    }),
+  } as unknown as SecretsManagerClient;
+
   /** The snapshot task's dump container, run as ECS would (the postgres image, host network, a task volume). */
   async function dump(host: string, ca: string): Promise<{ code: number; output: string; file: string }> {
     const definition = releaseTasks(host, port, ca).snapshot.containerDefinitions!.find((c) => c.name === SNAPSHOT_CONTAINERS.dump)!;
     const volume = mkdtempSync(join(dir, 'snapshot-'));
-    // trust auth: the password reference resolves to nothing that matters here.
-    const secrets = { send: async () => ({ SecretString: 'unused-with-trust-auth' }) } as unknown as SecretsManagerClient;
     const name = uniqueName('tk-database-tls-dump');
     const { argv, env } = await dockerRun(definition, { secrets, image: () => TEST_IMAGES.postgres }, { name, environment: [], volumes: [`${volume}:/snapshot`], flags: ['--rm'] });
     const result = await docker(argv, env);
@@ -146,5 +153,21 @@ describe('the database CA on AWS: the app and pg_dump verify PostgreSQL\'s certi
     const misnamed = await dump('localhost', rightCa);
     assert.notEqual(misnamed.code, 0, 'pg_dump accepted a certificate for another name');
     assert.match(misnamed.output, /does not match host name "localhost"/);
+  });
+
+  it('the release image\'s `trapperkeeper migrate --status`, run as the migrate task, connects with the right CA and refuses a wrong one', async () => {
+    const appImage = ensureAppImage();
+    const migrate = async (ca: string) => {
+      const definition = releaseTasks('127.0.0.1', port, ca).migrate.containerDefinitions!.find((c) => c.name === MIGRATE_CONTAINER)!;
+      const { argv, env } = await dockerRun(definition, { secrets, image: () => appImage }, { name: uniqueName('tk-database-tls-migrate'), environment: [], command: ['migrate', '--status', '--json'], flags: ['--rm'] });
+      const result = await docker(argv, env);
+      return { code: result.code, output: result.output.join('\n') };
+    };
+    const right = await migrate(rightCa);
+    assert.equal(right.code, 0, right.output);
+    assert.ok(Array.isArray(JSON.parse(right.output.split('\n').find((line) => line.startsWith('['))!)), right.output);
+    const wrong = await migrate(wrongCa);
+    assert.notEqual(wrong.code, 0, 'the app trusted a server its CA did not sign');
+    assert.match(wrong.output, /self[- ]signed certificate|unable to (get local issuer|verify)/);
   });
 });
