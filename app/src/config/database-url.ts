@@ -47,6 +47,11 @@ export function withDatabasePassword(url: string, password: string): string {
   return parsed.href;
 }
 
+/** The `sslmode` query parameter of a server URL, or undefined when it has none. */
+export function databaseUrlSslMode(url: string): string | undefined {
+  return parseUrl(url)?.searchParams.get('sslmode') ?? undefined;
+}
+
 function parseUrl(url: string): URL | undefined {
   try {
     return new URL(url);

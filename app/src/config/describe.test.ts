@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeConfig } from './describe.js';
@@ -34,6 +34,18 @@ test('the summary masks the database password, lists HMAC secrets by id only, an
     for (const secret of ['db-pass-XYZ', primary, older, primaryBytes.toString('hex')]) {
       assert.ok(!printed.includes(secret), 'a secret reached the summary');
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the summary names how many database CA certificates are set instead of printing them', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tk-describe-'));
+  try {
+    const ca = readFileSync(new URL('../../test/fixtures/test-ca.pem', import.meta.url), 'utf8');
+    const config = loadConfig({ env: { TK_DATABASE_URL: 'postgres://tk@db.internal:5432/tk?sslmode=verify-full', TK_DATABASE_CA: `${ca}${ca}` }, cwd: dir, homeDir: dir, etcDir: dir });
+    assert.equal(describeConfig(config).database.ca, '2 PEM certificates');
+    assert.equal(describeConfig(loadConfig({ env: {}, cwd: dir, homeDir: dir, etcDir: dir })).database.ca, undefined);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,5 +1,6 @@
 import type { AppConfig } from './app-config.js';
 import { redactDatabaseUrl } from '../db/connect.js';
+import { pemCertificateCount } from './pem-certificates.js';
 
 /**
  * What a startup log line or `config show` prints: the database password masked, HMAC
@@ -13,14 +14,14 @@ export interface ConfigSummary {
   shutdownTimeoutMs: number;
   sensorApi: AppConfig['sensorApi'];
   webUi: AppConfig['webUi'];
-  database: Omit<AppConfig['database'], 'url'> & { location: string };
+  database: Omit<AppConfig['database'], 'url' | 'ca'> & { location: string; ca?: string };
   hmacSecretIds: string[];
   configFiles: string[];
   origins: Record<string, string>;
 }
 
 export function describeConfig(config: AppConfig): ConfigSummary {
-  const { url, ...pool } = config.database;
+  const { url, ca, ...pool } = config.database;
   return {
     dataDir: config.dataDir,
     logLevel: config.logLevel,
@@ -28,7 +29,7 @@ export function describeConfig(config: AppConfig): ConfigSummary {
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     sensorApi: { ...config.sensorApi },
     webUi: { ...config.webUi },
-    database: { location: redactDatabaseUrl(url), ...pool },
+    database: { location: redactDatabaseUrl(url), ...pool, ...(ca !== undefined ? { ca: `${pemCertificateCount(ca)} PEM certificates` } : {}) },
     hmacSecretIds: config.hmacSecrets.map((secret) => secret.id),
     configFiles: [...config.sources],
     origins: { ...config.origins },

@@ -1,6 +1,6 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { loadConfig, type LoadConfigInput } from './load.js';
@@ -65,6 +65,8 @@ function configError(fn: () => unknown): ConfigError {
 const SECRET_BYTES = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 37 + 11) % 256));
 const SECRET_VALUE = SECRET_BYTES.toString('base64');
 const HMAC = `${'a'.repeat(32)}:${SECRET_VALUE}`;
+/** A self-signed CA certificate (public test data; its key was thrown away). */
+const TEST_CA = readFileSync(new URL('../../test/fixtures/test-ca.pem', import.meta.url), 'utf8').trim();
 
 describe('loadConfig defaults', () => {
   test('with no files, env or flags every setting takes its named default', () => {
@@ -435,6 +437,27 @@ describe('loadConfig rejections', () => {
       [`database.min_idle (file ${paths['cwd']})`, 'sensor_api.http_port (flag --http-port)'],
     );
     assert.match(error.problems[0]?.problem ?? '', /20 idle connections exceed database\.max_connections \(10\)/);
+  });
+
+  test('database.ca (TK_DATABASE_CA) takes PEM certificates for a PostgreSQL URL that verifies the server, and refuses what would not use them', () => {
+    const { input } = setup();
+    const url = 'postgres://tk@db.internal:5432/tk?sslmode=verify-full';
+    const config = loadConfig(input({ env: { TK_DATABASE_URL: url, TK_DATABASE_CA: `${TEST_CA}\n${TEST_CA}\n` } }));
+    assert.equal(config.database.ca, `${TEST_CA}\n${TEST_CA}\n`);
+    assert.equal(config.origins['database.ca'], 'env TK_DATABASE_CA');
+    assert.equal(loadConfig(input({ env: { TK_DATABASE_URL: 'postgres://tk@db/tk', TK_DATABASE_CA: TEST_CA } })).database.ca, TEST_CA, 'no sslmode: verify-full');
+    assert.equal(loadConfig(input({ env: { TK_DATABASE_URL: url } })).database.ca, undefined);
+    const problems = (env: Record<string, string>) => configError(() => loadConfig(input({ env }))).problems.map((p) => `${p.key} (${p.source}): ${p.problem}; ${p.fix}`);
+    assert.deepEqual(problems({ TK_DATABASE_URL: url, TK_DATABASE_CA: 'not a certificate' }), [
+      'database.ca (env TK_DATABASE_CA): holds no PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----); use the PEM certificates (-----BEGIN CERTIFICATE----- ...) of the CAs the PostgreSQL server\'s certificate must chain to',
+    ]);
+    assert.match(problems({ TK_DATABASE_URL: url, TK_DATABASE_CA: TEST_CA.replace('MIIB', 'MIIX') })[0]!, /certificate 1 of 1 is not a valid X\.509 certificate/);
+    assert.deepEqual(problems({ TK_DATABASE_URL: 'postgres://tk:hunter2@db/tk?sslmode=no-verify', TK_DATABASE_CA: TEST_CA }), [
+      "database.ca (env TK_DATABASE_CA): is set, but database.url has sslmode=no-verify, which does not verify the server's certificate and name against it; use sslmode=verify-full in database.url (or leave sslmode out), or unset database.ca",
+    ]);
+    assert.deepEqual(problems({ TK_DATABASE_URL: 'sqlite:///tmp/tk.db', TK_DATABASE_CA: TEST_CA }), [
+      'database.ca (env TK_DATABASE_CA): is set, but database.url is not a PostgreSQL URL (sqlite); only PostgreSQL connections verify against it; unset database.ca (TK_DATABASE_CA)',
+    ]);
   });
 
   test('the web UI pages and its metrics cannot share a port', () => {

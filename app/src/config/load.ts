@@ -270,6 +270,7 @@ function toAppConfig(
       idleTimeoutMs: s.database.idle_timeout_ms,
       maxLifetimeMs: s.database.max_lifetime_ms,
       connectionTimeoutMs: s.database.connection_timeout_ms,
+      ...(s.database.ca !== undefined ? { ca: s.database.ca } : {}),
     },
     hmacSecrets,
     sources,

@@ -10,6 +10,7 @@ test('every setting has a TK_<SECTION>_<KEY> name and a phrase describing a vali
   assert.equal(byId['web_ui.trust_proxy']?.kind, 'boolean');
   assert.equal(byId['shutdown_timeout_ms']?.kind, 'integer');
   assert.equal(byId['log_level']?.kind, 'string');
-  assert.equal(SETTINGS.length, 40);
+  assert.equal(byId['database.ca']?.env, 'TK_DATABASE_CA');
+  assert.equal(SETTINGS.length, 41);
   for (const setting of SETTINGS) assert.notEqual(setting.expected, 'a valid value', setting.id);
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { databaseUrlProblem } from './database-url.js';
+import { databaseUrlProblem, databaseUrlScheme, databaseUrlSslMode } from './database-url.js';
+import { pemCertificatesProblem } from './pem-certificates.js';
 import { LOG_LEVELS } from './defaults.js';
 
 /*
@@ -69,6 +70,14 @@ export const databaseSchema = z.strictObject({
   idle_timeout_ms: milliseconds(0),
   max_lifetime_ms: milliseconds(0),
   connection_timeout_ms: milliseconds(1),
+  ca: z
+    .string()
+    .superRefine((value, ctx) => {
+      const problem = pemCertificatesProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional()
+    .describe('the PEM certificates (-----BEGIN CERTIFICATE----- ...) of the CAs the PostgreSQL server\'s certificate must chain to'),
 });
 
 export const configSchema = z
@@ -91,6 +100,26 @@ export const configSchema = z
         message: `${config.database.min_idle} idle connections exceed database.max_connections (${config.database.max_connections})`,
         params: { fix: 'lower database.min_idle or raise database.max_connections' },
       });
+    }
+    if (config.database.ca !== undefined) {
+      // A CA only means something if the server's certificate is verified against it, name included.
+      const scheme = databaseUrlScheme(config.database.url);
+      const sslmode = databaseUrlSslMode(config.database.url);
+      if (scheme !== 'postgres' && scheme !== 'postgresql') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['database', 'ca'],
+          message: `is set, but database.url is not a PostgreSQL URL (${scheme ?? 'no scheme'}); only PostgreSQL connections verify against it`,
+          params: { fix: 'unset database.ca (TK_DATABASE_CA)' },
+        });
+      } else if (sslmode !== undefined && sslmode !== 'verify-full') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['database', 'ca'],
+          message: `is set, but database.url has sslmode=${sslmode.slice(0, 20)}, which does not verify the server's certificate and name against it`,
+          params: { fix: 'use sslmode=verify-full in database.url (or leave sslmode out), or unset database.ca' },
+        });
+      }
     }
     if (config.sensor_api.port === config.sensor_api.http_port) {
       ctx.addIssue({

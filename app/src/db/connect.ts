@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { UserError } from '../errors.js';
-import type { Database, PoolOptions } from './types.js';
+import type { Database, PoolOptions, ServerTls } from './types.js';
 
 export const DEFAULT_POOL_OPTIONS: PoolOptions = {
   maxConnections: 16,
@@ -25,10 +25,13 @@ type Target =
  * - `mysql://` (also `mariadb://`).
  * Client-server drivers connect lazily: a wrong host shows up on first use or `ping`.
  */
-export async function openDatabase(url: string, pool: Partial<PoolOptions> = {}): Promise<Database> {
+export async function openDatabase(url: string, pool: Partial<PoolOptions> = {}, tls: ServerTls = {}): Promise<Database> {
   const target = parseDatabaseUrl(url);
   const options: PoolOptions = { ...DEFAULT_POOL_OPTIONS, ...definedOnly(pool) };
   const redactedUrl = redactDatabaseUrl(url);
+  if (tls.ca !== undefined && target.driver !== 'postgres') {
+    throw new UserError(`A database CA is set, but ${redactedUrl} is not a PostgreSQL URL`, 'Unset database.ca (TK_DATABASE_CA)');
+  }
   // Drivers load on demand, so a SQLite install never loads pg or mysql2.
   switch (target.driver) {
     case 'sqlite': {
@@ -37,7 +40,7 @@ export async function openDatabase(url: string, pool: Partial<PoolOptions> = {})
     }
     case 'postgres': {
       const { PostgresDatabase } = await import('./postgres.js');
-      return new PostgresDatabase(target.url, options, redactedUrl);
+      return new PostgresDatabase(target.url, options, redactedUrl, tls);
     }
     case 'mysql': {
       const { MysqlDatabase } = await import('./mysql.js');

@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { MigrationLock, MigrationLockSupport } from './migration-lock.js';
 import { rewritePlaceholders } from './sql-text.js';
 import { withTimeout } from './with-timeout.js';
-import type { Database, PoolOptions, PoolStats, Queryable, Row, SqlValue } from './types.js';
+import type { Database, PoolOptions, PoolStats, Queryable, Row, ServerTls, SqlValue } from './types.js';
 
 const { Pool, Client, types: builtinTypes } = pg;
 
@@ -37,6 +37,19 @@ const typeParsers: pg.CustomTypesConfig = {
   }) as pg.CustomTypesConfig['getTypeParser'],
 };
 
+/**
+ * The URL, and with a CA the TLS settings that verify the server against it: Node checks the
+ * chain to `ca` and the certificate's name against the host (libpq's verify-full). pg lets the
+ * URL's sslmode replace an `ssl` option, so the CA's verification drops sslmode from the URL
+ * (the config accepts only verify-full, or none, with a CA).
+ */
+function connectionOf(url: string, tls: ServerTls): Pick<pg.ClientConfig, 'connectionString' | 'ssl'> {
+  if (tls.ca === undefined) return { connectionString: url };
+  const parsed = new URL(url);
+  parsed.searchParams.delete('sslmode');
+  return { connectionString: parsed.href, ssl: { ca: tls.ca, rejectUnauthorized: true } };
+}
+
 function isoString(value: unknown): unknown {
   // infinity / -infinity have no ISO form; pass them through as the strings pg gives.
   return value instanceof Date && !Number.isNaN(value.getTime()) ? value.toISOString() : value;
@@ -54,9 +67,9 @@ export class PostgresDatabase implements Database, MigrationLockSupport {
   private readonly clientConfig: pg.ClientConfig;
   private closed = false;
 
-  constructor(url: string, private readonly options: PoolOptions, readonly redactedUrl: string) {
+  constructor(url: string, private readonly options: PoolOptions, readonly redactedUrl: string, tls: ServerTls = {}) {
     this.clientConfig = {
-      connectionString: url,
+      ...connectionOf(url, tls),
       types: typeParsers,
       connectionTimeoutMillis: options.connectionTimeoutMs,
       application_name: 'trapperkeeper',

@@ -42,6 +42,15 @@ export interface Database extends Queryable {
   readonly file?: string;
 }
 
+/** How a client-server driver verifies the server. */
+export interface ServerTls {
+  /**
+   * PEM certificates of the CAs the server's certificate must chain to, its name checked against
+   * the URL's host (libpq's verify-full), instead of the CAs Node ships. PostgreSQL only.
+   */
+  ca?: string;
+}
+
 export interface PoolOptions {
   /** @default 16 */
   maxConnections: number;

@@ -38,6 +38,17 @@ describe('database URLs', () => {
     assert.equal(redactDatabaseUrl('sqlite:///var/lib/tk.db'), 'sqlite:///var/lib/tk.db');
   });
 
+  test('a database CA applies to PostgreSQL only: with another database it is a UserError naming the fix', async () => {
+    const error = await openDatabase('mysql://root:hunter2@127.0.0.1:3306/tk', {}, { ca: '-----BEGIN CERTIFICATE-----' }).then(
+      () => assert.fail('should refuse'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof UserError);
+    assert.match(error.message, /not a PostgreSQL URL/);
+    assert.ok(!error.message.includes('hunter2'));
+    assert.match(error.fix ?? '', /TK_DATABASE_CA/);
+  });
+
   test('opens an in-memory SQLite database that answers queries', async () => {
     const db = await openDatabase('sqlite::memory:');
     try {

@@ -27,7 +27,7 @@ export const RELEASE_ID_TAG = 'trapperkeeper:release-id';
  * release's task definition. Everything else of the template's environment (its own
  * TK_RELEASE_ID, its commit's app settings) is replaced by the release's.
  */
-export const STACK_ENV_KEYS = ['TK_DATABASE_URL', 'TK_SHUTDOWN_TIMEOUT_MS', 'TK_WEB_UI_TRUST_PROXY'] as const;
+export const STACK_ENV_KEYS = ['TK_DATABASE_URL', 'TK_DATABASE_CA', 'TK_SHUTDOWN_TIMEOUT_MS', 'TK_WEB_UI_TRUST_PROXY'] as const;
 
 export function templateFamily(target: AwsTargetPlan, slot: Slot, service: AppService): string {
   return target.services[slot][service];

@@ -1,6 +1,7 @@
 import type { ContainerDefinition, KeyValuePair, TaskDefinition } from '@aws-sdk/client-ecs';
 import { DeployError } from '../../../components/errors.js';
 import type { ReleasePlan } from '../../../components/release/plan.js';
+import { DATABASE_CA_ENV } from '../database/rds-ca.js';
 import { AWS_SECRETS } from '../names.js';
 import type { AwsTargetPlan } from '../plan-target.js';
 import { registrationFrom, releaseEnvironment, releaseImage, RELEASE_ID_TAG, templateContainer } from '../slots/task-definitions.js';
@@ -14,7 +15,8 @@ import { registrationFrom, releaseEnvironment, releaseImage, RELEASE_ID_TAG, tem
  *   the release image (node) uploads the file to a presigned S3 URL (If-None-Match: never over
  *   another snapshot) and prints the SHA-256 of what it sent, which the release checks against a
  *   full read of the object. The password reaches pg_dump as a Secrets Manager reference, never
- *   on a command line or in a plain variable.
+ *   on a command line or in a plain variable. pg_dump verifies the server as the app does: with
+ *   the template's CAs (TK_DATABASE_CA) written to a file for libpq's sslrootcert.
  */
 export const ONE_OFF_TEMPLATE = { slot: 'blue', service: 'sensor-api' } as const;
 export const MIGRATE_CONTAINER = 'migrate';
@@ -23,6 +25,8 @@ export const SNAPSHOT_CONTAINERS = { dump: 'dump', upload: 'upload' } as const;
 export const APP_UID = 10001;
 export const SNAPSHOT_FILE = '/snapshot/snapshot.dump';
 export const SNAPSHOT_UPLOAD_URL_ENV = 'TK_SNAPSHOT_UPLOAD_URL';
+/** Where the dump container writes the template's database CAs for libpq (it reads a file, not a variable). */
+export const DATABASE_CA_FILE = '/tmp/database-ca.pem';
 /** Upper bound of one pg_dump inside the task (`timeout`), as on Docker. */
 export const SNAPSHOT_DUMP_TIMEOUT_S = 3_600;
 
@@ -61,9 +65,11 @@ export function migrateTaskDefinition(template: TaskDefinition, plan: ReleasePla
 
 /**
  * libpq's variables for the database the app's URL names (node-postgres's `sslmode=no-verify`,
- * encrypted without a verified certificate, is libpq's `require`).
+ * encrypted without a verified certificate, is libpq's `require`). With the app's CAs
+ * (`caFile`, written from TK_DATABASE_CA), libpq verifies the server against them as the app
+ * does: verify-full, the chain and the host name.
  */
-export function libpqEnvironment(databaseUrl: string): KeyValuePair[] {
+export function libpqEnvironment(databaseUrl: string, caFile?: string): KeyValuePair[] {
   let url: URL;
   try {
     url = new URL(databaseUrl);
@@ -77,7 +83,8 @@ export function libpqEnvironment(databaseUrl: string): KeyValuePair[] {
     PGPORT: url.port || '5432',
     PGUSER: decodeURIComponent(url.username),
     PGDATABASE: decodeURIComponent(url.pathname.replace(/^\//, '')),
-    PGSSLMODE: sslmode === 'no-verify' ? 'require' : (sslmode ?? 'prefer'),
+    PGSSLMODE: sslmode === 'no-verify' ? 'require' : (sslmode ?? (caFile !== undefined ? 'verify-full' : 'prefer')),
+    ...(caFile !== undefined ? { PGSSLROOTCERT: caFile } : {}),
   };
   return Object.entries(env).map(([name, value]) => ({ name, value }));
 }
@@ -99,10 +106,12 @@ export function snapshotTaskDefinition(template: TaskDefinition, plan: ReleasePl
   const databaseUrl = container.environment?.find((e) => e.name === 'TK_DATABASE_URL')?.value;
   if (!databaseUrl) throw new DeployError(`The task definition ${template.family} has no TK_DATABASE_URL`, '`pulumi up` declares it');
   const password = container.secrets?.find((s) => s.name === AWS_SECRETS['database-password']);
+  const ca = container.environment?.find((e) => e.name === DATABASE_CA_ENV)?.value;
   const mount = [{ sourceVolume: 'snapshot', containerPath: '/snapshot', readOnly: false }];
   const dumpScript = [
     'set -eu',
     'umask 077',
+    ...(ca ? [`printf '%s\\n' "$${DATABASE_CA_ENV}" >${DATABASE_CA_FILE}`] : []),
     `timeout --kill-after=10s ${SNAPSHOT_DUMP_TIMEOUT_S}s pg_dump --format=custom --no-password --lock-wait-timeout=${plan.snapshots.lockWaitTimeoutMs} --file=${SNAPSHOT_FILE}`,
     `chown ${APP_UID}:${APP_UID} ${SNAPSHOT_FILE}`,
     `echo "pg_dump wrote $(stat -c %s ${SNAPSHOT_FILE}) bytes"`,
@@ -113,7 +122,7 @@ export function snapshotTaskDefinition(template: TaskDefinition, plan: ReleasePl
     essential: false,
     entryPoint: ['sh', '-c'],
     command: [dumpScript],
-    environment: libpqEnvironment(databaseUrl),
+    environment: [...libpqEnvironment(databaseUrl, ca ? DATABASE_CA_FILE : undefined), ...(ca ? [{ name: DATABASE_CA_ENV, value: ca }] : [])],
     secrets: password?.valueFrom ? [{ name: 'PGPASSWORD', valueFrom: password.valueFrom }] : undefined,
     mountPoints: mount,
     logConfiguration: logsFor(container, 'snapshot'),
