@@ -4,8 +4,9 @@
  * consecutive swaps under load, a config-only release, and (unless --no-ssh) the same rollbacks and
  * config-only release over SSH: an sshd on 127.0.0.1 in front of this machine's engine, reached
  * the way `pulumi up` reaches an ssh:// host; then (unless --no-engine) the same through `pulumi
- * up` and the real engine, where its plugins are installed (bench/engine-lifecycle.ts), at
- * --engine-rate requests/s. Results go to results/deploy-bench.json (engine part:
+ * up` and `tkctl rollback` through the real engine, where its plugins are installed
+ * (bench/engine-lifecycle.ts), at --engine-rate requests/s, on the local engine and (unless
+ * --no-ssh) on a stack whose docker.host is ssh://. Results go to results/deploy-bench.json (engine part:
  * results/deploy-bench-engine.json); nothing is asserted.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ import { REPO_ROOT, requireDocker, testEngine, uniqueName } from '../test/suppor
 import { sshdMissing, startSshHost } from '../test/support/ssh-host.js';
 import { startLoad } from '../test/support/load.js';
 import { createReleaseFixture, releaseId } from '../test/support/release-fixture.js';
-import { benchThroughEngine, type EngineUp } from './engine-lifecycle.js';
+import { benchThroughEngine, type EngineRun, type EngineUp } from './engine-lifecycle.js';
 
 const { values } = parseArgs({
   options: {
@@ -41,7 +42,7 @@ if (!values['engine-only']) await benchReleaseProcess();
 if (!values['no-engine']) await benchEngine();
 
 async function benchEngine() {
-  const result = await benchThroughEngine({ rate: Number(values['engine-rate']), log: (line) => process.stdout.write(`${line}\n`) });
+  const result = await benchThroughEngine({ rate: Number(values['engine-rate']), ssh: !values['no-ssh'], log: (line) => process.stdout.write(`${line}\n`) });
   writeFileSync(join(out, 'deploy-bench-engine.json'), `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version }, ...result }, null, 2)}\n`);
   if ('skipped' in result) {
     process.stdout.write(`through the engine: skipped (${result.skipped})\n`);
@@ -52,20 +53,35 @@ async function benchEngine() {
     const e = up.engine;
     const step = e.releaseStep;
     return (
-      `${name}: pulumi up ${up.seconds.toFixed(1)} s (the release process ${t(up.releaseSeconds)} s)\n` +
-      `    engine begins ${t(e.prelude)} s, first resource ${t(e.firstResource)} s, release command ${step ? `${t(step.start)}-${t(step.end)}` : '-'} s, ` +
+      `    ${name}: pulumi up ${up.seconds.toFixed(1)} s (the release process ${t(up.releaseSeconds)} s)\n` +
+      `      engine begins ${t(e.prelude)} s, first resource ${t(e.firstResource)} s, release command ${step ? `${t(step.start)}-${t(step.end)}` : '-'} s, ` +
       `last step ${t(e.lastStep)} s, summary ${t(e.summary)} s; changed: ${e.steps.map((s) => `${s.urn} ${s.op} ${s.end === null ? '?' : t(s.end - s.start)} s`).join(', ')}`
     );
   };
-  const failed = result.load.http.failed + result.load.grpc.failed;
-  const requests = result.load.http.ok + result.load.grpc.ok + failed;
+  const rollbackLine = (run: EngineRun) =>
+    `    tkctl rollback: traffic verified on the previous release ${t(run.rollback.switchedMs === null ? null : run.rollback.switchedMs / 1000)} s, recorded ${t(run.rollback.durationMs / 1000)} s, command ${t(run.rollback.seconds)} s`;
+  const runLines = (title: string, run: EngineRun) => {
+    const failed = run.load.http.failed + run.load.grpc.failed;
+    const requests = run.load.http.ok + run.load.grpc.ok + failed;
+    return [
+      title,
+      line('config-only release', run.configOnly),
+      ...(run.codeChange ? [line('code change, warm build cache', run.codeChange)] : []),
+      rollbackLine(run),
+      `    requests during the ups: ${requests}, failed ${failed} at ${run.load.rate.toFixed(0)} req/s`,
+    ];
+  };
+  const { local, ssh } = result;
+  const ratio = (remote: number | null, here: number | null) => (remote === null || here === null || here === 0 ? '?' : `${(remote / here).toFixed(2)}x`);
   process.stdout.write(
     [
-      'through the engine (pulumi up):',
-      line('  config-only release', result.configOnly),
-      line('  code change, warm build cache', result.codeChange),
-      line('  rollback (release.rollbackTo)', result.rollback),
-      `  requests during the ups: ${requests}, failed ${failed} at ${result.load.rate.toFixed(0)} req/s`,
+      ...runLines('through the engine, local Docker engine:', local),
+      ...('skipped' in ssh
+        ? [`through the engine over SSH: skipped (${ssh.skipped})`]
+        : [
+            ...runLines('through the engine over SSH (docker.host ssh://, an sshd on 127.0.0.1):', ssh),
+            `    over SSH vs local: config-only pulumi up ${ratio(ssh.configOnly.seconds, local.configOnly.seconds)}, rollback traffic ${ratio(ssh.rollback.switchedMs, local.rollback.switchedMs)}, rollback recorded ${ratio(ssh.rollback.durationMs, local.rollback.durationMs)}`,
+          ]),
       `written to ${join(out, 'deploy-bench-engine.json')}`,
     ].join('\n') + '\n',
   );

@@ -1,17 +1,29 @@
 /**
  * The deploy benchmark's engine part: what a person waits for at the prompt, `pulumi up` through
  * the real engine (Automation API) on a copy of this commit, under load through the public
- * endpoints: a config-only release, a code change with a warm build cache, and a rollback through
- * the release.rollbackTo pin. Skipped with the reason where the engine's plugins are missing.
+ * endpoints: a config-only release, a code change with a warm build cache, and `tkctl rollback`
+ * (traffic first, then recorded through the release.rollbackTo pin); then a config-only release
+ * and a rollback of a stack whose docker.host is ssh://. Skipped with the reason where the
+ * engine's plugins are missing.
  */
-import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { EngineEvent, Stack } from '@pulumi/pulumi/automation/index.js';
 import { REPO_ROOT } from '../test/support/images.js';
 import { startLoad, type LoadReport } from '../test/support/load.js';
-import { checkEngineRequirements, createEngineStack, engineOutputs, liveApiKey, removeEngineStack } from '../test/support/pulumi-engine.js';
+import {
+  checkEngineRequirements,
+  createEngineStack,
+  engineOutputs,
+  engineStackEnv,
+  liveApiKey,
+  removeEngineStack,
+  type EngineStackOptions,
+} from '../test/support/pulumi-engine.js';
+import { sshClientMissing, startSshClient, type SshClient } from '../test/support/ssh-client.js';
+import { sshdMissing, startSshHost, type SshHost } from '../test/support/ssh-host.js';
 
 export interface EngineUp {
   seconds: number;
@@ -37,9 +49,25 @@ export interface EngineProfile {
   steps: { urn: string; op: string; start: number; end: number | null }[];
 }
 
-export type EngineBench =
-  | { skipped: string }
-  | { firstUp: EngineUp; configOnly: EngineUp; codeChange: EngineUp; rollback: EngineUp; load: LoadReport };
+/** `tkctl rollback --json` as an operator runs it: traffic moved and verified first, then recorded by `pulumi up`. */
+export interface TkctlRollback {
+  seconds: number;
+  /** From tkctl's start until traffic was verified on the previous release. */
+  switchedMs: number | null;
+  /** From tkctl's start until the rollback was recorded in the stack. */
+  durationMs: number;
+}
+
+/** One stack's ups under load: a config-only release, a code change (local engine only) and a rollback. */
+export interface EngineRun {
+  firstUp: EngineUp;
+  configOnly: EngineUp;
+  codeChange: EngineUp | null;
+  rollback: TkctlRollback;
+  load: LoadReport;
+}
+
+export type EngineBench = { skipped: string } | { local: EngineRun; ssh: EngineRun | { skipped: string } };
 
 /** A source file a code change touches: it is copied into the image's build stage and compiled. */
 const CHANGED_SOURCE = 'app/src/cli/main.ts';
@@ -94,49 +122,106 @@ async function timedUp(stack: Stack, eventsFile: string): Promise<EngineUp> {
   };
 }
 
-export async function benchThroughEngine(options: { rate: number; log: (line: string) => void }): Promise<EngineBench> {
+async function tkctlRollback(workDir: string, stackName: string, env: Record<string, string>): Promise<TkctlRollback> {
+  const started = performance.now();
+  const run = spawnSync(process.execPath, [join(workDir, 'tkctl/bin.mjs'), 'rollback', '--json', '--stack', stackName], {
+    cwd: workDir,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
+  if (run.status !== 0) throw new Error(`tkctl rollback --stack ${stackName} exited ${run.status}: ${run.stderr.slice(-3000)}`);
+  const result = JSON.parse(run.stdout) as { switchedMs: number | null; durationMs: number };
+  return { seconds: (performance.now() - started) / 1000, switchedMs: result.switchedMs, durationMs: result.durationMs };
+}
+
+interface BenchStack {
+  options: EngineStackOptions;
+  stack: Stack;
+}
+
+async function benchStack(
+  bench: BenchStack,
+  options: { rate: number; codeChange: boolean; workDir: string; log: (line: string) => void },
+): Promise<EngineRun> {
+  const { stack } = bench;
+  const eventsFile = join(bench.options.scratch, 'events.jsonl');
+  const env = { ...engineStackEnv(bench.options), PATH: bench.options.env?.PATH ?? `${dirname(bench.options.cli)}:${process.env.PATH}` };
+  options.log(`engine ${stack.name}: first pulumi up (builds the image, starts the stack)`);
+  const firstUp = await timedUp(stack, eventsFile);
+  const out = await engineOutputs(stack);
+  const load = startLoad(
+    { httpUrl: String(out.publicHttpUrl), grpcAddress: String(out.publicGrpcAddress), apiKey: liveApiKey(stack.name, String(out.liveSlot)) },
+    { ratePerSecond: options.rate, maxSeconds: 1800 },
+  );
+  let stopped: LoadReport | undefined;
+  try {
+    options.log(`engine ${stack.name}: config-only release`);
+    await stack.setConfig('app.logLevel', { value: 'warn' }, true);
+    const configOnly = await timedUp(stack, eventsFile);
+
+    let codeChange: EngineUp | null = null;
+    if (options.codeChange) {
+      options.log(`engine ${stack.name}: code change (warm build cache)`);
+      // Committed, as a deploy is: a dirty tree would make every later up tag (and build) again.
+      appendFileSync(join(options.workDir, CHANGED_SOURCE), `\n// bench: a code change at ${new Date().toISOString()}\n`);
+      execFileSync('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@localhost', 'commit', '-qam', 'bench: a code change'], { cwd: options.workDir });
+      codeChange = await timedUp(stack, eventsFile);
+    }
+
+    options.log(`engine ${stack.name}: tkctl rollback`);
+    const rollback = await tkctlRollback(options.workDir, stack.name, env);
+    stopped = await load.stop();
+    return { firstUp, configOnly, codeChange, rollback, load: stopped };
+  } finally {
+    if (!stopped) await load.stop();
+  }
+}
+
+/**
+ * Through the engine on the local Docker engine, then (unless `ssh` is false or OpenSSH is
+ * missing) the same on a stack whose docker.host is ssh:// to this machine's engine behind an
+ * sshd on 127.0.0.1, reached with the SSH client set up as a maintainer has it.
+ */
+export async function benchThroughEngine(options: { rate: number; ssh: boolean; log: (line: string) => void }): Promise<EngineBench> {
   const requirements = checkEngineRequirements();
   if (requirements.missing.length > 0) return { skipped: `needs ${requirements.missing.join('; ')}` };
+  const cli = requirements.cli!;
 
-  // A copy of this commit: the code change edits a source file there, never in this checkout.
+  // A copy of this commit: the code change is committed there, never in this checkout.
   const copy = mkdtempSync(join(tmpdir(), 'tk-bench-engine-'));
   const workDir = join(copy, 'repo');
   execFileSync('git', ['worktree', 'add', '--detach', workDir, 'HEAD'], { cwd: REPO_ROOT, stdio: 'ignore' });
   symlinkSync(join(REPO_ROOT, 'node_modules'), join(workDir, 'node_modules'));
-  const scratch = join(copy, 'state');
-  const eventsFile = join(scratch, 'events.jsonl');
-  let stack: Stack | undefined;
-  let load: ReturnType<typeof startLoad> | undefined;
+  const stacks: BenchStack[] = [];
+  const open = async (name: string, extra: Partial<EngineStackOptions>): Promise<BenchStack> => {
+    const scratch = join(copy, name);
+    mkdirSync(scratch, { recursive: true });
+    const stackOptions: EngineStackOptions = { cli, stackName: `${name}-${process.pid}`, workDir, scratch, ...extra };
+    const opened = { options: stackOptions, stack: await createEngineStack(stackOptions) };
+    stacks.push(opened);
+    return opened;
+  };
+  let sshHost: SshHost | undefined;
+  let sshClient: SshClient | undefined;
   try {
-    execFileSync('mkdir', ['-p', scratch]);
-    stack = await createEngineStack({ cli: requirements.cli!, stackName: `bench-${process.pid}`, workDir, scratch });
-    options.log('engine: first pulumi up (builds the image, starts the stack)');
-    const firstUp = await timedUp(stack, eventsFile);
-    const out = await engineOutputs(stack);
-    load = startLoad(
-      { httpUrl: String(out.publicHttpUrl), grpcAddress: String(out.publicGrpcAddress), apiKey: liveApiKey(stack.name, String(out.liveSlot)) },
-      { ratePerSecond: options.rate, maxSeconds: 1800 },
-    );
+    const local = await benchStack(await open('bench', {}), { ...options, codeChange: true, workDir });
 
-    options.log('engine: config-only release');
-    await stack.setConfig('app.logLevel', { value: 'warn' }, true);
-    const configOnly = await timedUp(stack, eventsFile);
-
-    options.log('engine: code change (warm build cache)');
-    appendFileSync(join(workDir, CHANGED_SOURCE), `\n// bench: a code change at ${new Date().toISOString()}\n`);
-    const codeChange = await timedUp(stack, eventsFile);
-
-    options.log('engine: rollback through the pin');
-    const before = await engineOutputs(stack);
-    await stack.setConfig('release.rollbackTo', { value: String(before.previousVersion) }, true);
-    const rollback = await timedUp(stack, eventsFile);
-
-    const report = await load.stop();
-    load = undefined;
-    return { firstUp, configOnly, codeChange, rollback, load: report };
+    const sshSkip = !options.ssh ? '--no-ssh' : (sshdMissing() ?? sshClientMissing());
+    let ssh: EngineRun | { skipped: string };
+    if (sshSkip) ssh = { skipped: sshSkip };
+    else {
+      sshHost = await startSshHost();
+      const clientDir = join(copy, 'ssh-client');
+      mkdirSync(clientDir);
+      sshClient = await startSshClient(sshHost, clientDir, `${dirname(cli)}:${process.env.PATH}`);
+      const remote = await open('bench-ssh', { dockerHost: sshClient.url, env: sshClient.env });
+      ssh = await benchStack(remote, { ...options, codeChange: false, workDir });
+    }
+    return { local, ssh };
   } finally {
-    await load?.stop();
-    if (stack) await removeEngineStack(stack, workDir);
+    for (const { stack } of stacks.reverse()) await removeEngineStack(stack, workDir);
+    sshClient?.close();
+    await sshHost?.close();
     execFileSync('git', ['worktree', 'remove', '--force', workDir], { cwd: REPO_ROOT, stdio: 'ignore' });
     rmSync(copy, { recursive: true, force: true });
   }

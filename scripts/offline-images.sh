@@ -7,7 +7,9 @@
 #   tk-offline/node:20           stands in for node:20-bookworm-slim (the host's Node 20 + npm)
 #   tk-offline/node:20-build     stands in for node:20-bookworm (adds python3, make, g++, headers)
 #   tk-offline/postgres:15       stands in for postgres:15 (Debian's PostgreSQL 15)
-#   tk-offline/caddy:2           stands in for caddy:2 (Debian's Caddy 2)
+#   tk-offline/caddy:2           stands in for caddy:2 (Caddy v2.10.2 built from the Go module proxy:
+#                                the official image's 2.10 line, not Debian's 2.6, whose certificate
+#                                cache is emptied on every config change)
 #   tk-offline/prometheus:v2.42.0, tk-offline/alertmanager:v0.25.0, tk-offline/node-exporter:v1.5.0,
 #   tk-offline/postgres-exporter:v0.11.1
 #                                stand in for the monitoring images (Debian's prometheus packages)
@@ -37,6 +39,8 @@ NODE_TAG="$PREFIX/node:20"
 NODE_BUILD_TAG="$PREFIX/node:20-build"
 POSTGRES_TAG="$PREFIX/postgres:15"
 CADDY_TAG="$PREFIX/caddy:2"
+CADDY_VERSION=${TK_OFFLINE_CADDY_VERSION:-v2.10.2}
+CADDY_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/trapperkeeper-deploy/caddy-$CADDY_VERSION
 # target of images/prometheus/Dockerfile -> tag
 MONITORING_TAGS=(
   "prometheus=$PREFIX/prometheus:v2.42.0"
@@ -382,7 +386,7 @@ build_node() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# tk-offline/postgres:15 and tk-offline/caddy:2: plain builds of images/<name>/.
+# tk-offline/postgres:15: a plain build of images/postgres/.
 
 build_plain() { # name tag
   local name=$1 tag=$2 hash start
@@ -393,6 +397,45 @@ build_plain() { # name tag
   start=$SECONDS
   docker_build "$name" --build-arg BASE_IMAGE="$BASE_TAG" --label "$INPUTS_LABEL=$hash" -t "$tag" "$IMAGES_DIR/$name"
   record "$tag" $((SECONDS - start))
+}
+
+# ---------------------------------------------------------------------------------------------
+# tk-offline/caddy:2: images/caddy/ with a Caddy binary built from the Go module proxy (cached;
+# about 3 minutes on 2 cores, once). Debian's caddy package is 2.6, which drops its certificate
+# cache on every config change (each routing switch) and can fail TLS handshakes meanwhile;
+# caddy:2 users run 2.10, which keeps it.
+
+caddy_binary() {
+  if [ ! -x "$CADDY_CACHE/bin/caddy" ]; then
+    command -v go >/dev/null 2>&1 || fail "no Go toolchain to build Caddy $CADDY_VERSION for $CADDY_TAG: install Go (Debian: apt-get install golang-go)"
+    say "building Caddy $CADDY_VERSION from the Go module proxy into $CADDY_CACHE (about 3 minutes, once)" >&2
+    rm -rf "$CADDY_CACHE/bin.partial"
+    GOBIN="$CADDY_CACHE/bin.partial" CGO_ENABLED=0 GOFLAGS=-mod=mod go install -trimpath \
+      -ldflags "-s -w -X github.com/caddyserver/caddy/v2.CustomVersion=$CADDY_VERSION" \
+      "github.com/caddyserver/caddy/v2/cmd/caddy@$CADDY_VERSION" >"$LOG_DIR/caddy-go-build.log" 2>&1 ||
+      { tail -n 40 "$LOG_DIR/caddy-go-build.log" >&2; fail "go install of Caddy $CADDY_VERSION failed; full log: $LOG_DIR/caddy-go-build.log"; }
+    mkdir -p "$CADDY_CACHE/bin"
+    mv "$CADDY_CACHE/bin.partial/caddy" "$CADDY_CACHE/bin/caddy"
+    rm -rf "$CADDY_CACHE/bin.partial"
+  fi
+  echo "$CADDY_CACHE/bin/caddy"
+}
+
+build_caddy() {
+  local binary hash start ctx
+  binary=$(caddy_binary)
+  hash=$(inputs_hash "$IMAGES_DIR/caddy" "$(image_id "$BASE_TAG")" "caddy $CADDY_VERSION")
+  if ! needs_build "$CADDY_TAG" "$hash"; then SKIPPED+=("$CADDY_TAG"); return 0; fi
+  say "building $CADDY_TAG (Caddy $CADDY_VERSION)"
+  remember_old "$CADDY_TAG"
+  start=$SECONDS
+  ctx=$(mktemp -d)
+  CLEANUP_DIRS+=("$ctx")
+  cp -r "$IMAGES_DIR/caddy/." "$ctx/"
+  cp "$binary" "$ctx/caddy"
+  docker_build caddy --build-arg BASE_IMAGE="$BASE_TAG" --label "$INPUTS_LABEL=$hash" -t "$CADDY_TAG" "$ctx"
+  rm -rf "$ctx"
+  record "$CADDY_TAG" $((SECONDS - start))
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -561,7 +604,7 @@ main() {
   build_base
   build_node
   build_plain postgres "$POSTGRES_TAG"
-  build_plain caddy "$CADDY_TAG"
+  build_caddy
   build_monitoring
 
   if [ "${#BUILT[@]}" -eq 0 ]; then

@@ -28,4 +28,18 @@ describe('httpsGet (the public verification over TLS)', () => {
     server.close();
     assert.deepEqual(await httpsGet(`https://127.0.0.1:${port}/readyz`, { tls, timeoutMs: 2000 }), { unreachable: 'ECONNREFUSED' });
   });
+
+  it('says why a TLS handshake failed, not just EPROTO: here the port answers in plain HTTP', async () => {
+    const { server, port } = await listen((socket) => socket.once('data', () => socket.end('HTTP/1.1 400 Bad Request\r\n\r\n')));
+    servers.push(server);
+    assert.deepEqual(await httpsGet(`https://127.0.0.1:${port}/readyz`, { tls, timeoutMs: 2000 }), { unreachable: 'EPROTO (wrong version number)' });
+  });
+
+  it('says the server had no certificate for the name (its TLS alert), not just EPROTO', async () => {
+    // What Caddy answers a ClientHello for a name it holds no certificate for: a fatal internal_error alert.
+    const alert = Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 80]);
+    const { server, port } = await listen((socket) => socket.once('data', () => socket.end(alert)));
+    servers.push(server);
+    assert.deepEqual(await httpsGet(`https://127.0.0.1:${port}/readyz`, { tls, timeoutMs: 2000 }), { unreachable: 'EPROTO (tlsv1 alert internal error)' });
+  });
 });

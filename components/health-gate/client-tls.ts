@@ -15,10 +15,16 @@ export interface ClientTls {
 /** What a GET over HTTPS answered: status and body, or no answer and why. */
 export type HttpsAnswer = { status: number; body: string } | { unreachable: string };
 
-/** `ECONNREFUSED`, or the code with what it means when the message says more (TLS failures). */
+/**
+ * `ECONNREFUSED`, or the code with what it means when the message says more: for a failed TLS
+ * handshake, OpenSSL's reason (`EPROTO (tlsv1 alert internal error)`: the server has no
+ * certificate for the name; `EPROTO (wrong version number)`: the port does not speak TLS).
+ */
 export function describeSocketError(error: unknown): string {
   const { code, message } = error as { code?: string; message?: string };
   if (!code) return message ?? String(error);
+  const openSsl = message?.match(/:SSL routines:[^:]*:([^:]+)/);
+  if (openSsl) return `${code} (${openSsl[1]})`;
   return message && !message.includes(code) ? `${code} (${message})` : code;
 }
 

@@ -91,6 +91,21 @@ describe('runRelease on the in-memory target (ordering and failure paths)', () =
     assert.match(outcome.migrationWarning ?? '', /restore trapperkeeper-1\.dump/, 'the rollback crossed a migration and says how to restore');
   });
 
+  it('a rollback to a slot that kept running passes the gate on one round of every check; one that must start again needs the whole streak', async () => {
+    const gateRounds = async (standby: 'running' | 'stopped') => {
+      const backend = new MemoryBackend();
+      const plan = (id: string) => exampleReleasePlan(id, { standby });
+      await deployed(backend, plan(R1), plan(R2));
+      const log = recordedEvents();
+      await runRelease(plan(R2), backend, context(log.events, { rollback: {} }));
+      assert.deepEqual(backend.routingState.live, { slot: 'blue', releaseId: R1 });
+      const passed = log.records().find((r) => r.event === 'gate.passed')!;
+      return { rounds: passed.rounds, warm: passed.warm };
+    };
+    assert.deepEqual(await gateRounds('running'), { rounds: 1, warm: true });
+    assert.deepEqual(await gateRounds('stopped'), { rounds: exampleReleasePlan(R1).gate.successes, warm: false });
+  });
+
   it('a pinned rollback to the live release changes nothing', async () => {
     const backend = new MemoryBackend();
     await deployed(backend, exampleReleasePlan(R1), exampleReleasePlan(R2));

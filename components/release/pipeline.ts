@@ -122,7 +122,7 @@ export async function runRelease(plan: ReleasePlan, backend: ReleaseBackend, con
       snapshot = (await clock.time('snapshot', () => backend.database.snapshot(steps.plan, events))).name;
       migrated = (await clock.time('migrate', () => backend.database.migrate(steps.plan, secrets, events))).applied;
     }
-    const promotion: Promotion = { plan: steps.plan, slot: steps.slot, live, staged: routing.staging, from: steps.from, secrets };
+    const promotion: Promotion = { plan: steps.plan, slot: steps.slot, live, staged: routing.staging, from: steps.from, warm: steps.warm, secrets };
     const resumedStartedAt = steps.from === 'parked' ? idleStartedAt : undefined;
     // A rollback takes no snapshot and adds no image: its snapshots can be listed while it
     // promotes, and there is nothing for it to prune (the next release does).

@@ -11,9 +11,9 @@ const none: PendingMigrations = { pending: [], failed: [], changed: [], running:
 describe('planReleaseSteps (pure: the steps from what was observed)', () => {
   it('a release goes into the idle slot, blue on an empty stack, and migrates only when something is pending', () => {
     const plan = exampleReleasePlan(R2);
-    assert.deepEqual(planReleaseSteps({ kind: 'release', plan, live: null, migrations: none }), { action: 'promote', plan, slot: 'blue', from: 'fresh', migrate: false });
+    assert.deepEqual(planReleaseSteps({ kind: 'release', plan, live: null, migrations: none }), { action: 'promote', plan, slot: 'blue', from: 'fresh', warm: false, migrate: false });
     const steps = planReleaseSteps({ kind: 'release', plan, live: { slot: 'blue', releaseId: R1 }, migrations: { ...none, pending: ['002_x'] } });
-    assert.deepEqual(steps, { action: 'promote', plan, slot: 'green', from: 'fresh', migrate: true });
+    assert.deepEqual(steps, { action: 'promote', plan, slot: 'green', from: 'fresh', warm: false, migrate: true });
   });
 
   it('a release refuses, before anything changes, migrations a person must look at', () => {
@@ -29,7 +29,9 @@ describe('planReleaseSteps (pure: the steps from what was observed)', () => {
     const liveRecord = { slot: 'green' as const, plan: exampleReleasePlan(R2), startedAt: new Date(1), running: true };
     const live = { slot: 'green' as const, releaseId: R2 };
     const base = { kind: 'rollback' as const, stack: 'test', live, liveRecord, idleRecord: parked, pinned: false };
-    assert.deepEqual(planReleaseSteps(base), { action: 'promote', plan: parked.plan, slot: 'blue', from: 'parked', migrate: false });
+    assert.deepEqual(planReleaseSteps(base), { action: 'promote', plan: parked.plan, slot: 'blue', from: 'parked', warm: false, migrate: false });
+    // On `running` standby the parked slot never stopped: a warm promotion (one pass of the gate).
+    assert.deepEqual(planReleaseSteps({ ...base, idleRecord: { ...parked, running: true } }), { action: 'promote', plan: parked.plan, slot: 'blue', from: 'parked', warm: true, migrate: false });
     assert.deepEqual(planReleaseSteps({ ...base, to: R2, pinned: true }), { action: 'nothing', live, previousRelease: R1 });
   });
 });

@@ -12,6 +12,8 @@ export type ReleaseSteps =
       plan: ReleasePlan;
       slot: Slot;
       from: 'fresh' | 'parked';
+      /** The slot still runs the release (a parked previous release on `running` standby): see Promotion.warm. */
+      warm: boolean;
       /** A verified snapshot, then the pending migrations, before the slot starts. */
       migrate: boolean;
     };
@@ -37,6 +39,7 @@ export function planReleaseSteps(observed: ObservedState): ReleaseSteps {
     plan: observed.plan,
     slot: observed.live ? otherSlot(observed.live.slot) : 'blue',
     from: 'fresh',
+    warm: false,
     migrate: observed.migrations.pending.length > 0,
   };
 }

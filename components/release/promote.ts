@@ -19,6 +19,13 @@ export interface Promotion {
   staged: RoutedRelease | null;
   /** `fresh`: start the slot with this release; `parked`: resume the slot that holds it. */
   from: 'fresh' | 'parked';
+  /**
+   * The parked slot never stopped (a rollback to the previous release on `running` standby): it
+   * served users until the last switch and has run since, so one pass of every check shows it
+   * still answers for its release; a slot that (re)starts must stay healthy for the gate's whole
+   * streak. The public verification after the switch asks for the full streak either way.
+   */
+  warm?: boolean;
   /** Values of plan.secretEnv, for a fresh start. */
   secrets: Record<string, string | undefined>;
 }
@@ -54,10 +61,17 @@ async function standDown(backend: ReleaseBackend, promotion: Promotion): Promise
  * The health gate of `slot` running `plan`'s release, through the backend's staging route. `open`
  * is the check set when the caller opened it early (its probe starts while the slot does).
  */
-export async function gateSlot(backend: ReleaseBackend, plan: ReleasePlan, slot: Slot, open = backend.gate.staging(plan, slot)): Promise<GateReport> {
+export async function gateSlot(
+  backend: ReleaseBackend,
+  plan: ReleasePlan,
+  slot: Slot,
+  open = backend.gate.staging(plan, slot),
+  options: { warm?: boolean } = {},
+): Promise<GateReport> {
   return withCheckSet(open, (checks) =>
     runHealthGate(checks, {
       ...plan.gate,
+      ...(options.warm ? { successes: 1 } : {}),
       subject: `The ${slot} slot (release ${plan.image.releaseId})`,
       fix: `${backend.gate.diagnose(slot)} (the live slot keeps serving; fix the cause and release again)`,
     }),
@@ -136,12 +150,12 @@ export async function promote(backend: ReleaseBackend, promotion: Promotion, run
 
   let gate: GateReport;
   try {
-    gate = await clock.time('health-gate', () => gateSlot(backend, plan, slot, gateChecks));
+    gate = await clock.time('health-gate', () => gateSlot(backend, plan, slot, gateChecks, { warm: promotion.warm === true }));
   } catch (error) {
     await standDown(backend, promotion);
     throw error;
   }
-  events.emit('gate.passed', { kind, slot, release, durationMs: clock.phases['health-gate'], rounds: gate.state.rounds, roundsMs: gate.roundDurationsMs });
+  events.emit('gate.passed', { kind, slot, release, warm: promotion.warm === true, durationMs: clock.phases['health-gate'], rounds: gate.state.rounds, roundsMs: gate.roundDurationsMs });
 
   const switched = await clock.time('switch', () => backend.routing.switchTo(plan, slot, live));
   try {

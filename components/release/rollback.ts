@@ -9,7 +9,7 @@ import type { RoutedRelease, SlotRecord, SnapshotRecord } from './ports.js';
  */
 export type RollbackChoice =
   | { action: 'nothing'; live: RoutedRelease; previousRelease: string | null }
-  | { action: 'promote'; plan: ReleasePlan; slot: Slot; from: 'parked' | 'fresh' };
+  | { action: 'promote'; plan: ReleasePlan; slot: Slot; from: 'parked' | 'fresh'; warm: boolean };
 
 export interface RollbackSituation {
   stack: string;
@@ -36,7 +36,7 @@ export function chooseRollback(situation: RollbackSituation): RollbackChoice {
   }
   const idle = otherSlot(live.slot);
   if (idleRecord && (to === undefined || idleRecord.plan.image.releaseId === to)) {
-    return { action: 'promote', plan: idleRecord.plan, slot: idle, from: 'parked' };
+    return { action: 'promote', plan: idleRecord.plan, slot: idle, from: 'parked', warm: idleRecord.running };
   }
   if (to === undefined) {
     throw new DeployError(
@@ -47,7 +47,7 @@ export function chooseRollback(situation: RollbackSituation): RollbackChoice {
   if (!liveRecord) {
     throw new DeployError(`The live ${live.slot} slot of stack ${stack} does not say which release it runs`, `release again with \`pulumi up --stack ${stack}\``);
   }
-  return { action: 'promote', plan: { ...liveRecord.plan, image: imageForRelease(liveRecord.plan.image, to) }, slot: idle, from: 'fresh' };
+  return { action: 'promote', plan: { ...liveRecord.plan, image: imageForRelease(liveRecord.plan.image, to) }, slot: idle, from: 'fresh', warm: false };
 }
 
 /**

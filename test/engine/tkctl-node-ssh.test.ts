@@ -10,14 +10,11 @@
  *   - the key is in an ssh-agent (SSH_AUTH_SOCK), as `tkctl node add --help` asks;
  *   - the host key is in a known_hosts file, checked strictly (never "accept any host key");
  *   - the host, port and user come from the ssh:// URL in docker.host, nothing else.
- * The one stand-in: OpenSSH reads ~/.ssh/known_hosts from the passwd entry's home, not $HOME, and
- * the test must not write the machine's real ~/.ssh. So an `ssh` first on PATH adds
- * `-o UserKnownHostsFile=<the test's known_hosts>` (and BatchMode, so nothing can hang on a prompt)
- * and execs the real ssh. Every SSH client on the path execs `ssh` from PATH: the docker provider
- * plugin (Docker's connection helper), the docker CLI, and the release process's tunnel
- * (providers/docker/ssh-tunnel.ts); the wrapper logs each invocation, and the test asserts both
- * the provider's `docker system dial-stdio` sessions and the release's forwarded socket went
- * through it.
+ * The one stand-in, an `ssh` first on PATH for known_hosts (test/support/ssh-client.ts): every SSH
+ * client on the path execs it (the docker provider plugin through Docker's connection helper, the
+ * docker CLI, the release process's tunnel in providers/docker/ssh-tunnel.ts); it logs each
+ * invocation, and the test asserts both the provider's `docker system dial-stdio` sessions and the
+ * release's forwarded socket went through it.
  *
  * The prod template is used as it is, except what a run on this machine needs (set after node add,
  * each with `pulumi config set --path`, see LOCAL_OVERRIDES): 127.0.0.1 instead of 0.0.0.0, free
@@ -31,8 +28,8 @@
  * 1.x plugins), OpenSSH's server and ssh-agent; skipped with the list of what is missing otherwise.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -41,15 +38,14 @@ import { freePort } from '../support/free-port.js';
 import { REPO_ROOT, TEST_IMAGES, testEngine } from '../support/images.js';
 import { checkEngineRequirements } from '../support/pulumi-engine.js';
 import { sshdMissing, startSshHost, type SshHost } from '../support/ssh-host.js';
+import { sshClientMissing, startSshClient, type SshClient } from '../support/ssh-client.js';
 import { TKCTL_BIN } from '../tkctl/harness.js';
 
 const requirements = checkEngineRequirements();
-const whichSsh = (name: string) => spawnSync('bash', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim() || undefined;
-const realSsh = whichSsh('ssh');
 const missing = [
   ...requirements.missing,
   ...[sshdMissing()].filter((reason): reason is string => reason !== undefined),
-  ...(realSsh && whichSsh('ssh-agent') && whichSsh('ssh-add') ? [] : ['OpenSSH\'s client (ssh, ssh-agent, ssh-add: apt-get install openssh-client)']),
+  ...[sshClientMissing()].filter((reason): reason is string => reason !== undefined),
 ];
 const skip = missing.length > 0 ? `needs ${missing.join('; ')}` : undefined;
 if (skip) console.log(`# tkctl node over SSH skipped: ${skip}`);
@@ -67,10 +63,9 @@ describe('a maintainer node: tkctl node add, then up, status, backup, restore, r
   const scratch = mkdtempSync(join(tmpdir(), 'tk-node-ssh-'));
   const stackFile = join(REPO_ROOT, `Pulumi.${stack}.yaml`);
   const historyFile = join(REPO_ROOT, '.trapperkeeper/deployments', `${stack}.jsonl`);
-  const sshLog = join(scratch, 'ssh-invocations.log');
   const timings: [string, number][] = [];
   let host: SshHost | undefined;
-  let agent: ChildProcess | undefined;
+  let client: SshClient | undefined;
   let dockerHost: string;
   let httpPort: number;
   let grpcPort: number;
@@ -117,34 +112,11 @@ describe('a maintainer node: tkctl node add, then up, status, backup, restore, r
   before(async () => {
     mkdirSync(join(scratch, 'backend'));
     host = await startSshHost();
-    dockerHost = `ssh://${host.user}@127.0.0.1:${host.port}`;
 
     // The maintainer's SSH setup: the key in an agent, the host key in known_hosts.
-    const agentSocket = join(scratch, 'agent.sock');
-    agent = spawn('ssh-agent', ['-D', '-a', agentSocket], { stdio: 'ignore' });
-    for (let waited = 0; !existsSync(agentSocket); waited += 50) {
-      if (waited > 10_000 || agent.exitCode !== null) throw new Error(`ssh-agent did not create ${agentSocket}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    env.SSH_AUTH_SOCK = agentSocket;
-    const added = spawnSync('ssh-add', [host.clientKey], { env, encoding: 'utf8' });
-    assert.equal(added.status, 0, `ssh-add: ${added.stderr}`);
-    const knownHosts = join(scratch, 'known_hosts');
-    writeFileSync(knownHosts, `${host.knownHostsLine}\n`);
-    const bin = join(scratch, 'bin');
-    mkdirSync(bin);
-    writeFileSync(
-      join(bin, 'ssh'),
-      [
-        '#!/bin/sh',
-        '# Stands in for ~/.ssh/known_hosts (see the test header); logs each invocation for the test.',
-        `printf '%s\\n' "$*" >> '${sshLog}'`,
-        `exec '${realSsh}' -o UserKnownHostsFile='${knownHosts}' -o StrictHostKeyChecking=yes -o BatchMode=yes "$@"`,
-        '',
-      ].join('\n'),
-    );
-    chmodSync(join(bin, 'ssh'), 0o755);
-    env.PATH = `${bin}:${dirname(requirements.cli!)}:${process.env.PATH}`;
+    client = await startSshClient(host, scratch, `${dirname(requirements.cli!)}:${process.env.PATH}`);
+    Object.assign(env, client.env);
+    dockerHost = client.url;
     // What a maintainer checks first: the docker CLI reaches the node's engine over ssh://.
     const version = spawnSync('docker', ['-H', dockerHost, 'version', '--format', '{{.Server.Version}}'], { env, encoding: 'utf8' });
     assert.equal(version.status, 0, `docker -H ${dockerHost} version: ${version.stderr}`);
@@ -172,7 +144,7 @@ describe('a maintainer node: tkctl node add, then up, status, backup, restore, r
     // By name, not id: the same build (same id) may be tagged and used by another stack on this engine.
     const built = list(['images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', `reference=${prefix}/*`]);
     if (built.length > 0) spawnSync('docker', ['image', 'rm', ...built], { stdio: 'ignore' });
-    agent?.kill('SIGTERM');
+    client?.close();
     await host?.close();
     rmSync(scratch, { recursive: true, force: true });
     console.log(`# tkctl node over SSH, seconds per step: ${timings.map(([step, s]) => `${step}: ${s.toFixed(1)}`).join('; ')}`);
@@ -228,7 +200,7 @@ describe('a maintainer node: tkctl node add, then up, status, backup, restore, r
     }
 
     // It went over SSH: the provider's connections (docker system dial-stdio) and the release's tunnel (a forwarded socket).
-    const invocations = readFileSync(sshLog, 'utf8').trim().split('\n');
+    const invocations = readFileSync(client!.log, 'utf8').trim().split('\n');
     assert.ok(invocations.some((args) => args.includes(`-p ${host!.port}`) && args.includes('docker system dial-stdio')), invocations.join('\n'));
     assert.ok(invocations.some((args) => args.includes(`-p ${host!.port}`) && / -N\b/.test(` ${args}`) && args.includes('-L')), invocations.join('\n'));
     const state = JSON.parse(pulumi('stack', 'export')) as { deployment: { resources?: { type: string; inputs?: { host?: string } }[] } };

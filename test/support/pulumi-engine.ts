@@ -39,6 +39,21 @@ export interface EngineStackOptions {
   workDir?: string;
   /** The file:// backend's folder (and where the event log goes). */
   scratch: string;
+  /** docker.host (e.g. ssh://user@127.0.0.1:2222). @default the local engine */
+  dockerHost?: string;
+  /** More environment for the CLI, the program and the release process (an SSH client's PATH and agent). */
+  env?: Record<string, string>;
+}
+
+/** The environment tkctl or the CLI needs to work on a stack made by createEngineStack. */
+export function engineStackEnv(options: EngineStackOptions): Record<string, string> {
+  return {
+    PULUMI_BACKEND_URL: `file://${options.scratch}`,
+    PULUMI_CONFIG_PASSPHRASE: 'engine-e2e',
+    PULUMI_SKIP_UPDATE_CHECK: 'true',
+    TK_DEPLOY_EVENTS_FILE: join(options.scratch, 'events.jsonl'),
+    ...options.env,
+  };
 }
 
 /**
@@ -51,12 +66,7 @@ export async function createEngineStack(options: EngineStackOptions): Promise<St
     { stackName: options.stackName, workDir: options.workDir ?? REPO_ROOT },
     {
       pulumiCommand,
-      envVars: {
-        PULUMI_BACKEND_URL: `file://${options.scratch}`,
-        PULUMI_CONFIG_PASSPHRASE: 'engine-e2e',
-        PULUMI_SKIP_UPDATE_CHECK: 'true',
-        TK_DEPLOY_EVENTS_FILE: join(options.scratch, 'events.jsonl'),
-      },
+      envVars: engineStackEnv(options),
     },
   );
   const [http, grpc] = [await freePort(), await freePort()];
@@ -75,6 +85,7 @@ export async function createEngineStack(options: EngineStackOptions): Promise<St
     'docker.images.appBuildBase': 'tk-offline/node:20-build',
     'docker.images.appRuntimeBase': 'tk-offline/node:20',
     'release.allowDirty': 'true',
+    ...(options.dockerHost ? { 'docker.host': options.dockerHost } : {}),
   })) {
     await stack.setConfig(key, { value }, true);
   }
