@@ -42,7 +42,7 @@ describe('tkctl node add and node list through the real Pulumi CLI', { skip: cli
       host: ALICE_HOST,
       file: 'Pulumi.node-alice.yaml',
       template: 'Pulumi.prod.yaml',
-      secrets: { postgresPassword: 'generated', hmacSecret: 'generated' },
+      secrets: { postgresPassword: 'generated', hmacSecret: 'generated', grafanaAdminPassword: 'generated' },
     });
     assert.deepEqual(stacks(), ['node-alice']);
     assert.equal(project.pulumi(['stack', 'tag', 'get', 'trapperkeeper:node', '--stack', 'node-alice']).stdout.trim(), 'true');
@@ -89,7 +89,7 @@ describe('tkctl node add and node list through the real Pulumi CLI', { skip: cli
     assert.equal(project.pulumi(['stack', 'select', 'node-alice']).code, 0);
     const selected = await project.tkctl(['init', '--json']);
     assert.equal(selected.code, 0, selected.stderr);
-    assert.deepEqual(JSON.parse(selected.stdout), { stack: 'node-alice', created: false, secrets: { postgresPassword: 'kept', hmacSecret: 'kept' } });
+    assert.deepEqual(JSON.parse(selected.stdout), { stack: 'node-alice', created: false, secrets: { postgresPassword: 'kept', hmacSecret: 'kept', grafanaAdminPassword: 'kept' } });
     assert.deepEqual(config('node-alice'), before, 'init changed nothing');
 
     // destroy reads the node's config (production: true, from the prod template) and refuses.
