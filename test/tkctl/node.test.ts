@@ -50,7 +50,7 @@ describe('tkctl node add and node list through the real Pulumi CLI', { skip: cli
     const entries = config('node-alice');
     const values = Object.fromEntries(Object.entries(entries).map(([key, entry]) => [key, entry.value]));
     const secretKeys = new Set(Object.entries(entries).filter(([, entry]) => entry.secret).map(([key]) => key));
-    assert.deepEqual([...secretKeys].sort(), ['trapperkeeper:hmacSecret', 'trapperkeeper:postgresPassword']);
+    assert.deepEqual([...secretKeys].sort(), ['trapperkeeper:grafanaAdminPassword', 'trapperkeeper:hmacSecret', 'trapperkeeper:postgresPassword']);
     const parsed = parseStackConfig({ stack: 'node-alice', config: values, secretConfigKeys: secretKeys, processEnv: {}, envFile: { path: '.env.node-alice', values: {} } });
     assert.equal(parsed.provider, 'docker');
     if (parsed.provider !== 'docker') return;
