@@ -128,7 +128,7 @@ describe('tkctl destroy, up and rollback guards through the real Pulumi CLI', { 
     git('notes', '--ref=ci', 'add', '-f', '-m', 'success', 'HEAD');
     writeFileSync(join(project.dir, 'Pulumi.dev.yaml'), `${readFileSync(join(project.dir, 'Pulumi.dev.yaml'), 'utf8')}# an edit\n`);
     const dirty = await project.tkctl(['up', '--stack', 'dev']);
-    assert.match(dirty.stderr, /CI is not green for the commit to deploy: the working tree has uncommitted changes, which CI did not test/);
+    assert.match(dirty.stderr, /CI is not green for the commit to deploy: the working tree has uncommitted changes \(Pulumi\.dev\.yaml\), which CI did not test/);
     git('checkout', '--', 'Pulumi.dev.yaml');
 
     // Green: the gate lets it through, and the next check (the stack must exist) answers.
