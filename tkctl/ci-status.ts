@@ -42,7 +42,12 @@ export function ciStatus(dir: string, env: NodeJS.ProcessEnv = process.env, opti
   const isHead = commit === headCommit;
   if (options.commit === undefined) {
     const dirty = git(dir, ['status', '--porcelain', '--untracked-files=no']);
-    if (dirty.ok && dirty.out !== '') return { commit, green: false, detail: 'the working tree has uncommitted changes, which CI did not test' };
+    if (dirty.ok && dirty.out !== '') {
+      // Named, since tkctl itself changes a stack file (init's secrets, rollback's pin), which is easy to miss.
+      const paths = dirty.out.split('\n').map((entry) => entry.trimStart().replace(/^\S+\s+/, ''));
+      const named = `${paths.slice(0, 3).join(', ')}${paths.length > 3 ? ` and ${paths.length - 3} more` : ''}`;
+      return { commit, green: false, detail: `the working tree has uncommitted changes (${named}), which CI did not test` };
+    }
   }
   const fromEnv = env[CI_STATUS_ENV]?.trim();
   if (fromEnv && isHead) return { commit, green: fromEnv === 'success', detail: `${fromEnv} (${CI_STATUS_ENV})` };

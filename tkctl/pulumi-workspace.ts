@@ -76,13 +76,13 @@ export function shortStackName(name: string): string {
   return name.split('/').at(-1) ?? name;
 }
 
-/** The existing stack, or a DeployError that says how to create it. */
-export async function selectExistingStack(project: ProjectWorkspace, stackName: string): Promise<Stack> {
+/** The existing stack, or a DeployError with `missingFix` (by default: how to create it). */
+export async function selectExistingStack(project: ProjectWorkspace, stackName: string, missingFix = `tkctl init --stack ${stackName}`): Promise<Stack> {
   const stacks = await project.workspace.listStacks().catch((error: unknown) => {
     throw pulumiError('Cannot list the stacks', error, 'pulumi login (or set PULUMI_BACKEND_URL and PULUMI_CONFIG_PASSPHRASE)');
   });
   if (!stacks.some((stack) => shortStackName(stack.name) === stackName)) {
-    throw new DeployError(`Stack ${stackName} does not exist in this backend`, `tkctl init --stack ${stackName}`);
+    throw new DeployError(`Stack ${stackName} does not exist in this backend`, missingFix);
   }
   const { LocalWorkspace } = await automation();
   return LocalWorkspace.selectStack({ stackName, workDir: project.dir }, { pulumiCommand: project.workspace.pulumiCommand, envVars: project.workspace.envVars });

@@ -1,14 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { DeployError } from '../components/errors.js';
 import { CONFIG_NAMESPACE } from '../providers/config.js';
-import { SECRET_NAMES, STACK_SECRETS, type SecretName } from '../providers/stack-secrets.js';
 import { progress, type TkctlIo } from './io.js';
 import { pulumiError, readStackConfig, shortStackName, type ProjectWorkspace } from './pulumi-workspace.js';
-import { generateSecret } from './secret-generators.js';
+import { GENERATED_SECRETS, generateSecret, SECRET_GENERATORS, type GeneratedSecret } from './secret-generators.js';
 
 /**
- * A stack's secrets, filled in once: every secret the stack config needs
- * (providers/stack-secrets.ts) that the stack does not have yet is generated and stored as a
+ * A stack's secrets, filled in once: every secret tkctl generates (tkctl/secret-generators.ts)
+ * that the stack does not have yet is generated and stored as a
  * Pulumi secret; one already set is kept; one stored in plain text is refused. `tkctl init` and
  * `tkctl node add` both fill a stack's secrets through here.
  */
@@ -22,31 +21,31 @@ export async function stackExists(project: ProjectWorkspace, stackName: string):
 }
 
 /** Generates the missing secrets of an existing stack; prints each key's outcome, never a value. */
-export function fillStackSecrets(io: TkctlIo, project: ProjectWorkspace, stackName: string): Record<SecretName, SecretOutcome> {
+export function fillStackSecrets(io: TkctlIo, project: ProjectWorkspace, stackName: string): Record<GeneratedSecret, SecretOutcome> {
   const existing = new Map([...readStackConfig(project, stackName)].map(([key, entry]) => [key, entry.secret]));
-  const plaintext = SECRET_NAMES.filter((name) => existing.get(fullKey(name)) === false);
+  const plaintext = GENERATED_SECRETS.filter((name) => existing.get(fullKey(name)) === false);
   if (plaintext.length > 0) {
     throw new DeployError(
       `${plaintext.join(', ')} ${plaintext.length > 1 ? 'are' : 'is'} stored in plain text in Pulumi.${stackName}.yaml; init will not overwrite ${plaintext.length > 1 ? 'them' : 'it'}`,
-      `${plaintext.map((name) => `pulumi config rm ${STACK_SECRETS[name].configKey} -s ${stackName}`).join(' && ')} && tkctl init --stack ${stackName}  # the old value is in your history: replace it`,
+      `${plaintext.map((name) => `pulumi config rm ${SECRET_GENERATORS[name].configKey} -s ${stackName}`).join(' && ')} && tkctl init --stack ${stackName}  # the old value is in your history: replace it`,
     );
   }
-  const outcome = {} as Record<SecretName, SecretOutcome>;
-  for (const name of SECRET_NAMES) {
+  const outcome = {} as Record<GeneratedSecret, SecretOutcome>;
+  for (const name of GENERATED_SECRETS) {
     if (existing.has(fullKey(name))) {
       outcome[name] = 'kept';
-      progress(io, `  ${STACK_SECRETS[name].configKey}: already set, kept`);
+      progress(io, `  ${SECRET_GENERATORS[name].configKey}: already set, kept`);
       continue;
     }
-    setSecret(project, stackName, STACK_SECRETS[name].configKey, generateSecret(name));
+    setSecret(project, stackName, SECRET_GENERATORS[name].configKey, generateSecret(name));
     outcome[name] = 'generated';
-    progress(io, `  ${STACK_SECRETS[name].configKey}: generated (secret)`);
+    progress(io, `  ${SECRET_GENERATORS[name].configKey}: generated (secret)`);
   }
   return outcome;
 }
 
-function fullKey(name: SecretName): string {
-  return `${CONFIG_NAMESPACE}:${STACK_SECRETS[name].configKey}`;
+function fullKey(name: GeneratedSecret): string {
+  return `${CONFIG_NAMESPACE}:${SECRET_GENERATORS[name].configKey}`;
 }
 
 /** `pulumi config set --secret`, the value on stdin: never on a command line `ps` could show. */

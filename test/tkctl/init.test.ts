@@ -13,7 +13,7 @@ import { createTkctlProject, findPulumiCli, NO_PULUMI_CLI, type TkctlProject } f
 const cli = findPulumiCli();
 if (!cli && process.env.CI) throw new Error(`CI must run the tkctl CLI tests, but ${NO_PULUMI_CLI}`);
 
-const SECRET_KEYS = ['trapperkeeper:postgresPassword', 'trapperkeeper:hmacSecret'];
+const SECRET_KEYS = ['trapperkeeper:postgresPassword', 'trapperkeeper:hmacSecret', 'trapperkeeper:grafanaAdminPassword'];
 
 describe('tkctl init through the real Pulumi CLI', { skip: cli ? undefined : NO_PULUMI_CLI }, () => {
   let project: TkctlProject;
@@ -47,7 +47,7 @@ describe('tkctl init through the real Pulumi CLI', { skip: cli ? undefined : NO_
   it('creates the stack and generates every secret as a Pulumi secret the program accepts, printing no value', async () => {
     const run = await project.tkctl(['init', '--stack', 'dev', '--json']);
     assert.equal(run.code, 0, run.stderr);
-    assert.deepEqual(JSON.parse(run.stdout), { stack: 'dev', created: true, secrets: { postgresPassword: 'generated', hmacSecret: 'generated' } });
+    assert.deepEqual(JSON.parse(run.stdout), { stack: 'dev', created: true, secrets: { postgresPassword: 'generated', hmacSecret: 'generated', grafanaAdminPassword: 'generated' } });
     const stacks = JSON.parse(project.pulumi(['stack', 'ls', '--json']).stdout) as { name: string }[];
     assert.deepEqual(stacks.map((stack) => stack.name), ['dev']);
 
@@ -66,12 +66,21 @@ describe('tkctl init through the real Pulumi CLI', { skip: cli ? undefined : NO_
     assert.deepEqual(programAccepts('dev'), { ok: true });
   });
 
+  it('generates the Grafana admin password too, so turning monitoring on later needs no secret by hand', async () => {
+    assert.equal(project.pulumi(['config', 'set', '--path', 'monitoring.enabled', 'true', '--stack', 'dev']).code, 0);
+    try {
+      assert.deepEqual(programAccepts('dev'), { ok: true });
+    } finally {
+      assert.equal(project.pulumi(['config', 'rm', '--path', 'monitoring.enabled', '--stack', 'dev']).code, 0);
+    }
+  });
+
   it('keeps existing secrets on a second run and fills in only a missing one', async () => {
     const before = config('dev', true);
     assert.equal(project.pulumi(['config', 'rm', 'hmacSecret', '--stack', 'dev']).code, 0);
     const run = await project.tkctl(['init', '--stack', 'dev', '--json']);
     assert.equal(run.code, 0, run.stderr);
-    assert.deepEqual(JSON.parse(run.stdout), { stack: 'dev', created: false, secrets: { postgresPassword: 'kept', hmacSecret: 'generated' } });
+    assert.deepEqual(JSON.parse(run.stdout), { stack: 'dev', created: false, secrets: { postgresPassword: 'kept', hmacSecret: 'generated', grafanaAdminPassword: 'kept' } });
     const after = config('dev', true);
     assert.equal(after['trapperkeeper:postgresPassword']!.value, before['trapperkeeper:postgresPassword']!.value, 'the password was not overwritten');
     assert.notEqual(after['trapperkeeper:hmacSecret']!.value, before['trapperkeeper:hmacSecret']!.value, 'a new HMAC secret');

@@ -79,6 +79,7 @@ describe('tkctl destroy, up and rollback guards through the real Pulumi CLI', { 
       await waitFor(/exit=\d+/);
       const screen = pane();
       assert.match(screen, /pulumi destroy --stack prod/);
+      assert.match(screen, /Destroying \(prod\)/, 'the engine\'s own progress is streamed to the terminal');
       assert.match(screen, /tkctl destroy prod: succeeded in [\d.]+ s/);
       assert.match(screen, /exit=0/);
     } finally {
@@ -90,6 +91,14 @@ describe('tkctl destroy, up and rollback guards through the real Pulumi CLI', { 
     assert.equal(history[0]!.result, 'succeeded');
     assert.match(String(history[0]!.by), /@/);
     assert.equal(history[0]!.commit, git('rev-parse', 'HEAD'));
+  });
+
+  it('says there is nothing to destroy for a stack that does not exist, instead of offering to create it', async () => {
+    const missing = await project.tkctl(['destroy', '--stack', 'pr-404']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /Stack pr-404 does not exist in this backend\n {2}fix: nothing to destroy; pulumi stack ls lists/);
+    assert.doesNotMatch(missing.stderr, /tkctl init/);
+    assert.ok(!stackExists('pr-404'));
   });
 
   it('destroys a stack that is not production without asking', async () => {
@@ -119,7 +128,7 @@ describe('tkctl destroy, up and rollback guards through the real Pulumi CLI', { 
     git('notes', '--ref=ci', 'add', '-f', '-m', 'success', 'HEAD');
     writeFileSync(join(project.dir, 'Pulumi.dev.yaml'), `${readFileSync(join(project.dir, 'Pulumi.dev.yaml'), 'utf8')}# an edit\n`);
     const dirty = await project.tkctl(['up', '--stack', 'dev']);
-    assert.match(dirty.stderr, /CI is not green for the commit to deploy: the working tree has uncommitted changes, which CI did not test/);
+    assert.match(dirty.stderr, /CI is not green for the commit to deploy: the working tree has uncommitted changes \(Pulumi\.dev\.yaml\), which CI did not test/);
     git('checkout', '--', 'Pulumi.dev.yaml');
 
     // Green: the gate lets it through, and the next check (the stack must exist) answers.

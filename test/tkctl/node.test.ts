@@ -42,7 +42,7 @@ describe('tkctl node add and node list through the real Pulumi CLI', { skip: cli
       host: ALICE_HOST,
       file: 'Pulumi.node-alice.yaml',
       template: 'Pulumi.prod.yaml',
-      secrets: { postgresPassword: 'generated', hmacSecret: 'generated' },
+      secrets: { postgresPassword: 'generated', hmacSecret: 'generated', grafanaAdminPassword: 'generated' },
     });
     assert.deepEqual(stacks(), ['node-alice']);
     assert.equal(project.pulumi(['stack', 'tag', 'get', 'trapperkeeper:node', '--stack', 'node-alice']).stdout.trim(), 'true');
@@ -50,7 +50,7 @@ describe('tkctl node add and node list through the real Pulumi CLI', { skip: cli
     const entries = config('node-alice');
     const values = Object.fromEntries(Object.entries(entries).map(([key, entry]) => [key, entry.value]));
     const secretKeys = new Set(Object.entries(entries).filter(([, entry]) => entry.secret).map(([key]) => key));
-    assert.deepEqual([...secretKeys].sort(), ['trapperkeeper:hmacSecret', 'trapperkeeper:postgresPassword']);
+    assert.deepEqual([...secretKeys].sort(), ['trapperkeeper:grafanaAdminPassword', 'trapperkeeper:hmacSecret', 'trapperkeeper:postgresPassword']);
     const parsed = parseStackConfig({ stack: 'node-alice', config: values, secretConfigKeys: secretKeys, processEnv: {}, envFile: { path: '.env.node-alice', values: {} } });
     assert.equal(parsed.provider, 'docker');
     if (parsed.provider !== 'docker') return;
@@ -89,7 +89,7 @@ describe('tkctl node add and node list through the real Pulumi CLI', { skip: cli
     assert.equal(project.pulumi(['stack', 'select', 'node-alice']).code, 0);
     const selected = await project.tkctl(['init', '--json']);
     assert.equal(selected.code, 0, selected.stderr);
-    assert.deepEqual(JSON.parse(selected.stdout), { stack: 'node-alice', created: false, secrets: { postgresPassword: 'kept', hmacSecret: 'kept' } });
+    assert.deepEqual(JSON.parse(selected.stdout), { stack: 'node-alice', created: false, secrets: { postgresPassword: 'kept', hmacSecret: 'kept', grafanaAdminPassword: 'kept' } });
     assert.deepEqual(config('node-alice'), before, 'init changed nothing');
 
     // destroy reads the node's config (production: true, from the prod template) and refuses.

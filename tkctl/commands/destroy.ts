@@ -29,7 +29,8 @@ export async function destroyCommand(argv: string[], io: TkctlIo): Promise<numbe
     if (values.help) return void line(io.stdout, DESTROY_HELP);
     const project = await openProject(io.cwd);
     const stackName = await resolveStackName(project, values.stack);
-    const stack = await selectExistingStack(project, stackName);
+    // Nothing to destroy: creating the stack (the usual fix) would be the opposite of what was asked.
+    const stack = await selectExistingStack(project, stackName, `nothing to destroy; pulumi stack ls lists this backend's stacks (is PULUMI_BACKEND_URL the one ${stackName} was deployed from?)`);
     const marker = productionMarker(stackName, readStackConfig(project, stackName));
     if (marker) {
       if (!values.force) {

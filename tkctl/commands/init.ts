@@ -1,15 +1,16 @@
 import { LocalWorkspace } from '@pulumi/pulumi/automation/index.js';
 import { DeployError } from '../../components/errors.js';
-import { SECRET_NAMES } from '../../providers/stack-secrets.js';
 import { JSON_OPTION, parseCommandArgs } from '../args.js';
 import { guarded, line, progress, writeJson, type TkctlIo } from '../io.js';
 import { openProject, pulumiError, resolveStackName } from '../pulumi-workspace.js';
+import { GENERATED_SECRETS } from '../secret-generators.js';
 import { fillStackSecrets, stackExists } from '../stack-secrets.js';
 
 export const INIT_HELP = `Usage: tkctl init [--stack <name>] [--json]
 
 Creates the stack when it does not exist, then generates every secret the stack config needs
-(${SECRET_NAMES.join(', ')}) and stores each as a Pulumi secret of that stack.
+(${GENERATED_SECRETS.join(', ')}; Grafana's is used once monitoring.enabled is set) and stores
+each as a Pulumi secret of that stack.
 A secret already set is kept: init never overwrites one (rotate by hand with pulumi config set
 --secret). No value is ever printed. Run it again at any time: it only fills in what is missing.
 
