@@ -82,7 +82,7 @@ describe('workflow permissions', () => {
     }
   });
 
-  it('the only write permissions are pull-requests for the PR comment and id-token for the jobs that assume an AWS role', () => {
+  it('the only write permissions are pull-requests for the PR comment, contents for the CI note, and id-token for the jobs that assume an AWS role', () => {
     const writes = Object.entries(WORKFLOWS).flatMap(([file, workflow]) =>
       Object.entries(workflow.jobs).flatMap(([id, job]) =>
         Object.entries(typeof job.permissions === 'object' ? job.permissions : {})
@@ -90,7 +90,15 @@ describe('workflow permissions', () => {
           .map(([scope]) => `${file} ${id} ${scope}`),
       ),
     );
-    assert.deepEqual(writes.sort(), ['deploy.yml staging id-token', 'pr.yml comment pull-requests', 'pr.yml preview id-token']);
+    assert.deepEqual(writes.sort(), ['deploy.yml ci-note contents', 'deploy.yml staging id-token', 'pr.yml comment pull-requests', 'pr.yml preview id-token']);
+    // contents: write pushes one thing, refs/notes/ci, with the test job's result and nothing else.
+    const note = WORKFLOWS['deploy.yml']!.jobs['ci-note']!;
+    assert.deepEqual(note.needs, 'test');
+    assert.deepEqual(
+      (note.steps ?? []).map((step) => step.uses ?? step.run),
+      ['actions/checkout@v4', 'bash .github/scripts/ci-note.sh "$RESULT" "$GITHUB_SHA"'],
+    );
+    assert.equal(note.steps?.[1]?.env?.RESULT, '${{ needs.test.result }}');
     // id-token: write mints a token for exactly one thing: the AWS role the job then assumes.
     for (const where of writes.filter((w) => w.endsWith(' id-token'))) {
       const [file, id] = where.split(' ');
