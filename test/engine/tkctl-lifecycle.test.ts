@@ -100,11 +100,11 @@ describe('tkctl init, preview, up, status, rollback and destroy through the engi
     assert.equal(status.live.releaseId, first);
   });
 
-  it('a config change is a new release; rollback serves the previous one and the outputs and status agree', async () => {
+  it('a config change is a new release; rollback --to the first serves it again and the outputs and status agree', async () => {
     pulumi('config', 'set', '--path', 'app.logLevel', 'warn');
     second = (await json<{ release: string }>('up', '--ignore-ci', 'engine e2e', '--json')).release;
     assert.notEqual(second, first);
-    const rolledBack = await json<{ to: string; release: string; switchedMs: number | null; durationMs: number }>('rollback', '--json');
+    const rolledBack = await json<{ to: string; release: string; switchedMs: number | null; durationMs: number }>('rollback', '--to', first, '--json');
     assert.equal(rolledBack.to, first);
     assert.equal(rolledBack.release, first);
     // Traffic moved first, with the release command the last up ran; the up that recorded it
