@@ -106,6 +106,19 @@ describe('tkctl destroy, up and rollback guards through the real Pulumi CLI', { 
     assert.equal(run.code, 0, run.stderr);
     assert.equal((JSON.parse(run.stdout) as { result: string }).result, 'succeeded');
     assert.doesNotMatch(run.stderr, /Type the stack name/);
+    assert.ok(stackExists('pr-7'), 'without --remove the stack itself stays');
+  });
+
+  it('destroy --remove then removes the stack and its stack file, as a finished PR stack needs', async () => {
+    assert.equal(project.pulumi(['stack', 'init', 'pr-8']).code, 0);
+    project.pulumi(['config', 'set', 'app.logLevel', 'debug', '--stack', 'pr-8']);
+    assert.ok(existsSync(join(project.dir, 'Pulumi.pr-8.yaml')));
+    const run = await project.tkctl(['destroy', '--stack', 'pr-8', '--remove', '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout) as unknown, { stack: 'pr-8', result: 'succeeded', durationMs: (JSON.parse(run.stdout) as { durationMs: number }).durationMs, removed: true });
+    assert.match(run.stderr, /pulumi stack rm pr-8/);
+    assert.ok(!stackExists('pr-8'), 'the stack is gone from the backend');
+    assert.ok(!existsSync(join(project.dir, 'Pulumi.pr-8.yaml')), 'and its stack file with it');
   });
 
   it('up refuses a commit without a green CI status, says how to override, and requires a reason', async () => {
