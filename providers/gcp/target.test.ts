@@ -179,8 +179,7 @@ describe('GcpTarget (Pulumi mocks)', () => {
     assert.equal(settings.availabilityType, 'ZONAL');
     assert.equal(settings.tier, 'db-custom-1-3840');
     assert.equal(instance.inputs.databaseVersion, 'POSTGRES_16');
-    assert.equal(instance.retainOnDelete, true);
-    assert.equal(byName('tk-safe-release-state').retainOnDelete, true);
+    for (const kept of ['tk-safe-postgres', 'tk-safe-database', 'tk-safe-db-user', 'tk-safe-release-state']) assert.equal(byName(kept).retainOnDelete, true, `${kept} outlives pulumi destroy`);
   });
 
   it('turns protection off, HA on, and lets destroy delete the data only when the config says so', async () => {
@@ -189,8 +188,12 @@ describe('GcpTarget (Pulumi mocks)', () => {
     const settings = instance.inputs.settings as Inputs;
     assert.deepEqual([instance.inputs.deletionProtection, settings.deletionProtectionEnabled, settings.availabilityType], [false, false, 'REGIONAL']);
     assert.deepEqual(settings.backupConfiguration, { enabled: false, pointInTimeRecoveryEnabled: false });
-    assert.equal(instance.retainOnDelete, false);
+    for (const gone of ['tk-eph-postgres', 'tk-eph-database', 'tk-eph-db-user', 'tk-eph-release-state']) assert.equal(byName(gone).retainOnDelete, false, `${gone} goes with pulumi destroy (after the final snapshot)`);
     assert.equal(byName('tk-eph-release-state').inputs.forceDestroy, true);
+    // pulumi destroy deletes dependents first: the cleanup (the final snapshot) runs while the data is there.
+    const cleanupDeps = byName('tk-eph-cleanup').dependencies.map((urn) => urn.split('::').pop());
+    for (const data of ['tk-eph-database', 'tk-eph-db-user', 'tk-eph-release-state', 'tk-eph-release-state-jobs']) assert.ok(cleanupDeps.includes(data), `the cleanup runs before ${data} is deleted`);
+    assert.match(String(byName('tk-eph-cleanup').inputs.delete), /release-cli\.ts destroy$/);
   });
 
   it('connector: the services mount the instance\'s Cloud SQL socket and connect through it; no authorized network, TLS only', async () => {

@@ -203,8 +203,9 @@ export class GcpTarget extends pulumi.ComponentResource implements DeploymentTar
       // The data outlives `pulumi destroy` unless the stack is ephemeral, as on Docker.
       child({ retainOnDelete: !ephemeral }),
     );
-    const database = new gcp.sql.Database(`${name}-database`, { name: db.name, instance: instance.name }, child());
-    const user = new gcp.sql.User(`${name}-db-user`, { name: db.user, instance: instance.name, password: pulumi.secret(password) }, child());
+    // Kept with the instance: deleting them would drop the data (and the role) from the instance that survives.
+    const database = new gcp.sql.Database(`${name}-database`, { name: db.name, instance: instance.name }, child({ retainOnDelete: !ephemeral }));
+    const user = new gcp.sql.User(`${name}-db-user`, { name: db.user, instance: instance.name, password: pulumi.secret(password) }, child({ retainOnDelete: !ephemeral }));
     return { instance, database, user };
   }
 

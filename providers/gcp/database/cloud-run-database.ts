@@ -1,21 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Bucket } from '@google-cloud/storage';
 import { DeployError } from '../../../components/errors.js';
-import type { DeployEvents } from '../../../components/events/deploy-events.js';
 import { outputTail, parseAppliedMigrations, parseFailedMigration, parseMigrationStatus, summarizeMigrationStatus } from '../../../components/migrate/migration-status.js';
 import type { ReleasePlan } from '../../../components/release/plan.js';
 import type { DatabasePort, SnapshotRecord } from '../../../components/release/ports.js';
-import { deleteJobOutput, readJobFile, runCloudRunJob, type JobResult } from '../jobs/cloud-run-job.js';
+import { deleteJobOutput, readJobFile, releaseJobIds, runCloudRunJob, type JobResult } from '../jobs/cloud-run-job.js';
 import type { CloudRunStack } from '../run/stack.js';
 import { applySnapshotRetention } from '../snapshot/retention.js';
-import { listSnapshots, sha256OfFile, storeSnapshot } from '../snapshot/snapshot-store.js';
+import { listSnapshots } from '../snapshot/snapshot-store.js';
+import { PG_DUMP_TIMEOUT_SECONDS, RELEASE_SNAPSHOT, pgDumpSnapshots } from './pg-dump-snapshot.js';
 import { SNAPSHOT_PREFIX } from '../storage/release-bucket.js';
 
 /** The app's entry point in its image (app/Dockerfile's ENTRYPOINT), called from the job's shell. */
 export const APP_ENTRYPOINT = 'node /opt/trapperkeeper/app/bin/trapperkeeper.js';
-export const JOB_TIMEOUT_SECONDS = { status: 300, migrate: 3600, dump: 3600 } as const;
+export const JOB_TIMEOUT_SECONDS = { status: 300, migrate: 3600, dump: PG_DUMP_TIMEOUT_SECONDS } as const;
 
 /**
  * The database port on GCP: the migration status, the migrations and the pg_dump snapshot each
@@ -26,12 +23,12 @@ export const JOB_TIMEOUT_SECONDS = { status: 300, migrate: 3600, dump: 3600 } as
  * the checksums, then stores it as a verified snapshot (snapshot-store.ts) before any migration.
  */
 export function cloudRunDatabase(stack: CloudRunStack, bucket: Bucket, database: string): DatabasePort {
-  const jobPrefix = stack.target.services['web-ui'].replace(/-web-ui$/, '');
+  const jobs = releaseJobIds(stack.target);
 
   async function appJob(plan: ReleasePlan, args: string, what: string, timeoutSeconds: number): Promise<{ result: JobResult; output: string }> {
     // The shell keeps the app's output for the release and still prints it for Cloud Logging.
     const script = `set -u; ${APP_ENTRYPOINT} ${args} > /tmp/output 2>&1; code=$?; cat /tmp/output; mkdir -p "$TK_JOB_OUTPUT" && cp /tmp/output "$TK_JOB_OUTPUT/output"; exit $code`;
-    const result = await runCloudRunJob(stack, { jobId: `${jobPrefix}-migrate`, image: plan.image.ref, command: ['sh', '-c', script], timeoutSeconds, what });
+    const result = await runCloudRunJob(stack, { jobId: jobs.migrate, image: plan.image.ref, command: ['sh', '-c', script], timeoutSeconds, what });
     const output = (await readJobFile(bucket, result.output, 'output')) ?? '';
     await deleteJobOutput(bucket, result.output);
     return { result, output };
@@ -51,15 +48,8 @@ export function cloudRunDatabase(stack: CloudRunStack, bucket: Bucket, database:
     },
 
     async snapshot(plan, events) {
-      const started = Date.now();
-      const takenAt = new Date(Math.floor(started / 1000) * 1000);
-      try {
-        return await takeSnapshot(plan, takenAt, events, started);
-      } catch (error) {
-        events.emit('snapshot.failed', { database: plan.database.name, bucket: stack.target.stateBucket, error: (error as Error).message }, 'error');
-        if (error instanceof DeployError) throw error;
-        throw new DeployError(`The pg_dump snapshot of ${plan.database.name} failed: ${(error as Error).message}; no migration ran`, 'release again; if it repeats, check the release-state bucket and the Cloud Run job');
-      }
+      const taken = await pgDumpSnapshots(stack, bucket, jobs.pgDump).take(plan, events, RELEASE_SNAPSHOT);
+      return { name: taken.name, takenAt: taken.takenAt, verified: taken.verified };
     },
 
     async migrate(plan, _secrets, events) {
@@ -71,8 +61,8 @@ export function cloudRunDatabase(stack: CloudRunStack, bucket: Bucket, database:
         throw new DeployError(
           `Migrating with ${plan.image.ref} failed${failed ? ` at ${failed}` : ''} (${result.message}):\n${outputTail(output, [])}`,
           failed
-            ? `fix the migration, then clear it: run the ${jobPrefix}-migrate job with \`migrate --resolve ${failed}\`; the live release keeps serving`
-            : `see the job's logs (gcloud run jobs executions list --job ${jobPrefix}-migrate --region ${stack.target.region}); the live release keeps serving`,
+            ? `fix the migration, then clear it: run the ${jobs.migrate} job with \`migrate --resolve ${failed}\`; the live release keeps serving`
+            : `see the job's logs (gcloud run jobs executions list --job ${jobs.migrate} --region ${stack.target.region}); the live release keeps serving`,
         );
       }
       events.emit('migrated', { ids: applied, image: plan.image.ref, durationMs: Date.now() - started });
@@ -94,38 +84,5 @@ export function cloudRunDatabase(stack: CloudRunStack, bucket: Bucket, database:
       );
     },
   };
-
-  async function takeSnapshot(plan: ReleasePlan, takenAt: Date, events: DeployEvents, started: number) {
-    const script = [
-      'set -eu',
-      'export PGPASSWORD="${TK_DATABASE_PASSWORD:-}"',
-      `pg_dump --format=custom --no-owner --lock-wait-timeout=${plan.snapshots.lockWaitTimeoutMs} --dbname="$TK_DATABASE_URL" --file=/tmp/snapshot.dump`,
-      'sha256sum /tmp/snapshot.dump | cut -d" " -f1 > /tmp/snapshot.dump.sha256',
-      'mkdir -p "$TK_JOB_OUTPUT"',
-      'cp /tmp/snapshot.dump "$TK_JOB_OUTPUT/snapshot.dump"',
-      'cp /tmp/snapshot.dump.sha256 "$TK_JOB_OUTPUT/snapshot.dump.sha256"',
-    ].join('\n');
-    const result = await runCloudRunJob(stack, { jobId: `${jobPrefix}-pg-dump`, image: stack.target.snapshotImage, command: ['sh', '-c', script], timeoutSeconds: JOB_TIMEOUT_SECONDS.dump, what: 'the pg_dump snapshot' });
-    const dir = mkdtempSync(join(tmpdir(), 'tk-gcp-snapshot-'));
-    try {
-      if (!result.succeeded) {
-        throw new DeployError(`The pg_dump snapshot of ${plan.database.name} failed (${result.message}); no migration ran`, `see the job's logs: gcloud run jobs executions describe ${result.execution.split('/').pop() ?? ''} --region ${stack.target.region}; fix the cause and release again`);
-      }
-      const expected = (await readJobFile(bucket, result.output, 'snapshot.dump.sha256'))?.trim();
-      if (!expected) throw new DeployError(`The pg_dump job wrote no checksum under gs://${stack.target.stateBucket}/${result.output}/; no migration ran`, 'release again; if it repeats, check that the job may write to the bucket (roles/storage.objectUser)');
-      const local = join(dir, 'snapshot.dump');
-      await bucket.file(`${result.output}/snapshot.dump`).download({ destination: local });
-      const read = await sha256OfFile(local);
-      if (read.sha256 !== expected) {
-        throw new DeployError(`The dump read back from gs://${stack.target.stateBucket}/${result.output}/snapshot.dump has sha256 ${read.sha256}, but the job computed ${expected}; no migration ran`, 'release again; if it repeats, check the bucket and the network');
-      }
-      const stored = await storeSnapshot(bucket, { path: local, database: plan.database.name, takenAt, commit: plan.image.commit });
-      events.emit('snapshot.taken', { snapshot: stored.name, database: plan.database.name, bucket: stack.target.stateBucket, size: stored.size, sha256: stored.sha256, durationMs: Date.now() - started });
-      return { name: stored.name, takenAt: stored.takenAt, verified: stored.verified };
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-      await deleteJobOutput(bucket, result.output).catch(() => undefined);
-    }
-  }
 }
 

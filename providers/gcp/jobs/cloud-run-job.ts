@@ -2,9 +2,16 @@ import { randomBytes } from 'node:crypto';
 import type { protos } from '@google-cloud/run';
 import type { Bucket } from '@google-cloud/storage';
 import { DeployError } from '../../../components/errors.js';
+import type { GcpPlanTarget } from '../plan-target.js';
 import { waitForOperation } from '../run/operations.js';
 import { serviceName, type CloudRunStack } from '../run/stack.js';
 import { JOB_OUTPUT_PREFIX, storageErrorCode } from '../storage/release-bucket.js';
+
+/** The stack's two Cloud Run jobs: the app's migrations (and migration status), and pg_dump. */
+export function releaseJobIds(target: Pick<GcpPlanTarget, 'services'>): { migrate: string; pgDump: string } {
+  const prefix = target.services['web-ui'].replace(/-web-ui$/, '');
+  return { migrate: `${prefix}-migrate`, pgDump: `${prefix}-pg-dump` };
+}
 
 /** Where a job's task finds the release-state bucket (a Cloud Storage volume, gcsfuse). */
 export const STATE_MOUNT = '/release-state';
