@@ -3,16 +3,13 @@ import { DeployError } from '../../../components/errors.js';
 import { outputTail, parseAppliedMigrations, parseFailedMigration, parseMigrationStatus, summarizeMigrationStatus } from '../../../components/migrate/migration-status.js';
 import type { ReleasePlan } from '../../../components/release/plan.js';
 import type { DatabasePort, SnapshotRecord } from '../../../components/release/ports.js';
-import { deleteJobOutput, readJobFile, releaseJobIds, runCloudRunJob, type JobResult } from '../jobs/cloud-run-job.js';
+import { deleteJobOutput, readJobFile, runCloudRunJob, type JobResult } from '../jobs/cloud-run-job.js';
+import { JOB_TIMEOUT_SECONDS, gcpJobSpecs } from '../jobs/job-specs.js';
 import type { CloudRunStack } from '../run/stack.js';
 import { applySnapshotRetention } from '../snapshot/retention.js';
 import { listSnapshots } from '../snapshot/snapshot-store.js';
-import { PG_DUMP_TIMEOUT_SECONDS, RELEASE_SNAPSHOT, pgDumpSnapshots } from './pg-dump-snapshot.js';
+import { RELEASE_SNAPSHOT, pgDumpSnapshots } from './pg-dump-snapshot.js';
 import { SNAPSHOT_PREFIX } from '../storage/release-bucket.js';
-
-/** The app's entry point in its image (app/Dockerfile's ENTRYPOINT), called from the job's shell. */
-export const APP_ENTRYPOINT = 'node /opt/trapperkeeper/app/bin/trapperkeeper.js';
-export const JOB_TIMEOUT_SECONDS = { status: 300, migrate: 3600, dump: PG_DUMP_TIMEOUT_SECONDS } as const;
 
 /**
  * The database port on GCP: the migration status, the migrations and the pg_dump snapshot each
@@ -23,12 +20,11 @@ export const JOB_TIMEOUT_SECONDS = { status: 300, migrate: 3600, dump: PG_DUMP_T
  * the checksums, then stores it as a verified snapshot (snapshot-store.ts) before any migration.
  */
 export function cloudRunDatabase(stack: CloudRunStack, bucket: Bucket, database: string): DatabasePort {
-  const jobs = releaseJobIds(stack.target);
+  const jobs = gcpJobSpecs(stack.target);
+  const migrateJob = jobs.migrate.name;
 
-  async function appJob(plan: ReleasePlan, args: string, what: string, timeoutSeconds: number): Promise<{ result: JobResult; output: string }> {
-    // The shell keeps the app's output for the release and still prints it for Cloud Logging.
-    const script = `set -u; ${APP_ENTRYPOINT} ${args} > /tmp/output 2>&1; code=$?; cat /tmp/output; mkdir -p "$TK_JOB_OUTPUT" && cp /tmp/output "$TK_JOB_OUTPUT/output"; exit $code`;
-    const result = await runCloudRunJob(stack, { jobId: jobs.migrate, image: plan.image.ref, command: ['sh', '-c', script], timeoutSeconds, what });
+  async function appJob(plan: ReleasePlan, args: string[], what: string, timeoutSeconds: number): Promise<{ result: JobResult; output: string }> {
+    const result = await runCloudRunJob(stack, { job: jobs.migrate, image: plan.image.ref, args, timeoutSeconds, what });
     const output = (await readJobFile(bucket, result.output, 'output')) ?? '';
     await deleteJobOutput(bucket, result.output);
     return { result, output };
@@ -36,7 +32,7 @@ export function cloudRunDatabase(stack: CloudRunStack, bucket: Bucket, database:
 
   return {
     async migrationStatus(plan) {
-      const { result, output } = await appJob(plan, 'migrate --status --json', 'the migration status', JOB_TIMEOUT_SECONDS.status);
+      const { result, output } = await appJob(plan, ['migrate', '--status', '--json'], 'the migration status', JOB_TIMEOUT_SECONDS.status);
       const statuses = parseMigrationStatus(output);
       if (!result.succeeded || !statuses) {
         throw new DeployError(
@@ -48,21 +44,21 @@ export function cloudRunDatabase(stack: CloudRunStack, bucket: Bucket, database:
     },
 
     async snapshot(plan, events) {
-      const taken = await pgDumpSnapshots(stack, bucket, jobs.pgDump).take(plan, events, RELEASE_SNAPSHOT);
+      const taken = await pgDumpSnapshots(stack, bucket).take(plan, events, RELEASE_SNAPSHOT);
       return { name: taken.name, takenAt: taken.takenAt, verified: taken.verified };
     },
 
     async migrate(plan, _secrets, events) {
       const started = Date.now();
-      const { result, output } = await appJob(plan, 'migrate', 'the migrations', JOB_TIMEOUT_SECONDS.migrate);
+      const { result, output } = await appJob(plan, ['migrate'], 'the migrations', JOB_TIMEOUT_SECONDS.migrate);
       const applied = parseAppliedMigrations(output);
       if (!result.succeeded || applied === undefined) {
         const failed = parseFailedMigration(output);
         throw new DeployError(
           `Migrating with ${plan.image.ref} failed${failed ? ` at ${failed}` : ''} (${result.message}):\n${outputTail(output, [])}`,
           failed
-            ? `fix the migration, then clear it: run the ${jobs.migrate} job with \`migrate --resolve ${failed}\`; the live release keeps serving`
-            : `see the job's logs (gcloud run jobs executions list --job ${jobs.migrate} --region ${stack.target.region}); the live release keeps serving`,
+            ? `fix the migration, then clear it: gcloud run jobs execute ${migrateJob} --region ${stack.target.region} --args=migrate,--resolve,${failed}; the live release keeps serving`
+            : `see the job's logs (gcloud run jobs executions list --job ${migrateJob} --region ${stack.target.region}); the live release keeps serving`,
         );
       }
       events.emit('migrated', { ids: applied, image: plan.image.ref, durationMs: Date.now() - started });

@@ -6,10 +6,9 @@ import { DeployError } from '../../../components/errors.js';
 import type { DeployEvents } from '../../../components/events/deploy-events.js';
 import type { ReleasePlan } from '../../../components/release/plan.js';
 import { deleteJobOutput, readJobFile, runCloudRunJob } from '../jobs/cloud-run-job.js';
+import { JOB_TIMEOUT_SECONDS, gcpJobSpecs, pgDumpArgs } from '../jobs/job-specs.js';
 import type { CloudRunStack } from '../run/stack.js';
 import { sha256OfFile, storeSnapshot, type GcsSnapshot } from '../snapshot/snapshot-store.js';
-
-export const PG_DUMP_TIMEOUT_SECONDS = 3600;
 
 /** Why a snapshot is taken, for its messages: what did not happen when it failed, and how to try again. */
 export interface SnapshotPurpose {
@@ -29,7 +28,7 @@ export const FINAL_SNAPSHOT: SnapshotPurpose = { consequence: 'nothing was destr
  * compares the checksums, then stores it as a verified snapshot (snapshot-store.ts). The release
  * takes one before migrating; `pulumi destroy` of an ephemeral stack takes a final one.
  */
-export function pgDumpSnapshots(stack: CloudRunStack, bucket: Bucket, jobId: string) {
+export function pgDumpSnapshots(stack: CloudRunStack, bucket: Bucket) {
   return {
     async take(plan: ReleasePlan, events: DeployEvents, purpose: SnapshotPurpose): Promise<GcsSnapshot> {
       const started = Date.now();
@@ -41,23 +40,15 @@ export function pgDumpSnapshots(stack: CloudRunStack, bucket: Bucket, jobId: str
         if (error instanceof DeployError) throw error;
         throw new DeployError(
           `The pg_dump snapshot of ${plan.database.name} failed: ${(error as Error).message}; ${purpose.consequence}`,
-          `${purpose.retry}; if it repeats, check the release-state bucket and the Cloud Run job ${jobId}`,
+          `${purpose.retry}; if it repeats, check the release-state bucket and the Cloud Run job ${gcpJobSpecs(stack.target).pgDump.name}`,
         );
       }
     },
   };
 
   async function dump(plan: ReleasePlan, takenAt: Date, events: DeployEvents, started: number, purpose: SnapshotPurpose): Promise<GcsSnapshot> {
-    const script = [
-      'set -eu',
-      'export PGPASSWORD="${TK_DATABASE_PASSWORD:-}"',
-      `pg_dump --format=custom --no-owner --lock-wait-timeout=${plan.snapshots.lockWaitTimeoutMs} --dbname="$TK_DATABASE_URL" --file=/tmp/snapshot.dump`,
-      'sha256sum /tmp/snapshot.dump | cut -d" " -f1 > /tmp/snapshot.dump.sha256',
-      'mkdir -p "$TK_JOB_OUTPUT"',
-      'cp /tmp/snapshot.dump "$TK_JOB_OUTPUT/snapshot.dump"',
-      'cp /tmp/snapshot.dump.sha256 "$TK_JOB_OUTPUT/snapshot.dump.sha256"',
-    ].join('\n');
-    const result = await runCloudRunJob(stack, { jobId, image: stack.target.snapshotImage, command: ['sh', '-c', script], timeoutSeconds: PG_DUMP_TIMEOUT_SECONDS, what: 'the pg_dump snapshot' });
+    const job = gcpJobSpecs(stack.target).pgDump;
+    const result = await runCloudRunJob(stack, { job, image: stack.target.snapshotImage, args: pgDumpArgs(plan.snapshots.lockWaitTimeoutMs), timeoutSeconds: JOB_TIMEOUT_SECONDS.dump, what: 'the pg_dump snapshot' });
     const dir = mkdtempSync(join(tmpdir(), 'tk-gcp-snapshot-'));
     try {
       if (!result.succeeded) {

@@ -5,7 +5,6 @@ import type { DeployEvents } from '../../../components/events/deploy-events.js';
 import type { ReleasePlan } from '../../../components/release/plan.js';
 import { finalSnapshotDir } from '../../final-snapshots.js';
 import { FINAL_SNAPSHOT, pgDumpSnapshots } from '../database/pg-dump-snapshot.js';
-import { releaseJobIds } from '../jobs/cloud-run-job.js';
 import { gcpTargetOf } from '../plan-target.js';
 import type { GcpBackendParts } from '../release-backend.js';
 import { sha256OfFile } from './snapshot-store.js';
@@ -29,7 +28,7 @@ export interface CopiedSnapshot {
 export async function copyOutFinalSnapshot(plan: ReleasePlan, parts: GcpBackendParts, events: DeployEvents, projectDir?: string): Promise<CopiedSnapshot> {
   const target = gcpTargetOf(plan);
   const stack = { target, clients: parts.clients, progress: parts.progress ?? (() => undefined) };
-  const snapshot = await pgDumpSnapshots(stack, parts.bucket, releaseJobIds(target).pgDump).take(plan, events, FINAL_SNAPSHOT);
+  const snapshot = await pgDumpSnapshots(stack, parts.bucket).take(plan, events, FINAL_SNAPSHOT);
   const dir = finalSnapshotDir(plan.stack, projectDir);
   const path = join(dir, snapshot.name);
   const partial = `${path}.partial`;

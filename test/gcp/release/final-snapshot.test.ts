@@ -11,6 +11,7 @@ import { createDeployEvents } from '../../../components/events/deploy-events.js'
 import type { ReleasePlan } from '../../../components/release/plan.js';
 import { destroyGcpStack, type GcpBackendOptions } from '../../../providers/gcp/runtime.js';
 import { listSnapshots } from '../../../providers/gcp/snapshot/snapshot-store.js';
+import { TEST_IMAGES } from '../../support/images.js';
 import { createGcpReleaseFixture, type GcpReleaseFixture } from '../support/gcp-release-fixture.js';
 
 function eventLog() {
@@ -71,6 +72,9 @@ describe('pulumi destroy of a GCP stack: the final snapshot (Cloud Run emulator 
     const stored = await listSnapshots(fixture.bucket, fixture.database);
     assert.deepEqual(stored.map((s) => [s.name, s.verified, s.sha256]), [[dump, true, sha256]], 'the same snapshot, verified in the bucket');
     assert.deepEqual(fixture.emulator.executions.map((e) => `${e.job.split('/').pop()}:${e.exitCode}`.replace(/^tk-c[0-9a-f]+-/, '')), ['pg-dump:0'], 'pg_dump ran as the stack\'s Cloud Run job');
+    const dumpJob = fixture.emulator.jobTemplate(`projects/${fixture.spec.project}/locations/${fixture.spec.region}/jobs/${fixture.spec.jobs.pgDump.name}`) as { template: { containers: Array<{ image: string; args?: string[] }> } };
+    assert.equal(dumpJob.template.containers[0]!.image, TEST_IMAGES.postgres, 'the declared job was pointed at the plan\'s snapshot image');
+    assert.deepEqual(dumpJob.template.containers[0]!.args ?? [], fixture.spec.jobs.pgDump.defaultArgs, 'per-run args went in the execution\'s overrides, not into the job');
     assert.ok(log.lines.some((line) => line.event === 'snapshot.taken'), JSON.stringify(log.lines));
     assert.ok(log.lines.some((line) => line.event === 'snapshot.copied' && String(line.msg).includes('before the Cloud SQL instance')));
 
