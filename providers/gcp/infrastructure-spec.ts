@@ -87,7 +87,16 @@ export function cloudRunUrl(service: string, projectNumber: string, region: stri
   return `https://${service}-${projectNumber}.${region}.run.app`;
 }
 
-export function planGcpInfrastructure(config: Pick<GcpStackConfig, 'stack' | 'gcp' | 'database' | 'snapshots' | 'app'>): GcpInfrastructureSpec {
+/** What the spec is decided from: the parts of a validated GcpStackConfig it reads (also built from a stack file by stack-file.ts). */
+export interface GcpInfrastructureInput {
+  stack: string;
+  gcp: GcpStackConfig['gcp'];
+  database: { name: string; user: string };
+  snapshots: { retentionDays: number };
+  app: { publicUrl?: string | undefined };
+}
+
+export function planGcpInfrastructure(config: GcpInfrastructureInput): GcpInfrastructureSpec {
   const { gcp } = config;
   const prefix = stackPrefix(config.stack);
   const services: Record<AppService, GcpServiceSpec> = {

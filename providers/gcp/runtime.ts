@@ -1,7 +1,7 @@
 import type { DeployEvents } from '../../components/events/deploy-events.js';
 import type { ReleasePlan } from '../../components/release/plan.js';
 import type { ReleaseBackend } from '../../components/release/ports.js';
-import { gcpTargetOf } from './plan-target.js';
+import { gcpTargetOf, type GcpPlanTarget } from './plan-target.js';
 import type { GcpBackendParts } from './release-backend.js';
 import type { CloudRunEndpoint } from './run/clients.js';
 
@@ -13,9 +13,8 @@ export interface GcpBackendOptions {
   progress?: (line: string) => void;
 }
 
-/** Runs `work` with the API clients and release-state bucket of `plan`'s stack and closes the clients after. */
-async function withGcpParts<T>(plan: ReleasePlan, options: GcpBackendOptions, work: (parts: GcpBackendParts) => Promise<T>): Promise<T> {
-  const target = gcpTargetOf(plan);
+/** Runs `work` with the API clients and release-state bucket of the stack at `target` and closes the clients after. */
+export async function withGcpParts<T>(target: GcpPlanTarget, options: GcpBackendOptions, work: (parts: GcpBackendParts) => Promise<T>): Promise<T> {
   // Loaded only for a GCP release: every release process (Docker's too) loads this module, and
   // the Google clients take a while to load.
   const [{ cloudRunClients }, { releaseBucket }, { artifactRegistryClient }] = await Promise.all([
@@ -36,7 +35,7 @@ async function withGcpParts<T>(plan: ReleasePlan, options: GcpBackendOptions, wo
 /** Runs `work` with the GCP backend of `plan`'s stack and closes its API clients after. */
 export async function withGcpBackend<T>(plan: ReleasePlan, options: GcpBackendOptions, work: (backend: ReleaseBackend) => Promise<T>): Promise<T> {
   const { gcpReleaseBackend } = await import('./release-backend.js');
-  return withGcpParts(plan, options, (parts) => work(gcpReleaseBackend(plan, parts)));
+  return withGcpParts(gcpTargetOf(plan), options, (parts) => work(gcpReleaseBackend(plan, parts)));
 }
 
 /**
@@ -57,7 +56,7 @@ export async function destroyGcpStack(plan: ReleasePlan, events: DeployEvents, o
     return;
   }
   const { copyOutFinalSnapshot } = await import('./snapshot/final-snapshot.js');
-  await withGcpParts(plan, options, (parts) => copyOutFinalSnapshot(plan, parts, events, options.projectDir));
+  await withGcpParts(target, options, (parts) => copyOutFinalSnapshot(plan, parts, events, options.projectDir));
 }
 
 /** The release process's side of the GCP target (see providers/target-runtimes.ts). */

@@ -9,7 +9,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { createDeployEvents } from '../../../components/events/deploy-events.js';
 import type { ReleasePlan } from '../../../components/release/plan.js';
+import { gcpTargetOf } from '../../../providers/gcp/plan-target.js';
 import { destroyGcpStack, type GcpBackendOptions } from '../../../providers/gcp/runtime.js';
+import { readGcpStackStatus } from '../../../providers/gcp/stack-status.js';
 import { listSnapshots } from '../../../providers/gcp/snapshot/snapshot-store.js';
 import { TEST_IMAGES } from '../../support/images.js';
 import { createGcpReleaseFixture, type GcpReleaseFixture } from '../support/gcp-release-fixture.js';
@@ -77,6 +79,11 @@ describe('pulumi destroy of a GCP stack: the final snapshot (Cloud Run emulator 
     assert.deepEqual(dumpJob.template.containers[0]!.args ?? [], fixture.spec.jobs.pgDump.defaultArgs, 'per-run args went in the execution\'s overrides, not into the job');
     assert.ok(log.lines.some((line) => line.event === 'snapshot.taken'), JSON.stringify(log.lines));
     assert.ok(log.lines.some((line) => line.event === 'snapshot.copied' && String(line.msg).includes('before the Cloud SQL instance')));
+
+    // status of a stack that never released: nothing live, the final snapshot its newest.
+    const ref = { stack: fixture.plan().stack, target: gcpTargetOf(fixture.plan()), database: fixture.database };
+    const status = await readGcpStackStatus(ref, options);
+    assert.deepEqual({ ...status, revisions: undefined }, { live: null, slots: { blue: null, green: null }, latestSnapshot: dump, lock: 'free', revisions: undefined });
 
     const restored = `${fixture.database}_restored`;
     psql('postgres', `CREATE DATABASE ${restored}`);
