@@ -37,7 +37,7 @@ import { targetRuntime } from './target-runtimes.js';
 
 const USAGE = `Usage: node --import tsx providers/release-cli.ts <command> (tkctl is the operator's CLI; this is the release process pulumi up runs)
   deploy                        run the release of TK_RELEASE_PLAN (set by pulumi up)
-  destroy                       before pulumi destroy: remove both slots
+  destroy                       before pulumi destroy: the target's part (an ephemeral stack's final snapshot first)
   status --stack S              live and parked releases, latest snapshot, lock (JSON)
   lock status|break --stack S   the deploy lock; break takes --reason
   --docker-host URL             the Docker host of status and lock (default: DOCKER_HOST, then Pulumi.<stack>.yaml)
