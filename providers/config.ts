@@ -1,6 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
-import { DEFAULT_STANDBY, STANDBY_MODES } from '../components/release/plan.js';
+import { DEFAULT_DATABASE, DEFAULT_STANDBY, STANDBY_MODES } from '../components/release/plan.js';
 import { PROVIDERS } from './provider-names.js';
 import type { ConfigExamples, ConfigProblem } from './config-errors.js';
 import { CONFIG_NAMESPACE, ConfigError, configSetCommand, describeGenericIssue, problemsFromIssues, validFields } from './config-errors.js';
@@ -32,7 +32,7 @@ export const MIN_KEEP_RELEASES = 2;
 export const DEFAULT_LOCK_WAIT_MS = 0;
 export const DEFAULT_SNAPSHOT_RETENTION_DAYS = 7;
 export const DEFAULT_SNAPSHOT_LOCK_WAIT_TIMEOUT_MS = 30_000;
-export const DEFAULT_DATABASE = { name: 'trapperkeeper', user: 'trapperkeeper' } as const;
+export { DEFAULT_DATABASE };
 
 // semver.org's grammar; build metadata ("+...") cannot appear in a Docker tag, so it is refused.
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?$/;

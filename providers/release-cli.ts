@@ -15,8 +15,10 @@
  * TK_DEPLOY_EVENTS_FILE (default .trapperkeeper/events/<stack>.jsonl); stdout carries only the
  * summary line the stack outputs are read from.
  *
- * `--stack` commands find the Docker host in --docker-host, else DOCKER_HOST, else the stack's
- * Pulumi.<stack>.yaml (trapperkeeper:docker.host), else the local engine.
+ * `--stack` commands read Pulumi.<stack>.yaml: a GCP stack (provider gcp) is read from Cloud Run
+ * and its release-state bucket with Application Default Credentials (status adds the revision
+ * serving each service); any other stack from its Docker host: --docker-host, else the file's
+ * trapperkeeper:docker.host, else DOCKER_HOST, else the local engine.
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -29,15 +31,17 @@ import { RELEASE_PLAN_ENV, ROLLBACK_TO_ENV } from './release-command-line.js';
 import { runRelease } from '../components/release/pipeline.js';
 import { parseReleasePlan, type ReleasePlan } from '../components/release/plan.js';
 import { readStackState, stackDockerHost } from './docker/stack-status.js';
+import { gcpStackFromFile } from './gcp/stack-file.js';
 import { withDockerEngine } from './docker/runtime.js';
 import { targetRuntime } from './target-runtimes.js';
 
 const USAGE = `Usage: node --import tsx providers/release-cli.ts <command> (tkctl is the operator's CLI; this is the release process pulumi up runs)
   deploy                        run the release of TK_RELEASE_PLAN (set by pulumi up)
-  destroy                       before pulumi destroy: remove both slots
+  destroy                       before pulumi destroy: the target's part (an ephemeral stack's final snapshot first)
   status --stack S              live and parked releases, latest snapshot, lock (JSON)
   lock status|break --stack S   the deploy lock; break takes --reason
-  --docker-host URL             the Docker host of status and lock (default: DOCKER_HOST, then Pulumi.<stack>.yaml)`;
+  --docker-host URL             the Docker host of status and lock (default: DOCKER_HOST, then Pulumi.<stack>.yaml)
+                                (a gcp stack in Pulumi.<stack>.yaml is read from Cloud Run and its bucket instead)`;
 
 /** Where `deploy` and `destroy` append their events as JSON lines, unless TK_DEPLOY_EVENTS_FILE says. */
 const EVENTS_DIR = '.trapperkeeper/events';
@@ -94,6 +98,12 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'status': {
       const stack = requireStack(values.stack);
+      const gcp = gcpStackFromFile(stack);
+      if (gcp) {
+        const { readGcpStackStatus } = await import('./gcp/stack-status.js');
+        process.stdout.write(`${JSON.stringify(await readGcpStackStatus(gcp))}\n`);
+        return;
+      }
       await withDockerEngine(stackDockerHost(stack, values['docker-host']), async (engine) => {
         const { report } = await readStackState(engine, stack);
         process.stdout.write(`${JSON.stringify(report)}\n`);
@@ -102,6 +112,16 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'lock': {
       const stack = requireStack(values.stack);
+      const gcp = gcpStackFromFile(stack);
+      if (gcp) {
+        const { breakGcpLock, gcpLockStatus } = await import('./gcp/stack-status.js');
+        if (subcommand === 'break') {
+          await breakGcpLock(gcp, { events: createDeployEvents(), by: process.env.USER ?? 'unknown', ...(values.reason ? { reason: values.reason } : {}) });
+          return;
+        }
+        process.stdout.write(`${await gcpLockStatus(gcp)}\n`);
+        return;
+      }
       const spec = { stack, prefix: `tk-${stack}` };
       await withDockerEngine(stackDockerHost(stack, values['docker-host']), async (engine) => {
         if (subcommand === 'break') {

@@ -36,6 +36,8 @@ export const APP_PORTS = { sensorApiGrpc: 50051, sensorApiHttp: 9090, webUi: 808
 export const STANDBY_MODES = ['running', 'stopped'] as const;
 export type StandbyMode = (typeof STANDBY_MODES)[number];
 export const DEFAULT_STANDBY: StandbyMode = 'running';
+/** The app's PostgreSQL database and user unless the stack's `database` section names others. */
+export const DEFAULT_DATABASE = { name: 'trapperkeeper', user: 'trapperkeeper' } as const;
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();

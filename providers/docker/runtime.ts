@@ -9,9 +9,7 @@ import { takeSnapshot } from './snapshot/take-snapshot.js';
 import { connectDockerEngine, type DockerEngine } from './engine.js';
 import { withDockerBackend } from './release-backend.js';
 import { dockerSpecOf } from './release-plan.js';
-
-/** Where `destroy` copies the final snapshot of an ephemeral stack before its volumes go. */
-const FINAL_SNAPSHOT_DIR = '.trapperkeeper/final-snapshots';
+import { finalSnapshotDir } from '../final-snapshots.js';
 
 /** Runs `work` against a Docker host (one SSH connection for all of it when the host is ssh://). */
 export async function withDockerEngine<T>(host: string | undefined, work: (engine: DockerEngine) => Promise<T>): Promise<T> {
@@ -37,7 +35,7 @@ export const dockerRuntime = {
     return withDockerEngine(spec.dockerHost, async (engine) => {
       if (spec.ephemeral) {
         const snapshot = await takeSnapshot(engine, spec, { commit: spec.image.commit, events });
-        const dir = join(FINAL_SNAPSHOT_DIR, spec.stack);
+        const dir = finalSnapshotDir(spec.stack);
         mkdirSync(dir, { recursive: true });
         await engine.run(['cp', `${spec.database.container}:${snapshot.path}`, join(dir, snapshot.name)]);
         await engine.run(['cp', `${spec.database.container}:${snapshot.path}.sha256`, join(dir, `${snapshot.name}.sha256`)]);

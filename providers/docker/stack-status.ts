@@ -1,9 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { describeHolder } from '../../components/lock/lock-holder.js';
 import { SLOTS, type Slot } from '../../components/release/plan.js';
-import type { RoutedRelease, SlotRecord } from '../../components/release/ports.js';
+import type { SlotRecord } from '../../components/release/ports.js';
+import { readStackFileConfig, type StackStatusReport } from '../stack-file.js';
 import type { DockerEngine } from './engine.js';
 import { readDeployLock } from './lock/index.js';
 import { readProxyState } from './proxy/index.js';
@@ -12,13 +10,7 @@ import { latestSnapshot } from './snapshot/index.js';
 import type { ReleaseSpec } from './spec.js';
 import { readSlotRecord } from './slot-record.js';
 
-/** What `status` prints (the release CLI's JSON line; tkctl status shows it too). */
-export interface StackStatusReport {
-  live: RoutedRelease | null;
-  slots: Record<Slot, string | null>;
-  latestSnapshot: string | null;
-  lock: string;
-}
+export type { StackStatusReport };
 
 /** The status, and what it was read from: the slots' records and the plan one of them carries. */
 export interface StackState {
@@ -51,10 +43,7 @@ export async function readStackState(engine: DockerEngine, stack: string): Promi
 
 /** The stack's `trapperkeeper:docker.host` from Pulumi.<stack>.yaml in `dir`, if it sets one. */
 export function stackDockerHostFromFile(stack: string, dir = process.cwd()): string | undefined {
-  const file = join(dir, `Pulumi.${stack}.yaml`);
-  if (!existsSync(file)) return undefined;
-  const config = (parseYaml(readFileSync(file, 'utf8')) as { config?: Record<string, unknown> } | null)?.config ?? {};
-  const docker = config['trapperkeeper:docker'] as { host?: unknown } | undefined;
+  const docker = readStackFileConfig(stack, dir)?.['trapperkeeper:docker'] as { host?: unknown } | undefined;
   return typeof docker?.host === 'string' ? docker.host : undefined;
 }
 

@@ -6,7 +6,8 @@
  *
  * Control plane: Services.GetService / UpdateService (traffic and template; a template update
  * creates a revision), Revisions.GetRevision / ListRevisions / DeleteRevision, Jobs.CreateJob /
- * GetJob / UpdateJob / RunJob, Executions.GetExecution, Operations.GetOperation. It keeps what
+ * GetJob / UpdateJob / RunJob (with execution overrides: a named container's args and env, the
+ * task timeout), Executions.GetExecution, Operations.GetOperation. It keeps what
  * Cloud Run keeps: revisions, the latest ready one, traffic blocks with LATEST resolved as Cloud
  * Run resolves it, an etag an update must match; it refuses what Cloud Run refuses (percentages
  * not adding up to 100, an unknown revision, a tag used twice, a revision name taken, deleting a
@@ -59,6 +60,7 @@ interface Traffic {
 
 /** A Cloud Run container as the API carries it (camelCase, only what the emulator reads). */
 export interface WireContainer {
+  name?: string;
   image?: string;
   command?: string[];
   args?: string[];
@@ -135,6 +137,10 @@ export interface CloudRunEmulator {
   port: number;
   /** Full name projects/<p>/locations/<r>/services/<s>; the service starts with one revision on LATEST (as Pulumi leaves it). */
   addService(name: string, template?: WireTemplate): Promise<EmulatedService>;
+  /** Full name projects/<p>/locations/<r>/jobs/<j>, as Pulumi creates it (the job's template: taskCount, template.containers ...). */
+  addJob(name: string, template: Record<string, unknown>): void;
+  /** A job's current template (what the release updated). */
+  jobTemplate(name: string): Record<string, unknown>;
   /** A new ready revision of the current template, made outside the release (LATEST blocks follow it). */
   createRevision(service: string): string;
   service(name: string): EmulatedService;
@@ -143,6 +149,13 @@ export interface CloudRunEmulator {
   /** Every UpdateService request, as received. */
   updates: Array<{ service: string; paths: string[] }>;
   stop(): Promise<void>;
+}
+
+/** RunJobRequest.Overrides as the wire carries it. */
+interface RunOverrides {
+  containerOverrides?: Array<{ name?: string; args?: string[]; env?: NonNullable<WireContainer['env']>; clearArgs?: boolean }>;
+  taskCount?: number;
+  timeout?: { seconds?: string };
 }
 
 type Callback = grpc.sendUnaryData<unknown>;
@@ -566,13 +579,15 @@ export async function startCloudRunEmulator(options: CloudRunEmulatorOptions = {
       operations.set(operation, { done: true, response: pack('Job', { name: job.name, etag: job.etag, template: job.template }) });
       return callback(null, operationReply(operation));
     },
-    RunJob(call: Call<{ name: string }>, callback: Callback) {
+    RunJob(call: Call<{ name: string; overrides?: RunOverrides }>, callback: Callback) {
       const job = jobs.get(call.request.name);
       if (!job) return refuse(callback, grpc.status.NOT_FOUND, `Job ${call.request.name} not found`);
+      const overridden = withOverrides(job.template, call.request.overrides);
+      if (typeof overridden === 'string') return refuse(callback, grpc.status.INVALID_ARGUMENT, overridden);
       const execution: EmulatedExecution = { name: `${job.name}/executions/${shortName(job.name)}-${randomBytes(3).toString('hex').slice(0, 5)}`, job: job.name, createTime: new Date() };
       executions.push(execution);
       const operation = newOperation(job.name);
-      void runExecution(job.template, execution).then(() => {
+      void runExecution(overridden, execution).then(() => {
         execution.completionTime = new Date();
         operations.set(operation, { done: true, response: pack('Execution', wireExecution(execution)) });
       });
@@ -592,6 +607,20 @@ export async function startCloudRunEmulator(options: CloudRunEmulatorOptions = {
       return callback(null, operationReply(call.request.name));
     },
   });
+
+  /** An execution's task as Cloud Run runs it: the job's, with a named container's args and env and the timeout overridden. */
+  function withOverrides(jobTemplate: Record<string, unknown>, overrides: RunOverrides | undefined): Record<string, unknown> | string {
+    const task = (jobTemplate as { template?: { containers?: WireContainer[]; timeout?: { seconds?: string } } }).template ?? {};
+    const containers = (task.containers ?? []).map((container) => ({ ...container }));
+    for (const override of overrides?.containerOverrides ?? []) {
+      const container = override.name ? containers.find((c) => c.name === override.name) : containers.length === 1 ? containers[0] : undefined;
+      if (!container) return `container override names no container of the job: "${override.name ?? ''}"`;
+      if (override.clearArgs) container.args = [];
+      else if (override.args?.length) container.args = override.args;
+      if (override.env?.length) container.env = [...(container.env ?? []).filter((e) => !override.env!.some((o) => o.name === e.name)), ...override.env];
+    }
+    return { ...jobTemplate, template: { ...task, containers, ...(overrides?.timeout ? { timeout: overrides.timeout } : {}) } };
+  }
 
   async function runExecution(jobTemplate: Record<string, unknown>, execution: EmulatedExecution): Promise<void> {
     const task = ((jobTemplate as { template?: { containers?: WireContainer[]; volumes?: WireVolume[]; timeout?: { seconds?: string } } }).template ?? {});
@@ -655,6 +684,14 @@ export async function startCloudRunEmulator(options: CloudRunEmulatorOptions = {
       revision.state = 'ready';
       service.latestReadyRevision = revision.name;
       return revision.name;
+    },
+    addJob(name, template) {
+      jobs.set(name, { name, template, etag: nextEtag(), createTime: new Date() });
+    },
+    jobTemplate(name) {
+      const job = jobs.get(name);
+      if (!job) throw new Error(`no emulated job ${name}`);
+      return job.template;
     },
     service(name) {
       const service = services.get(name);

@@ -2,6 +2,7 @@ import type { AppService } from '../../components/release/plan.js';
 import { APP_PORTS } from '../../components/release/plan.js';
 import type { GcpStackConfig } from '../config.js';
 import type { GcpConnectionMode } from './config.js';
+import { gcpJobSpecs, type GcpJobKind, type GcpJobSpec } from './jobs/job-specs.js';
 
 /**
  * Everything the GCP target declares, as plain data decided from the stack config: names within
@@ -18,7 +19,7 @@ export const BACKUP_START_TIME = '03:00';
 export const BACKUP_RETENTION_DAYS = 7;
 
 /** Google's limits on the names this target makes (the tightest ones only). */
-export const NAME_LIMITS = { serviceAccountId: 30, cloudRunService: 49, cloudSqlInstance: 98, secretId: 255, bucket: 63 } as const;
+export const NAME_LIMITS = { serviceAccountId: 30, cloudRunService: 49, cloudRunJob: 63, cloudSqlInstance: 98, secretId: 255, bucket: 63 } as const;
 
 /**
  * The app's secrets. There is no session secret: the web UI's sessions are random tokens kept in
@@ -71,6 +72,8 @@ export interface GcpInfrastructureSpec {
   stateBucket: { name: string; snapshotRetentionDays: number };
   secrets: GcpSecretSpec[];
   services: Record<AppService, GcpServiceSpec>;
+  /** The release's Cloud Run jobs (migrations, pg_dump), declared next to the services. */
+  jobs: Record<GcpJobKind, GcpJobSpec>;
   instances: { min: number; max: number };
   endpoints: { publicHttpUrl: string; publicGrpcAddress: string };
 }
@@ -84,7 +87,16 @@ export function cloudRunUrl(service: string, projectNumber: string, region: stri
   return `https://${service}-${projectNumber}.${region}.run.app`;
 }
 
-export function planGcpInfrastructure(config: Pick<GcpStackConfig, 'stack' | 'gcp' | 'database' | 'snapshots' | 'app'>): GcpInfrastructureSpec {
+/** What the spec is decided from: the parts of a validated GcpStackConfig it reads (also built from a stack file by stack-file.ts). */
+export interface GcpInfrastructureInput {
+  stack: string;
+  gcp: GcpStackConfig['gcp'];
+  database: { name: string; user: string };
+  snapshots: { retentionDays: number };
+  app: { publicUrl?: string | undefined };
+}
+
+export function planGcpInfrastructure(config: GcpInfrastructureInput): GcpInfrastructureSpec {
   const { gcp } = config;
   const prefix = stackPrefix(config.stack);
   const services: Record<AppService, GcpServiceSpec> = {
@@ -131,6 +143,7 @@ export function planGcpInfrastructure(config: Pick<GcpStackConfig, 'stack' | 'gc
       { key: 'databasePassword', secretId: `${prefix}-database-password`, env: 'TK_DATABASE_PASSWORD', services: ['sensor-api', 'web-ui'] },
     ],
     services,
+    jobs: gcpJobSpecs({ services: { 'sensor-api': services['sensor-api'].name, 'web-ui': services['web-ui'].name } }),
     instances: { ...gcp.instances },
     endpoints: {
       publicHttpUrl: config.app.publicUrl ?? cloudRunUrl(services['web-ui'].name, gcp.projectNumber, gcp.region),

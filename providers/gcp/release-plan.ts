@@ -35,15 +35,20 @@ export function planGcpRelease(config: Pick<GcpStackConfig, 'stack' | 'app' | 'r
     keepReleases: config.release.keepReleases,
     lock: { waitMs: config.release.lockWaitMs },
     ephemeral: config.ephemeral,
-    target: {
-      kind: 'gcp',
-      project: spec.project,
-      region: spec.region,
-      stateBucket: spec.stateBucket.name,
-      services: { 'sensor-api': spec.services['sensor-api'].name, 'web-ui': spec.services['web-ui'].name },
-      databaseInstance: spec.database.instance,
-    } satisfies GcpPlanTargetInput,
+    target: gcpPlanTargetOfSpec(spec),
   };
   const digest = createHash('sha256').update(canonicalJson(plan)).digest('hex').slice(0, 8);
   return { ...plan, image: { ...plan.image, releaseId: `${image.tag}+cfg.${digest}` } };
+}
+
+/** Where the release finds what the program declared: the gcp part of every plan of the stack. */
+export function gcpPlanTargetOfSpec(spec: GcpInfrastructureSpec): GcpPlanTargetInput {
+  return {
+    kind: 'gcp',
+    project: spec.project,
+    region: spec.region,
+    stateBucket: spec.stateBucket.name,
+    services: { 'sensor-api': spec.services['sensor-api'].name, 'web-ui': spec.services['web-ui'].name },
+    databaseInstance: spec.database.instance,
+  };
 }

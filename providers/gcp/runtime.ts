@@ -1,7 +1,8 @@
 import type { DeployEvents } from '../../components/events/deploy-events.js';
 import type { ReleasePlan } from '../../components/release/plan.js';
 import type { ReleaseBackend } from '../../components/release/ports.js';
-import { gcpTargetOf } from './plan-target.js';
+import { gcpTargetOf, type GcpPlanTarget } from './plan-target.js';
+import type { GcpBackendParts } from './release-backend.js';
 import type { CloudRunEndpoint } from './run/clients.js';
 
 export interface GcpBackendOptions {
@@ -12,13 +13,11 @@ export interface GcpBackendOptions {
   progress?: (line: string) => void;
 }
 
-/** Runs `work` with the GCP backend of `plan`'s stack and closes its API clients after. */
-export async function withGcpBackend<T>(plan: ReleasePlan, options: GcpBackendOptions, work: (backend: ReleaseBackend) => Promise<T>): Promise<T> {
-  const target = gcpTargetOf(plan);
+/** Runs `work` with the API clients and release-state bucket of the stack at `target` and closes the clients after. */
+export async function withGcpParts<T>(target: GcpPlanTarget, options: GcpBackendOptions, work: (parts: GcpBackendParts) => Promise<T>): Promise<T> {
   // Loaded only for a GCP release: every release process (Docker's too) loads this module, and
   // the Google clients take a while to load.
-  const [{ gcpReleaseBackend }, { cloudRunClients }, { releaseBucket }, { artifactRegistryClient }] = await Promise.all([
-    import('./release-backend.js'),
+  const [{ cloudRunClients }, { releaseBucket }, { artifactRegistryClient }] = await Promise.all([
     import('./run/clients.js'),
     import('./storage/release-bucket.js'),
     import('./images/client.js'),
@@ -27,10 +26,37 @@ export async function withGcpBackend<T>(plan: ReleasePlan, options: GcpBackendOp
   const artifactRegistry = artifactRegistryClient(options.artifactRegistryEndpoint);
   const bucket = releaseBucket({ project: target.project, bucket: target.stateBucket, ...(options.storageEndpoint ? { apiEndpoint: options.storageEndpoint } : {}) });
   try {
-    return await work(gcpReleaseBackend(plan, { clients, bucket, artifactRegistry, progress: options.progress ?? ((line) => process.stderr.write(`${line}\n`)) }));
+    return await work({ clients, bucket, artifactRegistry, progress: options.progress ?? ((line) => process.stderr.write(`${line}\n`)) });
   } finally {
     await Promise.all([clients.close(), artifactRegistry.close()]);
   }
+}
+
+/** Runs `work` with the GCP backend of `plan`'s stack and closes its API clients after. */
+export async function withGcpBackend<T>(plan: ReleasePlan, options: GcpBackendOptions, work: (backend: ReleaseBackend) => Promise<T>): Promise<T> {
+  const { gcpReleaseBackend } = await import('./release-backend.js');
+  return withGcpParts(gcpTargetOf(plan), options, (parts) => work(gcpReleaseBackend(plan, parts)));
+}
+
+/**
+ * Before `pulumi destroy` removes a GCP stack. Its Cloud Run services, jobs and revisions go with
+ * their Pulumi resources. An ephemeral stack's Cloud SQL instance and release-state bucket go too,
+ * so, as on Docker, a final verified pg_dump snapshot is taken first and copied out of the bucket
+ * to `.trapperkeeper/final-snapshots/<stack>/` (with its `.sha256`); if that fails, destroy stops
+ * before anything is deleted. Any other stack keeps its instance, database and bucket (snapshots
+ * included): nothing to save.
+ */
+export async function destroyGcpStack(plan: ReleasePlan, events: DeployEvents, options: GcpBackendOptions & { projectDir?: string } = {}): Promise<void> {
+  const target = gcpTargetOf(plan);
+  if (!plan.ephemeral) {
+    events.logger.info(
+      { event: 'destroy.kept', stack: plan.stack, databaseInstance: target.databaseInstance, bucket: target.stateBucket },
+      `pulumi destroy keeps the Cloud SQL instance ${target.databaseInstance} (database ${plan.database.name}) and the bucket gs://${target.stateBucket} with its snapshots (the stack is not ephemeral)`,
+    );
+    return;
+  }
+  const { copyOutFinalSnapshot } = await import('./snapshot/final-snapshot.js');
+  await withGcpParts(target, options, (parts) => copyOutFinalSnapshot(plan, parts, events, options.projectDir));
 }
 
 /** The release process's side of the GCP target (see providers/target-runtimes.ts). */
@@ -38,14 +64,7 @@ export const gcpRuntime = {
   withBackend<T>(plan: ReleasePlan, work: (backend: ReleaseBackend) => Promise<T>): Promise<T> {
     return withGcpBackend(plan, {}, work);
   },
-  /** The Cloud Run revisions and the bucket go with their Pulumi resources; nothing of a release is left to remove. */
-  async destroy(plan: ReleasePlan, events: DeployEvents): Promise<void> {
-    const target = gcpTargetOf(plan);
-    if (plan.ephemeral) {
-      events.logger.warn(
-        { event: 'snapshot.failed', stack: plan.stack, reason: 'no final snapshot on gcp yet' },
-        `no final snapshot of ${target.databaseInstance} is taken before it is destroyed (not implemented on GCP yet); take one with \`gcloud sql export sql ${target.databaseInstance} gs://${target.stateBucket}/final.sql.gz --database=${plan.database.name}\` first if you need the data`,
-      );
-    }
+  destroy(plan: ReleasePlan, events: DeployEvents): Promise<void> {
+    return destroyGcpStack(plan, events);
   },
 };

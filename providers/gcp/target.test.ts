@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { before, beforeEach, describe, it } from 'node:test';
 import * as pulumi from '@pulumi/pulumi';
 import { parseReleasePlan } from '../../components/release/plan.js';
@@ -13,6 +16,31 @@ const IMAGE = { tag: '0.1.0-0123abcd-20261123T101500Z', version: '0.1.0', commit
 const GCP = { project: 'tk-prod-123456', projectNumber: '123456789012', region: 'europe-west1' };
 
 type Inputs = Record<string, unknown>;
+
+const GCP_DEMO_GOLDEN = fileURLToPath(new URL('./fixtures/gcp-demo-graph.golden.txt', import.meta.url));
+
+/** The inputs worth reviewing per resource type (secret inputs never: they are only marked). */
+const KEY_INPUTS: Record<string, string[]> = {
+  'gcp:sql/databaseInstance:DatabaseInstance': ['databaseVersion', 'deletionProtection', 'settings.tier', 'settings.availabilityType', 'settings.deletionProtectionEnabled', 'settings.backupConfiguration.enabled', 'settings.ipConfiguration.sslMode'],
+  'gcp:storage/bucket:Bucket': ['forceDestroy', 'publicAccessPrevention', 'uniformBucketLevelAccess'],
+  'gcp:cloudrunv2/service:Service': ['ingress', 'template.containers.0.image', 'template.containers.0.ports.name', 'template.scaling.minInstanceCount', 'template.scaling.maxInstanceCount'],
+  'gcp:cloudrunv2/job:Job': ['template.template.containers.0.image', 'template.template.maxRetries', 'template.template.timeout'],
+  'gcp:cloudrunv2/serviceIamMember:ServiceIamMember': ['role', 'member'],
+  'gcp:projects/iAMMember:IAMMember': ['role'],
+  'gcp:secretmanager/secretIamMember:SecretIamMember': ['role'],
+  'gcp:storage/bucketIAMMember:BucketIAMMember': ['role'],
+  'gcp:artifactregistry/repository:Repository': ['format'],
+};
+
+function graphLine(r: (typeof recorded)[number]): string {
+  const at = (path: string) => path.split('.').reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], r.inputs);
+  const physical = ['name', 'repositoryId', 'accountId', 'secretId', 'imageName'].map((key) => r.inputs[key]).find((value) => typeof value === 'string') ?? '';
+  const keys = (KEY_INPUTS[r.type] ?? []).map((path) => `${path}=${JSON.stringify(at(path))}`);
+  const options = [...(r.retainOnDelete ? ['retainOnDelete'] : []), ...(r.ignoreChanges.length ? [`ignoreChanges=${r.ignoreChanges.join(',')}`] : [])];
+  const parent = r.parent === '' ? '(root)' : (r.parent.split('::').pop() ?? r.parent);
+  return `${r.type} ${r.name} <- ${parent}${physical ? ` [${physical}]` : ''}${keys.length ? ` ${keys.join(' ')}` : ''}${options.length ? ` (${options.join('; ')})` : ''}`;
+}
+
 
 function gcpConfig(stack: string, values: Record<string, unknown> = {}): GcpStackConfig {
   const { gcp, ...rest } = values as { gcp?: Record<string, unknown> };
@@ -55,6 +83,7 @@ async function declare(name: string, config: GcpStackConfig): Promise<GcpTarget>
     target.database.user,
     target.stateBucket,
     ...Object.values(target.services).flatMap((s) => [s.service, s.publicInvoker]),
+    ...Object.values(target.jobs),
     target.release,
     target.cleanup,
   ]);
@@ -99,6 +128,8 @@ describe('GcpTarget (Pulumi mocks)', () => {
       'command:local:Command tk-release',
       'docker:index/image:Image tk-app-image',
       'gcp:artifactregistry/repository:Repository tk-images',
+      'gcp:cloudrunv2/job:Job tk-job-migrate',
+      'gcp:cloudrunv2/job:Job tk-job-pg-dump',
       'gcp:cloudrunv2/service:Service tk-sensor-api',
       'gcp:cloudrunv2/service:Service tk-web-ui',
       'gcp:cloudrunv2/serviceIamMember:ServiceIamMember tk-sensor-api-public',
@@ -179,8 +210,7 @@ describe('GcpTarget (Pulumi mocks)', () => {
     assert.equal(settings.availabilityType, 'ZONAL');
     assert.equal(settings.tier, 'db-custom-1-3840');
     assert.equal(instance.inputs.databaseVersion, 'POSTGRES_16');
-    assert.equal(instance.retainOnDelete, true);
-    assert.equal(byName('tk-safe-release-state').retainOnDelete, true);
+    for (const kept of ['tk-safe-postgres', 'tk-safe-database', 'tk-safe-db-user', 'tk-safe-release-state']) assert.equal(byName(kept).retainOnDelete, true, `${kept} outlives pulumi destroy`);
   });
 
   it('turns protection off, HA on, and lets destroy delete the data only when the config says so', async () => {
@@ -189,8 +219,12 @@ describe('GcpTarget (Pulumi mocks)', () => {
     const settings = instance.inputs.settings as Inputs;
     assert.deepEqual([instance.inputs.deletionProtection, settings.deletionProtectionEnabled, settings.availabilityType], [false, false, 'REGIONAL']);
     assert.deepEqual(settings.backupConfiguration, { enabled: false, pointInTimeRecoveryEnabled: false });
-    assert.equal(instance.retainOnDelete, false);
+    for (const gone of ['tk-eph-postgres', 'tk-eph-database', 'tk-eph-db-user', 'tk-eph-release-state']) assert.equal(byName(gone).retainOnDelete, false, `${gone} goes with pulumi destroy (after the final snapshot)`);
     assert.equal(byName('tk-eph-release-state').inputs.forceDestroy, true);
+    // pulumi destroy deletes dependents first: the cleanup (the final snapshot) runs while the data is there.
+    const cleanupDeps = byName('tk-eph-cleanup').dependencies.map((urn) => urn.split('::').pop());
+    for (const data of ['tk-eph-database', 'tk-eph-db-user', 'tk-eph-release-state', 'tk-eph-release-state-jobs']) assert.ok(cleanupDeps.includes(data), `the cleanup runs before ${data} is deleted`);
+    assert.match(String(byName('tk-eph-cleanup').inputs.delete), /release-cli\.ts destroy$/);
   });
 
   it('connector: the services mount the instance\'s Cloud SQL socket and connect through it; no authorized network, TLS only', async () => {
@@ -291,6 +325,7 @@ describe('GcpTarget (Pulumi mocks)', () => {
     await declare('tk-long', gcpConfig(stack));
     assert.ok(String(byName('tk-long-run').inputs.accountId).length <= NAME_LIMITS.serviceAccountId);
     for (const service of byType('gcp:cloudrunv2/service:Service')) assert.ok(String(service.inputs.name).length <= NAME_LIMITS.cloudRunService, String(service.inputs.name));
+    for (const job of byType('gcp:cloudrunv2/job:Job')) assert.ok(String(job.inputs.name).length <= NAME_LIMITS.cloudRunJob, String(job.inputs.name));
     assert.ok(String(byName('tk-long-release-state').inputs.name).length <= NAME_LIMITS.bucket);
     assert.ok(String(byName('tk-long-postgres').inputs.name).length <= NAME_LIMITS.cloudSqlInstance);
   });
@@ -315,5 +350,62 @@ describe('GcpTarget (Pulumi mocks)', () => {
     assert.equal(await promiseOf(target.status.liveRelease), MOCK_RELEASE_SUMMARY.liveRelease);
     const other = await declare('tk-plan2', gcpConfig('prod', { app: { logLevel: 'debug' } }));
     assert.notEqual(other.releasePlan.image.releaseId, plan.image.releaseId, 'a config-only change is a new release');
+  });
+
+  it('declares the release\'s two Cloud Run jobs as the release runs them: the services\' account, database and secrets, the bucket for their output, one task, no retries', async () => {
+    const target = await declare('tk-jobs', gcpConfig('prod'));
+    const jobs = Object.fromEntries(byType('gcp:cloudrunv2/job:Job').map((r) => [r.name, r]));
+    assert.deepEqual(Object.keys(jobs).sort(), ['tk-jobs-job-migrate', 'tk-jobs-job-pg-dump']);
+    const opened = (name: string) => {
+      const job = jobs[name]!;
+      const template = job.inputs.template as { taskCount: number; parallelism: number; template: Inputs & { containers: Array<Container & { name: string; commands: string[] }>; volumes: Inputs[] } };
+      return { job, outer: template, task: template.template, container: template.template.containers[0]! };
+    };
+    const migrate = opened('tk-jobs-job-migrate');
+    const dump = opened('tk-jobs-job-pg-dump');
+    assert.deepEqual([migrate.job.inputs.name, dump.job.inputs.name], ['tk-prod-migrate', 'tk-prod-pg-dump']);
+    assert.equal(migrate.container.image, target.releasePlan.image.ref, 'pulumi up points migrate at the image it releases');
+    assert.equal(dump.container.image, 'postgres:16-bookworm', 'pg_dump of the declared Cloud SQL version');
+    for (const { job, outer, task, container } of [migrate, dump]) {
+      assert.deepEqual([outer.taskCount, outer.parallelism, task.maxRetries, job.inputs.location, job.inputs.deletionProtection], [1, 1, 0, 'europe-west1', false]);
+      assert.equal(task.serviceAccount, 'tk-prod-run@tk-prod-123456.iam.gserviceaccount.com');
+      assert.deepEqual(task.volumes, [
+        { name: 'cloudsql', cloudSqlInstance: { instances: ['tk-prod-123456:europe-west1:tk-prod-postgres'] } },
+        { name: 'release-state', gcs: { bucket: 'tk-prod-release-tk-prod-123456', readOnly: false } },
+      ]);
+      assert.deepEqual(container.volumeMounts, [{ name: 'cloudsql', mountPath: '/cloudsql' }, { name: 'release-state', mountPath: '/release-state' }]);
+      assert.equal(container.envs.find((env) => env.name === 'TK_DATABASE_URL')?.value, 'postgresql://trapperkeeper@localhost/trapperkeeper?host=%2Fcloudsql%2Ftk-prod-123456%3Aeurope-west1%3Atk-prod-postgres');
+      assert.deepEqual(container.commands.slice(0, 2), ['sh', '-c'], 'a fixed wrapper: an execution may override args and env, never the command');
+      // The image is not ignored: pulumi up sets it back to this commit's, never leaving one pruning deleted.
+      assert.deepEqual(job.ignoreChanges, []);
+      assert.ok(job.dependencies.some((urn) => urn.endsWith('::tk-jobs-release-state-jobs')), `${job.name} runs once it may write to the bucket`);
+      assert.ok(job.dependencies.some((urn) => urn.endsWith('::tk-jobs-app-image')), `${job.name} waits for the pushed image`);
+      for (const command of ['tk-jobs-release', 'tk-jobs-cleanup']) assert.ok(byName(command).dependencies.includes(job.urn), `${command} runs while ${job.name} exists`);
+    }
+    const secretsOf = (container: Container) => container.envs.filter((env) => env.valueSource).map((env) => env.name);
+    assert.deepEqual(secretsOf(migrate.container), ['TK_HMAC_SECRET', 'TK_DATABASE_PASSWORD']);
+    assert.deepEqual(secretsOf(dump.container), ['TK_DATABASE_PASSWORD'], 'pg_dump gets the database password only');
+    assert.deepEqual(migrate.container.args, ['migrate', '--status'], 'run by hand, migrate only reports');
+  });
+
+  it('privateIp: the jobs reach the database the way the services do, through the VPC', async () => {
+    await declare('tk-jobvpc', gcpConfig('prod', { gcp: { connection: 'privateIp', network: 'tk-vpc' } }));
+    for (const job of byType('gcp:cloudrunv2/job:Job')) {
+      const task = (job.inputs.template as { template: Inputs }).template;
+      assert.deepEqual(task.vpcAccess, { networkInterfaces: [{ network: 'tk-vpc' }], egress: 'PRIVATE_RANGES_ONLY' });
+      assert.deepEqual(task.volumes, [{ name: 'release-state', gcs: { bucket: 'tk-prod-release-tk-prod-123456', readOnly: false } }]);
+    }
+  });
+
+  it('declares the reviewed resource graph of the gcp-demo example stack (Pulumi.gcp-demo.yaml): types, names, parents, physical names and key inputs', async () => {
+    const file = parseYaml(readFileSync(fileURLToPath(new URL('../../Pulumi.gcp-demo.yaml', import.meta.url)), 'utf8')) as { config: Record<string, unknown> };
+    const flat = Object.fromEntries(Object.entries(file.config).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]));
+    const config = parseStackConfig({ stack: 'gcp-demo', config: flat, processEnv: CANARY_ENV, envFile: { path: '.env.gcp-demo', values: {} } });
+    assert.ok(config.provider === 'gcp');
+    await declare('tk', config);
+    const graph = recorded.map((r) => graphLine(r)).sort();
+    const text = `${graph.join('\n')}\n`;
+    if (process.env.TK_UPDATE_GOLDEN === '1') writeFileSync(GCP_DEMO_GOLDEN, text);
+    assert.equal(text, readFileSync(GCP_DEMO_GOLDEN, 'utf8'), 'the graph changed: review it, then TK_UPDATE_GOLDEN=1 to accept');
   });
 });

@@ -10,6 +10,8 @@ import { RELEASE_PLAN_ENV, ROLLBACK_TO_ENV, releaseCli } from '../release-comman
 import type { DeploymentTarget, ReleaseStatus, TargetEndpoints } from '../types.js';
 import type { GcpInfrastructureSpec, GcpSecretKey, GcpServiceSpec } from './infrastructure-spec.js';
 import { BACKUP_RETENTION_DAYS, BACKUP_START_TIME, CLOUD_SQL_MOUNT, POSTGRES_VERSION, databaseUrl, planGcpInfrastructure } from './infrastructure-spec.js';
+import { JOB_OUTPUT_ENV, STATE_MOUNT, STATE_VOLUME, type GcpJobKind, type GcpJobSpec } from './jobs/job-specs.js';
+import { DEFAULT_SNAPSHOT_IMAGE } from './plan-target.js';
 import { planGcpRelease, type GcpImage } from './release-plan.js';
 import { JOB_OUTPUT_PREFIX, SNAPSHOT_PREFIX } from './storage/release-bucket.js';
 
@@ -62,6 +64,8 @@ export class GcpTarget extends pulumi.ComponentResource implements DeploymentTar
   readonly stateBucket: gcp.storage.Bucket;
   readonly stateBucketAccess: gcp.storage.BucketIAMMember;
   readonly services: Record<AppService, { service: gcp.cloudrunv2.Service; publicInvoker: gcp.cloudrunv2.ServiceIamMember }>;
+  /** The release's Cloud Run jobs: `migrate` (the app's migrations and their status) and `pgDump` (the snapshots). */
+  readonly jobs: Record<GcpJobKind, gcp.cloudrunv2.Job>;
   readonly infrastructure: pulumi.Resource;
   readonly image: DeploymentTarget['image'];
   readonly release: command.local.Command;
@@ -140,13 +144,28 @@ export class GcpTarget extends pulumi.ComponentResource implements DeploymentTar
     // A service's first revision runs the image: it must be pushed first.
     const access = [...Object.values(this.secrets).map((s) => s.accessor), ...this.projectRoles, this.appImage];
     this.services = Object.fromEntries(APP_SERVICES.map((service) => [service, this.createService(name, spec, spec.services[service], access, child)])) as GcpTarget['services'];
+    // The jobs run the image being released (migrate) and pg_dump of the declared PostgreSQL
+    // version; they write into the bucket, so they wait for its access too.
+    const jobAccess = [...access, this.stateBucketAccess];
+    this.jobs = {
+      migrate: this.createJob(name, spec, spec.jobs.migrate, this.releasePlan.image.ref, jobAccess, child),
+      pgDump: this.createJob(name, spec, spec.jobs.pgDump, DEFAULT_SNAPSHOT_IMAGE, jobAccess, child),
+    };
     this.infrastructure = this.database.instance;
     this.image = { resource: this.appImage, ref: this.appImage.imageName };
 
     const rollbackTo = config.release.rollbackTo;
     const environment = { [RELEASE_PLAN_ENV]: canonicalJson(this.releasePlan), ...(rollbackTo !== undefined ? { [ROLLBACK_TO_ENV]: rollbackTo } : {}) };
     const logging = command.types.enums.local.Logging.Stderr;
-    const everything = [this.appImage, this.stateBucket, this.stateBucketAccess, this.database.user, this.database.database, ...Object.values(this.services).flatMap((s) => [s.service, s.publicInvoker])];
+    const everything = [
+      this.appImage,
+      this.stateBucket,
+      this.stateBucketAccess,
+      this.database.user,
+      this.database.database,
+      ...Object.values(this.services).flatMap((s) => [s.service, s.publicInvoker]),
+      ...Object.values(this.jobs),
+    ];
     this.release = new command.local.Command(
       `${name}-release`,
       { create: releaseCli('deploy'), update: releaseCli('deploy'), environment, logging, triggers: [this.releasePlan.image.releaseId, ...(rollbackTo !== undefined ? [rollbackTo] : [])] },
@@ -203,8 +222,9 @@ export class GcpTarget extends pulumi.ComponentResource implements DeploymentTar
       // The data outlives `pulumi destroy` unless the stack is ephemeral, as on Docker.
       child({ retainOnDelete: !ephemeral }),
     );
-    const database = new gcp.sql.Database(`${name}-database`, { name: db.name, instance: instance.name }, child());
-    const user = new gcp.sql.User(`${name}-db-user`, { name: db.user, instance: instance.name, password: pulumi.secret(password) }, child());
+    // Kept with the instance: deleting them would drop the data (and the role) from the instance that survives.
+    const database = new gcp.sql.Database(`${name}-database`, { name: db.name, instance: instance.name }, child({ retainOnDelete: !ephemeral }));
+    const user = new gcp.sql.User(`${name}-db-user`, { name: db.user, instance: instance.name, password: pulumi.secret(password) }, child({ retainOnDelete: !ephemeral }));
     return { instance, database, user };
   }
 
@@ -243,11 +263,9 @@ export class GcpTarget extends pulumi.ComponentResource implements DeploymentTar
   ): GcpTarget['services'][AppService] {
     const instance = this.database.instance;
     const connector = spec.database.connection === 'connector';
-    const url = pulumi.all([instance.connectionName, instance.privateIpAddress]).apply(([connectionName, privateIp]) => databaseUrl(spec, { connectionName, privateIp }));
+    const url = this.databaseUrl(spec);
     const plainEnv = { ...this.releasePlan.appEnv, TK_RELEASE_ID: this.releasePlan.image.releaseId };
-    const secretEnv = spec.secrets
-      .filter((secret) => secret.services.includes(service.service))
-      .map((secret) => ({ name: secret.env, valueSource: { secretKeyRef: { secret: this.secrets[secret.key].secret.secretId, version: this.secrets[secret.key].version.version } } }));
+    const secretEnv = this.secretEnv(spec, (secret) => secret.services.includes(service.service));
     const probe =
       service.startupProbe.kind === 'grpc'
         ? { grpc: { port: service.startupProbe.port } }
@@ -294,6 +312,78 @@ export class GcpTarget extends pulumi.ComponentResource implements DeploymentTar
       child(),
     );
     return { service: cloudRun, publicInvoker };
+  }
+
+  /**
+   * One of the release's Cloud Run jobs (jobs/job-specs.ts): the services' account, database URL
+   * and way to Cloud SQL, the secrets it needs as secretKeyRefs, and the release-state bucket as a
+   * Cloud Storage volume it writes its output to. The release runs it with per-execution args,
+   * TK_JOB_OUTPUT and timeout (execution overrides, which leave the job as declared); it changes
+   * the job itself only to run an image the job does not name, which `pulumi up` sets back to
+   * this commit's (an ignored image would keep the first release's, which pruning deletes).
+   */
+  private createJob(
+    name: string,
+    spec: GcpInfrastructureSpec,
+    job: GcpJobSpec,
+    image: string,
+    access: pulumi.Resource[],
+    child: (extra?: pulumi.CustomResourceOptions) => pulumi.CustomResourceOptions,
+  ): gcp.cloudrunv2.Job {
+    const connector = spec.database.connection === 'connector';
+    const secretEnv = this.secretEnv(spec, (secret) => job.secretEnv.includes(secret.env));
+    return new gcp.cloudrunv2.Job(
+      `${name}-job-${job.container}`,
+      {
+        name: job.name,
+        location: spec.region,
+        deletionProtection: false,
+        template: {
+          taskCount: 1,
+          parallelism: 1,
+          template: {
+            serviceAccount: this.serviceAccount.email,
+            // A failed migration or dump is reported, never retried behind the release's back.
+            maxRetries: 0,
+            timeout: `${job.timeoutSeconds}s`,
+            containers: [
+              {
+                name: job.container,
+                image,
+                commands: job.command,
+                args: job.defaultArgs,
+                envs: [
+                  ...Object.entries(this.releasePlan.appEnv).map(([envName, value]) => ({ name: envName, value })),
+                  { name: 'TK_DATABASE_URL', value: this.databaseUrl(spec) },
+                  ...secretEnv,
+                  // Where a run by hand (gcloud run jobs execute) leaves its output; each release run sets its own.
+                  { name: JOB_OUTPUT_ENV, value: `${STATE_MOUNT}/${JOB_OUTPUT_PREFIX}${job.name}-by-hand` },
+                ],
+                volumeMounts: [...(connector ? [{ name: 'cloudsql', mountPath: CLOUD_SQL_MOUNT }] : []), { name: STATE_VOLUME, mountPath: STATE_MOUNT }],
+              },
+            ],
+            volumes: [
+              ...(connector ? [{ name: 'cloudsql', cloudSqlInstance: { instances: [this.database.instance.connectionName] } }] : []),
+              { name: STATE_VOLUME, gcs: { bucket: this.stateBucket.name, readOnly: false } },
+            ],
+            ...(connector ? {} : { vpcAccess: { networkInterfaces: [{ network: spec.database.network ?? 'default' }], egress: 'PRIVATE_RANGES_ONLY' } }),
+          },
+        },
+      },
+      child({ dependsOn: access }),
+    );
+  }
+
+  private databaseUrl(spec: GcpInfrastructureSpec): pulumi.Output<string> {
+    const instance = this.database.instance;
+    return pulumi.all([instance.connectionName, instance.privateIpAddress]).apply(([connectionName, privateIp]) => databaseUrl(spec, { connectionName, privateIp }));
+  }
+
+  /** The secrets `wanted` picks, as Secret Manager references of their current versions (never values). */
+  private secretEnv(spec: GcpInfrastructureSpec, wanted: (secret: GcpInfrastructureSpec['secrets'][number]) => boolean) {
+    return spec.secrets
+      .filter(wanted)
+      .map((secret) => ({ name: secret.env, valueSource: { secretKeyRef: { secret: this.secrets[secret.key].secret.secretId, version: this.secrets[secret.key].version.version } } }));
   }
 }
 

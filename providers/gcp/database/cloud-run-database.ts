@@ -1,21 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Bucket } from '@google-cloud/storage';
 import { DeployError } from '../../../components/errors.js';
-import type { DeployEvents } from '../../../components/events/deploy-events.js';
 import { outputTail, parseAppliedMigrations, parseFailedMigration, parseMigrationStatus, summarizeMigrationStatus } from '../../../components/migrate/migration-status.js';
 import type { ReleasePlan } from '../../../components/release/plan.js';
 import type { DatabasePort, SnapshotRecord } from '../../../components/release/ports.js';
 import { deleteJobOutput, readJobFile, runCloudRunJob, type JobResult } from '../jobs/cloud-run-job.js';
+import { JOB_TIMEOUT_SECONDS, gcpJobSpecs } from '../jobs/job-specs.js';
 import type { CloudRunStack } from '../run/stack.js';
 import { applySnapshotRetention } from '../snapshot/retention.js';
-import { listSnapshots, sha256OfFile, storeSnapshot } from '../snapshot/snapshot-store.js';
+import { listSnapshots } from '../snapshot/snapshot-store.js';
+import { RELEASE_SNAPSHOT, pgDumpSnapshots } from './pg-dump-snapshot.js';
 import { SNAPSHOT_PREFIX } from '../storage/release-bucket.js';
-
-/** The app's entry point in its image (app/Dockerfile's ENTRYPOINT), called from the job's shell. */
-export const APP_ENTRYPOINT = 'node /opt/trapperkeeper/app/bin/trapperkeeper.js';
-export const JOB_TIMEOUT_SECONDS = { status: 300, migrate: 3600, dump: 3600 } as const;
 
 /**
  * The database port on GCP: the migration status, the migrations and the pg_dump snapshot each
@@ -26,12 +20,11 @@ export const JOB_TIMEOUT_SECONDS = { status: 300, migrate: 3600, dump: 3600 } as
  * the checksums, then stores it as a verified snapshot (snapshot-store.ts) before any migration.
  */
 export function cloudRunDatabase(stack: CloudRunStack, bucket: Bucket, database: string): DatabasePort {
-  const jobPrefix = stack.target.services['web-ui'].replace(/-web-ui$/, '');
+  const jobs = gcpJobSpecs(stack.target);
+  const migrateJob = jobs.migrate.name;
 
-  async function appJob(plan: ReleasePlan, args: string, what: string, timeoutSeconds: number): Promise<{ result: JobResult; output: string }> {
-    // The shell keeps the app's output for the release and still prints it for Cloud Logging.
-    const script = `set -u; ${APP_ENTRYPOINT} ${args} > /tmp/output 2>&1; code=$?; cat /tmp/output; mkdir -p "$TK_JOB_OUTPUT" && cp /tmp/output "$TK_JOB_OUTPUT/output"; exit $code`;
-    const result = await runCloudRunJob(stack, { jobId: `${jobPrefix}-migrate`, image: plan.image.ref, command: ['sh', '-c', script], timeoutSeconds, what });
+  async function appJob(plan: ReleasePlan, args: string[], what: string, timeoutSeconds: number): Promise<{ result: JobResult; output: string }> {
+    const result = await runCloudRunJob(stack, { job: jobs.migrate, image: plan.image.ref, args, timeoutSeconds, what });
     const output = (await readJobFile(bucket, result.output, 'output')) ?? '';
     await deleteJobOutput(bucket, result.output);
     return { result, output };
@@ -39,7 +32,7 @@ export function cloudRunDatabase(stack: CloudRunStack, bucket: Bucket, database:
 
   return {
     async migrationStatus(plan) {
-      const { result, output } = await appJob(plan, 'migrate --status --json', 'the migration status', JOB_TIMEOUT_SECONDS.status);
+      const { result, output } = await appJob(plan, ['migrate', '--status', '--json'], 'the migration status', JOB_TIMEOUT_SECONDS.status);
       const statuses = parseMigrationStatus(output);
       if (!result.succeeded || !statuses) {
         throw new DeployError(
@@ -51,28 +44,21 @@ export function cloudRunDatabase(stack: CloudRunStack, bucket: Bucket, database:
     },
 
     async snapshot(plan, events) {
-      const started = Date.now();
-      const takenAt = new Date(Math.floor(started / 1000) * 1000);
-      try {
-        return await takeSnapshot(plan, takenAt, events, started);
-      } catch (error) {
-        events.emit('snapshot.failed', { database: plan.database.name, bucket: stack.target.stateBucket, error: (error as Error).message }, 'error');
-        if (error instanceof DeployError) throw error;
-        throw new DeployError(`The pg_dump snapshot of ${plan.database.name} failed: ${(error as Error).message}; no migration ran`, 'release again; if it repeats, check the release-state bucket and the Cloud Run job');
-      }
+      const taken = await pgDumpSnapshots(stack, bucket).take(plan, events, RELEASE_SNAPSHOT);
+      return { name: taken.name, takenAt: taken.takenAt, verified: taken.verified };
     },
 
     async migrate(plan, _secrets, events) {
       const started = Date.now();
-      const { result, output } = await appJob(plan, 'migrate', 'the migrations', JOB_TIMEOUT_SECONDS.migrate);
+      const { result, output } = await appJob(plan, ['migrate'], 'the migrations', JOB_TIMEOUT_SECONDS.migrate);
       const applied = parseAppliedMigrations(output);
       if (!result.succeeded || applied === undefined) {
         const failed = parseFailedMigration(output);
         throw new DeployError(
           `Migrating with ${plan.image.ref} failed${failed ? ` at ${failed}` : ''} (${result.message}):\n${outputTail(output, [])}`,
           failed
-            ? `fix the migration, then clear it: run the ${jobPrefix}-migrate job with \`migrate --resolve ${failed}\`; the live release keeps serving`
-            : `see the job's logs (gcloud run jobs executions list --job ${jobPrefix}-migrate --region ${stack.target.region}); the live release keeps serving`,
+            ? `fix the migration, then clear it: gcloud run jobs execute ${migrateJob} --region ${stack.target.region} --args=migrate,--resolve,${failed}; the live release keeps serving`
+            : `see the job's logs (gcloud run jobs executions list --job ${migrateJob} --region ${stack.target.region}); the live release keeps serving`,
         );
       }
       events.emit('migrated', { ids: applied, image: plan.image.ref, durationMs: Date.now() - started });
@@ -94,38 +80,5 @@ export function cloudRunDatabase(stack: CloudRunStack, bucket: Bucket, database:
       );
     },
   };
-
-  async function takeSnapshot(plan: ReleasePlan, takenAt: Date, events: DeployEvents, started: number) {
-    const script = [
-      'set -eu',
-      'export PGPASSWORD="${TK_DATABASE_PASSWORD:-}"',
-      `pg_dump --format=custom --no-owner --lock-wait-timeout=${plan.snapshots.lockWaitTimeoutMs} --dbname="$TK_DATABASE_URL" --file=/tmp/snapshot.dump`,
-      'sha256sum /tmp/snapshot.dump | cut -d" " -f1 > /tmp/snapshot.dump.sha256',
-      'mkdir -p "$TK_JOB_OUTPUT"',
-      'cp /tmp/snapshot.dump "$TK_JOB_OUTPUT/snapshot.dump"',
-      'cp /tmp/snapshot.dump.sha256 "$TK_JOB_OUTPUT/snapshot.dump.sha256"',
-    ].join('\n');
-    const result = await runCloudRunJob(stack, { jobId: `${jobPrefix}-pg-dump`, image: stack.target.snapshotImage, command: ['sh', '-c', script], timeoutSeconds: JOB_TIMEOUT_SECONDS.dump, what: 'the pg_dump snapshot' });
-    const dir = mkdtempSync(join(tmpdir(), 'tk-gcp-snapshot-'));
-    try {
-      if (!result.succeeded) {
-        throw new DeployError(`The pg_dump snapshot of ${plan.database.name} failed (${result.message}); no migration ran`, `see the job's logs: gcloud run jobs executions describe ${result.execution.split('/').pop() ?? ''} --region ${stack.target.region}; fix the cause and release again`);
-      }
-      const expected = (await readJobFile(bucket, result.output, 'snapshot.dump.sha256'))?.trim();
-      if (!expected) throw new DeployError(`The pg_dump job wrote no checksum under gs://${stack.target.stateBucket}/${result.output}/; no migration ran`, 'release again; if it repeats, check that the job may write to the bucket (roles/storage.objectUser)');
-      const local = join(dir, 'snapshot.dump');
-      await bucket.file(`${result.output}/snapshot.dump`).download({ destination: local });
-      const read = await sha256OfFile(local);
-      if (read.sha256 !== expected) {
-        throw new DeployError(`The dump read back from gs://${stack.target.stateBucket}/${result.output}/snapshot.dump has sha256 ${read.sha256}, but the job computed ${expected}; no migration ran`, 'release again; if it repeats, check the bucket and the network');
-      }
-      const stored = await storeSnapshot(bucket, { path: local, database: plan.database.name, takenAt, commit: plan.image.commit });
-      events.emit('snapshot.taken', { snapshot: stored.name, database: plan.database.name, bucket: stack.target.stateBucket, size: stored.size, sha256: stored.sha256, durationMs: Date.now() - started });
-      return { name: stored.name, takenAt: stored.takenAt, verified: stored.verified };
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-      await deleteJobOutput(bucket, result.output).catch(() => undefined);
-    }
-  }
 }
 

@@ -3,19 +3,16 @@ import type { protos } from '@google-cloud/run';
 import type { Bucket } from '@google-cloud/storage';
 import { DeployError } from '../../../components/errors.js';
 import { waitForOperation } from '../run/operations.js';
-import { serviceName, type CloudRunStack } from '../run/stack.js';
+import type { CloudRunStack } from '../run/stack.js';
+import { JOB_OUTPUT_ENV, STATE_MOUNT, type GcpJobSpec } from './job-specs.js';
 import { JOB_OUTPUT_PREFIX, storageErrorCode } from '../storage/release-bucket.js';
 
-/** Where a job's task finds the release-state bucket (a Cloud Storage volume, gcsfuse). */
-export const STATE_MOUNT = '/release-state';
-const STATE_VOLUME = 'release-state';
-
 export interface JobRun {
-  /** `<prefix>-migrate`, `<prefix>-pg-dump`: one Cloud Run job per kind, updated for each run. */
-  jobId: string;
+  job: GcpJobSpec;
+  /** The image the task must run: the job's template is updated to it first when it runs another. */
   image: string;
-  /** The task's command; it writes what the release must read under `$TK_JOB_OUTPUT` (a folder in the bucket). */
-  command: string[];
+  /** The container's args for this execution (the app's subcommand, pg_dump's options). */
+  args: string[];
   timeoutSeconds: number;
   /** What is being done, for messages: `the migration status`. */
   what: string;
@@ -31,60 +28,38 @@ export interface JobResult {
 }
 
 /**
- * Runs one task as a Cloud Run job execution and waits for it (bounded by the task's timeout).
- * The task is the web-ui service's template as Pulumi declared it (service account, database
- * URL, Secret Manager references, the Cloud SQL volume or VPC access) with another image and
- * command, plus the release-state bucket mounted at STATE_MOUNT: Cloud Run keeps no output of
- * an execution but its logs, so a task writes what the release must read into the bucket.
+ * Runs one execution of one of the stack's Cloud Run jobs (declared by GcpTarget: service
+ * account, database URL, Secret Manager references, the Cloud SQL volume or VPC access, the
+ * release-state bucket at STATE_MOUNT) and waits for it, bounded by the task's timeout. What
+ * changes per run goes in the execution's overrides (args, TK_JOB_OUTPUT, timeout); only the
+ * image cannot, so the job's template is updated when it names another image than the run's
+ * (a rollback outside `pulumi up`, a plan's own snapshot image).
  */
 export async function runCloudRunJob(stack: CloudRunStack, run: JobRun): Promise<JobResult> {
   const { clients, target } = stack;
-  const parent = `projects/${target.project}/locations/${target.region}`;
-  const name = `${parent}/jobs/${run.jobId}`;
-  const output = `${JOB_OUTPUT_PREFIX}${run.jobId}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-  const [service] = await clients.services.getService({ name: serviceName(stack, 'web-ui') });
-  const declared = service.template ?? {};
-  const container = declared.containers?.[0];
-  if (!container) throw new DeployError(`The Cloud Run service ${service.name} has no container to base the ${run.what} job on`, 'run pulumi up again: it declares the services');
-  const template = {
-    taskCount: 1,
-    parallelism: 1,
-    template: {
-      maxRetries: 0,
-      timeout: { seconds: run.timeoutSeconds },
-      serviceAccount: declared.serviceAccount ?? '',
-      ...(declared.vpcAccess ? { vpcAccess: declared.vpcAccess } : {}),
-      volumes: [...(declared.volumes ?? []), { name: STATE_VOLUME, gcs: { bucket: target.stateBucket, readOnly: false } }],
-      containers: [
-        {
-          image: run.image,
-          command: run.command,
-          env: [...(container.env ?? []).filter((variable) => variable.name !== 'TK_JOB_OUTPUT'), { name: 'TK_JOB_OUTPUT', value: `${STATE_MOUNT}/${output}` }],
-          volumeMounts: [...(container.volumeMounts ?? []), { name: STATE_VOLUME, mountPath: STATE_MOUNT }],
-        },
-      ],
-    },
-  };
-  const fix = `see the execution's logs: gcloud run jobs executions list --job ${run.jobId} --region ${target.region}, then gcloud logging read 'resource.labels.job_name="${run.jobId}"'`;
+  const name = `projects/${target.project}/locations/${target.region}/jobs/${run.job.name}`;
+  const output = `${JOB_OUTPUT_PREFIX}${run.job.name}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  const fix = `see the execution's logs: gcloud run jobs executions list --job ${run.job.name} --region ${target.region}, then gcloud logging read 'resource.labels.job_name="${run.job.name}"'`;
   try {
-    const [existing] = await clients.jobs.getJob({ name }).catch((error: unknown) => {
-      if ((error as { code?: number }).code === 5) return [undefined];
+    const [job] = await clients.jobs.getJob({ name }).catch((error: unknown) => {
+      if ((error as { code?: number }).code === 5) {
+        throw new DeployError(`The Cloud Run job ${run.job.name} for ${run.what} does not exist in ${target.project}/${target.region}`, 'run pulumi up: it declares the stack\'s jobs (migrate, pg-dump) before any release runs');
+      }
       throw error;
     });
-    const [operation] = existing
-      ? await clients.jobs.updateJob({ job: { name, etag: existing.etag ?? '', template } })
-      : await clients.jobs.createJob({ parent, jobId: run.jobId, job: { template } });
-    await waitForOperation(operation.name ?? '', (op) => (existing ? clients.jobs.checkUpdateJobProgress(op) : clients.jobs.checkCreateJobProgress(op)), {
-      what: `the ${run.jobId} job to be ${existing ? 'updated' : 'created'}`,
-      timeoutMs: 120_000,
-      fix,
+    await useImage(stack, job, run, fix);
+    const [started] = await clients.jobs.runJob({
+      name,
+      overrides: {
+        containerOverrides: [{ name: run.job.container, args: run.args, env: [{ name: JOB_OUTPUT_ENV, value: `${STATE_MOUNT}/${output}` }] }],
+        timeout: { seconds: run.timeoutSeconds },
+      },
     });
-    const [started] = await clients.jobs.runJob({ name });
-    stack.progress(`${run.jobId}: running ${run.what} (${run.image})`);
+    stack.progress(`${run.job.name}: running ${run.what} (${run.image})`);
     const execution = await waitForOperation<protos.google.cloud.run.v2.IExecution>(started.name ?? '', (op) => clients.jobs.checkRunJobProgress(op), {
-      what: `${run.what} (job ${run.jobId})`,
+      what: `${run.what} (job ${run.job.name})`,
       timeoutMs: (run.timeoutSeconds + 120) * 1000,
-      onProgress: (waited) => stack.progress(`${run.jobId}: ${run.what} still running after ${Math.round(waited / 1000)} s`),
+      onProgress: (waited) => stack.progress(`${run.job.name}: ${run.what} still running after ${Math.round(waited / 1000)} s`),
       fix,
     });
     const succeeded = Number(execution?.succeededCount ?? 0) >= 1 && Number(execution?.failedCount ?? 0) === 0;
@@ -92,8 +67,21 @@ export async function runCloudRunJob(stack: CloudRunStack, run: JobRun): Promise
     return { execution: execution?.name ?? '', succeeded, message: message || (succeeded ? 'succeeded' : 'failed'), output };
   } catch (error) {
     if (error instanceof DeployError) throw error;
-    throw new DeployError(`Running ${run.what} as the Cloud Run job ${run.jobId} failed: ${(error as Error).message}`, `check the release's credentials (roles/run.developer, roles/iam.serviceAccountUser on the services' account); ${fix}`);
+    throw new DeployError(`Running ${run.what} as the Cloud Run job ${run.job.name} failed: ${(error as Error).message}`, `check the release's credentials (roles/run.developer, roles/iam.serviceAccountUser on the services' account); ${fix}`);
   }
+}
+
+/** Points the job's container at the run's image unless it already runs it (the etag guards against a concurrent change). */
+async function useImage(stack: CloudRunStack, job: protos.google.cloud.run.v2.IJob, run: JobRun, fix: string): Promise<void> {
+  const containers = job.template?.template?.containers ?? [];
+  const index = containers.findIndex((container) => container.name === run.job.container);
+  if (index < 0) {
+    throw new DeployError(`The Cloud Run job ${run.job.name} has no container named ${run.job.container}`, 'run pulumi up: it declares the stack\'s jobs as the release runs them');
+  }
+  if (containers[index]!.image === run.image) return;
+  const template = { ...job.template, template: { ...job.template?.template, containers: containers.map((container, i) => (i === index ? { ...container, image: run.image } : container)) } };
+  const [operation] = await stack.clients.jobs.updateJob({ job: { ...job, template } });
+  await waitForOperation(operation.name ?? '', (op) => stack.clients.jobs.checkUpdateJobProgress(op), { what: `the ${run.job.name} job to run ${run.image}`, timeoutMs: 120_000, fix });
 }
 
 /** The text a task wrote to `<output>/<file>`, or undefined when it wrote none. */

@@ -10,7 +10,9 @@ import { runRelease } from '../../../components/release/pipeline.js';
 import type { ReleasePlan, Slot } from '../../../components/release/plan.js';
 import type { ReleaseBackend, RoutedRelease } from '../../../components/release/ports.js';
 import { promote } from '../../../components/release/promote.js';
+import { gcpTargetOf } from '../../../providers/gcp/plan-target.js';
 import { withGcpBackend } from '../../../providers/gcp/runtime.js';
+import { breakGcpLock, gcpLockStatus, readGcpStackStatus } from '../../../providers/gcp/stack-status.js';
 import { createGcpReleaseFixture, type GcpReleaseFixture } from '../support/gcp-release-fixture.js';
 
 function eventLog() {
@@ -105,5 +107,25 @@ describe('GCP releases through the pipeline (Cloud Run emulator on Docker, fake-
       assert.equal(serving[0]!.type, 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', 'pinned by name, never LATEST');
     }
     assert.ok(log.names().filter((n) => n === 'promoted').length === 4, log.names().join(', '));
+
+    // What `release-cli status --stack` and `lock status|break` report for this stack.
+    const ref = { stack: c.stack, target: gcpTargetOf(c), database: fixture.database };
+    const options = { cloudRunEndpoint: { host: fixture.emulator.host, port: fixture.emulator.port }, storageEndpoint: fixture.gcs.apiEndpoint };
+    const status = await readGcpStackStatus(ref, options);
+    const serving = (service: string) => fixture.emulator.service(`projects/${fixture.spec.project}/locations/${fixture.spec.region}/services/${service}`).traffic.find((t) => (t.percent ?? 0) > 0)?.revision ?? null;
+    assert.deepEqual(status, {
+      live: { slot: 'green', releaseId: c.image.releaseId },
+      slots: { blue: a.image.releaseId, green: c.image.releaseId },
+      latestSnapshot: null,
+      lock: 'free',
+      revisions: { 'sensor-api': serving(fixture.spec.services['sensor-api'].name), 'web-ui': serving(fixture.spec.services['web-ui'].name) },
+    });
+    assert.match(String(status.revisions['web-ui']), /-green-/);
+    const held = await backend.lock.acquire(lockHolderForThisProcess(c.image), { waitMs: 0, events: log.events });
+    assert.match(await gcpLockStatus(ref, options), /^\S+@\S+ \(pid \d+\) releasing /, 'lock status names the holder');
+    assert.match((await readGcpStackStatus(ref, options)).lock, /pid \d+/);
+    await breakGcpLock(ref, { ...options, events: log.events, by: 'test', reason: 'the holder is this test' });
+    assert.equal(await gcpLockStatus(ref, options), 'free');
+    await held.release();
   });
 });

@@ -2,8 +2,9 @@
  * A GCP stack on this machine for the release backend's tests: the Cloud Run emulator (its
  * revisions and jobs run on the local Docker engine), fake-gcs-server as Cloud Storage, and a
  * fresh database in the PostgreSQL on 127.0.0.1:5432, reached the way Cloud Run reaches Cloud SQL
- * (the connector's unix socket). The services are declared as GcpTarget declares them (template,
- * secret references, Cloud SQL volume); the release backend gets the real Google clients.
+ * (the connector's unix socket). The services and the release's jobs are declared as GcpTarget
+ * declares them (template, secret references, Cloud SQL volume, the bucket for the jobs' output);
+ * the release backend gets the real Google clients.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +18,8 @@ import { startArtifactRegistryEmulator, type ArtifactRegistryEmulator } from '..
 import { startFakeGcs, type FakeGcs } from '../../../providers/gcp/fake-gcs.js';
 import { artifactRegistryClient } from '../../../providers/gcp/images/client.js';
 import { CLOUD_SQL_MOUNT, databaseUrl, planGcpInfrastructure, type GcpInfrastructureSpec } from '../../../providers/gcp/infrastructure-spec.js';
+import { JOB_OUTPUT_ENV, STATE_MOUNT, STATE_VOLUME, type GcpJobSpec } from '../../../providers/gcp/jobs/job-specs.js';
+import { DEFAULT_SNAPSHOT_IMAGE } from '../../../providers/gcp/plan-target.js';
 import { gcpReleaseBackend } from '../../../providers/gcp/release-backend.js';
 import { planGcpRelease } from '../../../providers/gcp/release-plan.js';
 import { cloudRunClients } from '../../../providers/gcp/run/clients.js';
@@ -71,6 +74,35 @@ function declaredTemplate(spec: GcpInfrastructureSpec, service: (typeof APP_SERV
   };
 }
 
+/** A job as GcpTarget declares it (jobs/job-specs.ts), as the Admin API carries it. */
+function declaredJob(spec: GcpInfrastructureSpec, job: GcpJobSpec, connectionName: string, image: string, bucket: string): Record<string, unknown> {
+  return {
+    taskCount: 1,
+    parallelism: 1,
+    template: {
+      maxRetries: 0,
+      timeout: { seconds: String(job.timeoutSeconds) },
+      serviceAccount: `${spec.serviceAccountId}@${spec.project}.iam.gserviceaccount.com`,
+      containers: [
+        {
+          name: job.container,
+          image,
+          command: job.command,
+          args: job.defaultArgs,
+          env: [
+            { name: 'TK_LOG_LEVEL', value: 'info' },
+            { name: 'TK_DATABASE_URL', value: databaseUrl(spec, { connectionName, privateIp: '' }) },
+            ...spec.secrets.filter((s) => job.secretEnv.includes(s.env)).map((s) => ({ name: s.env, valueSource: { secretKeyRef: { secret: s.secretId, version: '1' } } })),
+            { name: JOB_OUTPUT_ENV, value: `${STATE_MOUNT}/jobs/${job.name}-by-hand` },
+          ],
+          volumeMounts: [{ name: 'cloudsql', mountPath: CLOUD_SQL_MOUNT }, { name: STATE_VOLUME, mountPath: STATE_MOUNT }],
+        },
+      ],
+      volumes: [{ name: 'cloudsql', cloudSqlInstance: { instances: [connectionName] } }, { name: STATE_VOLUME, gcs: { bucket, readOnly: false } }],
+    },
+  };
+}
+
 export async function createGcpReleaseFixture(): Promise<GcpReleaseFixture> {
   await requireDocker();
   const image = ensureAppImage();
@@ -116,6 +148,11 @@ export async function createGcpReleaseFixture(): Promise<GcpReleaseFixture> {
     for (const service of APP_SERVICES) {
       const added = await emulator.addService(cloudRunServiceName(spec.project, spec.region, spec.services[service].name), declaredTemplate(spec, service, connectionName, ref));
       fronts[service] = added.uri;
+    }
+    // pulumi up declares the jobs with the image it releases and pg_dump's default image; the
+    // plans here name the offline postgres image, so the release points the pg-dump job at it.
+    for (const job of Object.values(spec.jobs)) {
+      emulator.addJob(`projects/${spec.project}/locations/${spec.region}/jobs/${job.name}`, declaredJob(spec, job, connectionName, job.kind === 'migrate' ? ref : DEFAULT_SNAPSHOT_IMAGE, bucket.name));
     }
     const clients: Array<{ close(): Promise<unknown> }> = [];
     cleanups.unshift(async () => Promise.all(clients.map((c) => c.close())));
