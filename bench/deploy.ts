@@ -19,7 +19,7 @@ import { REPO_ROOT, requireDocker, testEngine, uniqueName } from '../test/suppor
 import { sshdMissing, startSshHost } from '../test/support/ssh-host.js';
 import { startLoad } from '../test/support/load.js';
 import { createReleaseFixture, releaseId } from '../test/support/release-fixture.js';
-import { benchThroughEngine, type EngineRun, type EngineUp } from './engine-lifecycle.js';
+import { benchThroughEngine, type EngineRun, type EngineUp, type Window } from './engine-lifecycle.js';
 
 const { values } = parseArgs({
   options: {
@@ -63,12 +63,22 @@ async function benchEngine() {
   const runLines = (title: string, run: EngineRun) => {
     const failed = run.load.http.failed + run.load.grpc.failed;
     const requests = run.load.http.ok + run.load.grpc.ok + failed;
+    // Failures during a step are the step's; failures between steps are the load exceeding what this machine serves.
+    const during = (window: Window) =>
+      run.load.failuresBySecond.reduce((sum, n, second) => {
+        const at = run.load.startedAt + second * 1000;
+        return at >= window.start - 1000 && at <= window.end ? sum + n : sum;
+      }, 0);
+    const steps = [run.configOnly, ...(run.codeChange ? [run.codeChange] : []), run.rollback];
+    const inSteps = steps.reduce((sum, step) => sum + during(step.window), 0);
+    const probe = run.load.http.probeFailed + run.load.grpc.probeFailed;
     return [
       title,
       line('config-only release', run.configOnly),
       ...(run.codeChange ? [line('code change, warm build cache', run.codeChange)] : []),
       rollbackLine(run),
-      `    requests during the ups: ${requests}, failed ${failed} at ${run.load.rate.toFixed(0)} req/s`,
+      `    requests: ${requests} at ${run.load.rate.toFixed(0)} req/s; failed ${failed}: ${steps.map((step, i) => `${['config-only', ...(run.codeChange ? ['code change'] : []), 'rollback'][i]} ${during(step.window)}`).join(', ')}, between the steps ${failed - inSteps}; probe-side timeouts (this process starved, not counted) ${probe}`,
+      ...(failed > 0 ? [`    first failures: ${[...run.load.http.errors.slice(0, 3), ...run.load.grpc.errors.slice(0, 3)].join(' | ')}`] : []),
     ];
   };
   const { local, ssh } = result;

@@ -25,8 +25,15 @@ import {
 import { sshClientMissing, startSshClient, type SshClient } from '../test/support/ssh-client.js';
 import { sshdMissing, startSshHost, type SshHost } from '../test/support/ssh-host.js';
 
+/** When something ran (epoch ms), to count the load's failures inside it. */
+export interface Window {
+  start: number;
+  end: number;
+}
+
 export interface EngineUp {
   seconds: number;
+  window: Window;
   /** The release's own phases (from its `release.succeeded` event), in ms. */
   phases: Record<string, number> | null;
   /** The release process's share: from its first event to its last. */
@@ -52,6 +59,7 @@ export interface EngineProfile {
 /** `tkctl rollback --json` as an operator runs it: traffic moved and verified first, then recorded by `pulumi up`. */
 export interface TkctlRollback {
   seconds: number;
+  window: Window;
   /** From tkctl's start until traffic was verified on the previous release. */
   switchedMs: number | null;
   /** From tkctl's start until the rollback was recorded in the stack. */
@@ -88,6 +96,7 @@ function readEvents(file: string): EventLine[] {
 
 async function timedUp(stack: Stack, eventsFile: string): Promise<EngineUp> {
   const seen = readEvents(eventsFile).length;
+  const startedAt = Date.now();
   const started = performance.now();
   const at = () => Math.round(performance.now() - started) / 1000;
   const engine: EngineProfile = { prelude: null, firstResource: null, releaseStep: null, lastStep: null, summary: null, steps: [] };
@@ -116,6 +125,7 @@ async function timedUp(stack: Stack, eventsFile: string): Promise<EngineUp> {
   const times = events.map((e) => (e.time ? Date.parse(e.time) : NaN)).filter((t) => !Number.isNaN(t));
   return {
     seconds,
+    window: { start: startedAt, end: Date.now() },
     phases: succeeded?.phases ?? null,
     releaseSeconds: times.length > 1 ? (Math.max(...times) - Math.min(...times)) / 1000 : null,
     engine,
@@ -123,6 +133,7 @@ async function timedUp(stack: Stack, eventsFile: string): Promise<EngineUp> {
 }
 
 async function tkctlRollback(workDir: string, stackName: string, env: Record<string, string>): Promise<TkctlRollback> {
+  const startedAt = Date.now();
   const started = performance.now();
   const run = spawnSync(process.execPath, [join(workDir, 'tkctl/bin.mjs'), 'rollback', '--json', '--stack', stackName], {
     cwd: workDir,
@@ -131,7 +142,7 @@ async function tkctlRollback(workDir: string, stackName: string, env: Record<str
   });
   if (run.status !== 0) throw new Error(`tkctl rollback --stack ${stackName} exited ${run.status}: ${run.stderr.slice(-3000)}`);
   const result = JSON.parse(run.stdout) as { switchedMs: number | null; durationMs: number };
-  return { seconds: (performance.now() - started) / 1000, switchedMs: result.switchedMs, durationMs: result.durationMs };
+  return { seconds: (performance.now() - started) / 1000, window: { start: startedAt, end: Date.now() }, switchedMs: result.switchedMs, durationMs: result.durationMs };
 }
 
 interface BenchStack {

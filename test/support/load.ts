@@ -44,6 +44,9 @@ export interface LoadReport {
   rate: number;
   /** Release ids seen in /readyz answers, in order of first appearance. */
   releasesSeen: string[];
+  /** When the load started (epoch ms), and the system's failures (not the probe's) by the second their request was sent in, from then. */
+  startedAt: number;
+  failuresBySecond: number[];
 }
 
 function counts(): LoadCounts {
@@ -136,6 +139,8 @@ export function startLoad(target: LoadTarget, options: { ratePerSecond?: number;
   };
   const pending = new Set<Promise<void>>();
   const started = Date.now();
+  const startedPerf = performance.now();
+  const failuresBySecond: number[] = [];
   const stalls = new StallMonitor();
   let sent = 0;
 
@@ -146,6 +151,8 @@ export function startLoad(target: LoadTarget, options: { ratePerSecond?: number;
       return;
     }
     fail(target, message);
+    const second = Math.floor((requestStarted - startedPerf) / 1000);
+    failuresBySecond[second] = (failuresBySecond[second] ?? 0) + 1;
   };
 
   const track = (work: Promise<void>) => {
@@ -156,7 +163,7 @@ export function startLoad(target: LoadTarget, options: { ratePerSecond?: number;
     const requestStarted = performance.now();
     try {
       const { status, body } = await get(path);
-      if (status !== 200) return fail(http, `GET ${path} -> ${status} ${body.slice(0, 120)}`);
+      if (status !== 200) return failure(http, requestStarted, null, `GET ${path} -> ${status} ${body.slice(0, 120)}`);
       if (path === '/readyz') {
         const release = (JSON.parse(body) as { release?: string | null }).release;
         if (release && !releasesSeen.includes(release)) releasesSeen.push(release);
@@ -200,7 +207,7 @@ export function startLoad(target: LoadTarget, options: { ratePerSecond?: number;
       httpAgent?.destroy();
       httpsAgent?.destroy();
       const seconds = (Date.now() - started) / 1000;
-      return { http, grpc, seconds, rate: sent / seconds, releasesSeen };
+      return { http, grpc, seconds, rate: sent / seconds, releasesSeen, startedAt: started, failuresBySecond: Array.from(failuresBySecond, (n) => n ?? 0) };
     },
   };
 }
