@@ -64,10 +64,11 @@ async function benchEngine() {
     const failed = run.load.http.failed + run.load.grpc.failed;
     const requests = run.load.http.ok + run.load.grpc.ok + failed;
     // Failures during a step are the step's; failures between steps are the load exceeding what this machine serves.
+    // Each second counts for the step it falls in (the steps follow each other), by the time its requests were sent.
     const during = (window: Window) =>
       run.load.failuresBySecond.reduce((sum, n, second) => {
         const at = run.load.startedAt + second * 1000;
-        return at >= window.start - 1000 && at <= window.end ? sum + n : sum;
+        return at >= window.start && at < window.end ? sum + n : sum;
       }, 0);
     const steps = [run.configOnly, ...(run.codeChange ? [run.codeChange] : []), run.rollback];
     const inSteps = steps.reduce((sum, step) => sum + during(step.window), 0);

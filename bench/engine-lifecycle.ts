@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { EngineEvent, Stack } from '@pulumi/pulumi/automation/index.js';
 import { REPO_ROOT } from '../test/support/images.js';
-import { startLoad, type LoadReport } from '../test/support/load.js';
+import type { LoadReport } from '../test/support/load.js';
+import { startLoadInWorker } from './load-worker.js';
 import {
   checkEngineRequirements,
   createEngineStack,
@@ -160,7 +161,7 @@ async function benchStack(
   options.log(`engine ${stack.name}: first pulumi up (builds the image, starts the stack)`);
   const firstUp = await timedUp(stack, eventsFile);
   const out = await engineOutputs(stack);
-  const load = startLoad(
+  const load = startLoadInWorker(
     { httpUrl: String(out.publicHttpUrl), grpcAddress: String(out.publicGrpcAddress), apiKey: liveApiKey(stack.name, String(out.liveSlot)) },
     { ratePerSecond: options.rate, maxSeconds: 1800 },
   );
