@@ -222,6 +222,20 @@ describe('GCP releases that must fail, or pass only once the revision is stable,
     assert.ok(passed.at - flapped.lastUp >= (STREAK.successes - 2) * STREAK.intervalMs - 50, `passed ${passed.at - flapped.lastUp} ms after it settled`);
   });
 
+  it('a release whose Cloud Run calls are refused for quota (RESOURCE_EXHAUSTED) now and then waits them out and goes live', async () => {
+    const plan = fixture.plan('fatal');
+    // The first calls of each kind the release makes: reading the services, creating the
+    // revisions and moving traffic, and polling those operations.
+    for (const method of ['GetService', 'UpdateService', 'GetOperation', 'ListRevisions']) fixture.emulator.throttle(method, 2);
+    fixture.emulator.calls.length = 0;
+    const outcome = await runRelease(plan, backend, { events: eventLog().events, secrets: fixture.secrets });
+    assert.deepEqual([outcome.liveSlot, outcome.liveRelease], [otherSlot(live.slot), plan.image.releaseId]);
+    live = { plan, slot: outcome.liveSlot };
+    const refused = fixture.emulator.calls.filter((c) => c.throttled).map((c) => c.method);
+    assert.equal(refused.length, 8, `every refusal was met: ${refused.join(', ')}`);
+    assert.equal(await (await fetch(`${plan.endpoints.publicHttpUrl}/readyz`)).json().then((body) => (body as { release?: string }).release), plan.image.releaseId);
+  });
+
   // Last: the failed revision's settings stay in the service's template, which the next release's
   // jobs start from (providers/gcp/jobs/cloud-run-job.ts on main); see the report of this branch.
   it('a revision that never becomes ready (its container exits at start) is a failed release, reported at once; the live revision keeps serving every user', { timeout: 120_000 }, async () => {
@@ -239,7 +253,7 @@ describe('GCP releases that must fail, or pass only once the revision is stable,
     // Not after the routing's wait for the slot's tag (STAGE_WAIT_MS, 10 minutes) runs out.
     assert.ok(Date.now() - started < 60_000, `failed after ${Date.now() - started} ms`);
     assert.ok(failure instanceof DeployError, String(failure));
-    assert.match(failure.message, /Waiting for revision tk-\w+-(web-ui|sensor-api)-blue-\S+ to become ready failed: Revision '[^']+' is not ready and cannot serve traffic\. The user-provided container exited \(code 1\)/);
+    assert.match(failure.message, /Waiting for revision tk-\w+-(web-ui|sensor-api)-(blue|green)-\S+ to become ready failed: Revision '[^']+' is not ready and cannot serve traffic\. The user-provided container exited \(code 1\)/);
     assert.match(failure.fix ?? '', /gcloud run revisions describe .* the live revision keeps serving/);
     assert.ok(log.names().includes('release.failed') && !log.names().includes('gate.passed') && !log.names().includes('promoted'), log.names().join(', '));
     await assertLiveUntouched(seen, plan);
