@@ -148,6 +148,14 @@ export interface CloudRunEmulator {
   executions: EmulatedExecution[];
   /** Every UpdateService request, as received. */
   updates: Array<{ service: string; paths: string[] }>;
+  /**
+   * Fault injection: the next `count` calls of `method` (`GetService`, `UpdateService`,
+   * `GetOperation`, ...; Infinity: until told otherwise, 0: stop) are refused with
+   * RESOURCE_EXHAUSTED, as Cloud Run refuses a project whose request quota is spent.
+   */
+  throttle(method: string, count: number): void;
+  /** Every call received, in order, with when it came and whether it was throttled. */
+  calls: Array<{ method: string; at: number; throttled: boolean }>;
   stop(): Promise<void>;
 }
 
@@ -465,8 +473,27 @@ export async function startCloudRunEmulator(options: CloudRunEmulatorOptions = {
 
   // --- control plane -----------------------------------------------------------------------
   const server = new grpc.Server();
+  const throttles = new Map<string, number>();
+  const calls: CloudRunEmulator['calls'] = [];
+  /** Adds a service's handlers, each answering RESOURCE_EXHAUSTED first while its method is throttled. */
+  const serve = (definition: grpc.ServiceDefinition, handlers: grpc.UntypedServiceImplementation) =>
+    server.addService(
+      definition,
+      Object.fromEntries(
+        Object.entries(handlers).map(([method, handler]) => [
+          method,
+          (call: Call<unknown>, callback: Callback) => {
+            const left = throttles.get(method) ?? 0;
+            calls.push({ method, at: Date.now(), throttled: left > 0 });
+            if (left <= 0) return (handler as grpc.handleUnaryCall<unknown, unknown>)(call, callback);
+            throttles.set(method, left - 1);
+            return refuse(callback, grpc.status.RESOURCE_EXHAUSTED, `Quota exceeded for quota metric 'Requests' and limit 'Requests per minute' of service 'run.googleapis.com' (${method})`);
+          },
+        ]),
+      ),
+    );
   const v2 = loaded.google.cloud.run.v2;
-  server.addService(v2.Services.service, {
+  serve(v2.Services.service, {
     GetService(call: Call<{ name: string }>, callback: Callback) {
       const service = services.get(call.request.name);
       if (!service) return refuse(callback, grpc.status.NOT_FOUND, `Service ${call.request.name} not found`);
@@ -521,7 +548,7 @@ export async function startCloudRunEmulator(options: CloudRunEmulatorOptions = {
       return callback(null, operationReply(operation));
     },
   });
-  server.addService(v2.Revisions.service, {
+  serve(v2.Revisions.service, {
     GetRevision(call: Call<{ name: string }>, callback: Callback) {
       const revision = revisions.get(call.request.name);
       if (!revision) return refuse(callback, grpc.status.NOT_FOUND, `Revision ${call.request.name} not found`);
@@ -554,7 +581,7 @@ export async function startCloudRunEmulator(options: CloudRunEmulatorOptions = {
       return callback(null, operationReply(operation));
     },
   });
-  server.addService(v2.Jobs.service, {
+  serve(v2.Jobs.service, {
     CreateJob(call: Call<{ parent: string; jobId: string; job: { template?: Record<string, unknown> } }>, callback: Callback) {
       const name = `${call.request.parent}/jobs/${call.request.jobId}`;
       if (jobs.has(name)) return refuse(callback, grpc.status.ALREADY_EXISTS, `Job ${name} already exists`);
@@ -594,14 +621,14 @@ export async function startCloudRunEmulator(options: CloudRunEmulatorOptions = {
       return callback(null, operationReply(operation));
     },
   });
-  server.addService(v2.Executions.service, {
+  serve(v2.Executions.service, {
     GetExecution(call: Call<{ name: string }>, callback: Callback) {
       const execution = executions.find((e) => e.name === call.request.name);
       if (!execution) return refuse(callback, grpc.status.NOT_FOUND, `Execution ${call.request.name} not found`);
       return callback(null, wireExecution(execution));
     },
   });
-  server.addService(loaded.google.longrunning.Operations.service, {
+  serve(loaded.google.longrunning.Operations.service, {
     GetOperation(call: Call<{ name: string }>, callback: Callback) {
       if (!operations.has(call.request.name)) return refuse(callback, grpc.status.NOT_FOUND, `Operation ${call.request.name} not found`);
       return callback(null, operationReply(call.request.name));
@@ -668,6 +695,10 @@ export async function startCloudRunEmulator(options: CloudRunEmulatorOptions = {
     port,
     updates,
     executions,
+    calls,
+    throttle(method, count) {
+      throttles.set(method, count);
+    },
     async addService(name, template = {}) {
       const service: EmulatedService = { name, etag: nextEtag(), revisions: [], latestReadyRevision: '', latestCreatedRevision: '', traffic: [{ type: LATEST, percent: 100 }], template, uri: '' };
       service.uri = await startFront(service);

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DeployError } from '../../../components/errors.js';
 import type { AppService, ReleasePlan, Slot } from '../../../components/release/plan.js';
 import type { ProxyRouting, RoutedRelease, RoutingPort, SwitchResult } from '../../../components/release/ports.js';
-import { RELEASE_LABEL, SERVICES, planOfRevision, releaseLabel, serviceName, slotRevisions, traffic, type CloudRunStack } from '../run/stack.js';
+import { RELEASE_LABEL, SERVICES, planOfRevision, releaseLabel, serviceName, slotRevisions, traffic, type CloudRunStack, type Revision } from '../run/stack.js';
 import type { ServiceTrafficSnapshot } from './cloud-run-traffic.js';
 import { planStaging, readSlots, revisionName, stagedRevision } from './traffic-plan.js';
 
@@ -72,10 +72,19 @@ export function cloudRunRouting(stack: CloudRunStack): RoutingPort {
         for (;;) {
           const current = await routes.read();
           const revision = readSlots(current).tagged[slot];
-          const ours = revision !== undefined && (await slotRevisions(stack, service, slot)).some((r) => revisionName(r.name ?? '') === revision && r.labels?.[RELEASE_LABEL] === label);
-          if (ours) {
+          const ofRelease = (await slotRevisions(stack, service, slot)).filter((r) => r.labels?.[RELEASE_LABEL] === label);
+          if (revision !== undefined && ofRelease.some((r) => revisionName(r.name ?? '') === revision)) {
             if (stagedRevision(current) !== revision) await routes.write(current, planStaging(current, revision));
             break;
+          }
+          // A revision that will never be ready will never be tagged: fail now, not when the wait is up.
+          const failure = ofRelease[0] && readyFailure(ofRelease[0]);
+          if (failure !== undefined) {
+            const name = revisionName(ofRelease[0]!.name ?? '');
+            throw new DeployError(
+              `Slot ${slot} of ${stack.target.services[service]} cannot be staged: its revision ${name} of release ${plan.image.releaseId} did not become ready: ${failure}`,
+              `see why: gcloud run revisions describe ${name} --region ${stack.target.region} and its logs; the live revision keeps serving`,
+            );
           }
           if (Date.now() - started > STAGE_WAIT_MS) {
             throw new DeployError(`Slot ${slot} of ${stack.target.services[service]} got no revision of release ${plan.image.releaseId} within ${STAGE_WAIT_MS / 1000} s`, 'see the start error above; the live revision keeps serving');
@@ -127,6 +136,13 @@ export function cloudRunRouting(stack: CloudRunStack): RoutingPort {
       for (const service of SERVICES) await putBack(stack, service, snapshots.get(service)!);
     },
   };
+}
+
+/** Why Cloud Run gave up on a revision (its Ready condition failed), or undefined. */
+function readyFailure(revision: Revision): string | undefined {
+  const ready = (revision.conditions ?? []).find((condition) => condition.type === 'Ready');
+  const failed = ready?.state === 'CONDITION_FAILED' || (ready?.state as unknown) === 3;
+  return failed ? ready?.message || 'its Ready condition failed' : undefined;
 }
 
 async function putBack(stack: CloudRunStack, service: AppService, previous: ServiceTrafficSnapshot): Promise<void> {

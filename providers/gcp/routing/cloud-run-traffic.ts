@@ -1,6 +1,7 @@
 import { ServicesClient } from '@google-cloud/run';
 import { DeployError } from '../../../components/errors.js';
 import type { Slot } from '../../../components/release/plan.js';
+import { QUOTA_FIX, isQuotaRefusal, quotaMessage } from '../run/clients.js';
 import { planRestore, planStage, planSwitch, planUntag, type PinnedTarget, type ServiceTraffic } from './traffic-plan.js';
 
 /**
@@ -80,6 +81,7 @@ export class CloudRunTraffic {
           'check who changed it (`gcloud run services describe`), then run pulumi up again',
         );
       }
+      if (isQuotaRefusal(error)) throw new DeployError(quotaMessage(`Updating the traffic of ${this.name}`), QUOTA_FIX);
       throw new DeployError(`Cannot update the traffic of ${this.name}: ${(error as Error).message}`, 'check the release\'s credentials (roles/run.developer on the service), then run pulumi up again');
     }
     return this.read();

@@ -4,7 +4,7 @@ import { DeployError } from '../../../components/errors.js';
 import { APP_SERVICES, parseReleasePlan, type AppService, type ReleasePlan, type Slot } from '../../../components/release/plan.js';
 import type { GcpPlanTarget } from '../plan-target.js';
 import { CloudRunTraffic, cloudRunServiceName } from '../routing/cloud-run-traffic.js';
-import type { CloudRunClients } from './clients.js';
+import { QUOTA_FIX, isQuotaRefusal, quotaMessage, type CloudRunClients } from './clients.js';
 
 export type Revision = protos.google.cloud.run.v2.IRevision;
 export type Service = protos.google.cloud.run.v2.IService;
@@ -63,5 +63,6 @@ export function revisionNameFor(serviceId: string, slot: Slot, releaseId: string
 
 export function cloudRunError(what: string, error: unknown): DeployError {
   if (error instanceof DeployError) return error;
+  if (isQuotaRefusal(error)) return new DeployError(quotaMessage(what), QUOTA_FIX);
   return new DeployError(`${what} failed: ${(error as Error).message}`, 'check the release\'s credentials (roles/run.developer and roles/iam.serviceAccountUser) and `gcloud run services describe`, then run pulumi up again');
 }
