@@ -157,6 +157,29 @@ describe('GCP releases that must fail, or pass only once the revision is stable,
    * Makes the next ready revision of the web UI flap: its instance frozen (docker pause) for
    * longer than a probe waits (2 s), then answering for `upMs`, `cycles` times (0: until aborted).
    */
+  // Not last on purpose: the releases after it must not inherit the failed revision's settings
+  // (the jobs run as Pulumi declares them, with per-execution overrides).
+  it('a revision that never becomes ready (its container exits at start) is a failed release, reported at once; the live revision keeps serving every user', { timeout: 120_000 }, async () => {
+    // A setting the app refuses makes its container exit before the startup probe passes.
+    const base = fixture.plan('debug');
+    const plan: ReleasePlan = { ...base, appEnv: { ...base.appEnv, TK_LOG_LEVEL: 'verbose' } };
+    const log = eventLog();
+    const users = watching(live.plan);
+    const started = Date.now();
+    const failure = await runRelease(plan, backend, { events: log.events, secrets: fixture.secrets }).then(
+      () => assert.fail('a release whose revision never became ready succeeded'),
+      (error: unknown) => error,
+    );
+    const seen = await users.stop();
+    // Not after the routing's wait for the slot's tag (STAGE_WAIT_MS, 10 minutes) runs out.
+    assert.ok(Date.now() - started < 60_000, `failed after ${Date.now() - started} ms`);
+    assert.ok(failure instanceof DeployError, String(failure));
+    assert.match(failure.message, /Waiting for revision tk-\w+-(web-ui|sensor-api)-(blue|green)-\S+ to become ready failed: Revision '[^']+' is not ready and cannot serve traffic\. The user-provided container exited \(code 1\)/);
+    assert.match(failure.fix ?? '', /gcloud run revisions describe .* the live revision keeps serving/);
+    assert.ok(log.names().includes('release.failed') && !log.names().includes('gate.passed') && !log.names().includes('promoted'), log.names().join(', '));
+    await assertLiveUntouched(seen, plan);
+  });
+
   function flap(signal: AbortSignal, options: { upMs: number; downMs: number; cycles: number }): Promise<{ lastUp: number; cycles: number }> {
     return nextReadyRevision('web-ui', signal).then(async (revision) => {
       let cycles = 0;
@@ -236,26 +259,4 @@ describe('GCP releases that must fail, or pass only once the revision is stable,
     assert.equal(await (await fetch(`${plan.endpoints.publicHttpUrl}/readyz`)).json().then((body) => (body as { release?: string }).release), plan.image.releaseId);
   });
 
-  // Last: the failed revision's settings stay in the service's template, which the next release's
-  // jobs start from (providers/gcp/jobs/cloud-run-job.ts on main); see the report of this branch.
-  it('a revision that never becomes ready (its container exits at start) is a failed release, reported at once; the live revision keeps serving every user', { timeout: 120_000 }, async () => {
-    // A setting the app refuses makes its container exit before the startup probe passes.
-    const base = fixture.plan('debug');
-    const plan: ReleasePlan = { ...base, appEnv: { ...base.appEnv, TK_LOG_LEVEL: 'verbose' } };
-    const log = eventLog();
-    const users = watching(live.plan);
-    const started = Date.now();
-    const failure = await runRelease(plan, backend, { events: log.events, secrets: fixture.secrets }).then(
-      () => assert.fail('a release whose revision never became ready succeeded'),
-      (error: unknown) => error,
-    );
-    const seen = await users.stop();
-    // Not after the routing's wait for the slot's tag (STAGE_WAIT_MS, 10 minutes) runs out.
-    assert.ok(Date.now() - started < 60_000, `failed after ${Date.now() - started} ms`);
-    assert.ok(failure instanceof DeployError, String(failure));
-    assert.match(failure.message, /Waiting for revision tk-\w+-(web-ui|sensor-api)-(blue|green)-\S+ to become ready failed: Revision '[^']+' is not ready and cannot serve traffic\. The user-provided container exited \(code 1\)/);
-    assert.match(failure.fix ?? '', /gcloud run revisions describe .* the live revision keeps serving/);
-    assert.ok(log.names().includes('release.failed') && !log.names().includes('gate.passed') && !log.names().includes('promoted'), log.names().join(', '));
-    await assertLiveUntouched(seen, plan);
-  });
 });
