@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { Agent } from 'node:https';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { DeployError } from '../../components/errors.js';
 import { createDeployEvents } from '../../components/events/deploy-events.js';
-import { httpsGet } from '../../components/health-gate/client-tls.js';
 import { runRelease } from '../../components/release/pipeline.js';
 import type { ReleasePlan } from '../../components/release/plan.js';
-import { startAwsTestBed, type AwsTestBed } from './data-plane/test-bed.js';
+import { startAwsTestBed, watchPublicWeb, type AwsTestBed } from './data-plane/test-bed.js';
 
 interface Logged {
   event: string;
@@ -38,29 +36,6 @@ function eventLog() {
   };
 }
 
-type Seen = { status: number; release: unknown } | { unreachable: string };
-
-/** What users get from the public web listener, every 100 ms until stopped. */
-function watchUsers(bed: AwsTestBed): { stop(): Promise<Seen[]> } {
-  const seen: Seen[] = [];
-  const agent = new Agent({ keepAlive: true });
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const answer = await httpsGet(`https://127.0.0.1:${bed.dataPlane.listeners.web}/readyz`, { tls: { serverName: '127.0.0.1', ca: bed.dataPlane.certificate.cert }, timeoutMs: 5_000, agent });
-      seen.push('unreachable' in answer ? answer : { status: answer.status, release: (JSON.parse(answer.body) as { release?: unknown }).release });
-      await sleep(100);
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      agent.destroy();
-      return seen;
-    },
-  };
-}
 
 /** A failed release removes the slot's tasks while they may flap: a container gone is no error here. */
 const docker = (...args: string[]) => {
@@ -128,7 +103,7 @@ describe('a slot whose targets flap (healthy, then not), on the AWS data plane s
     leftovers.push(() => stop.abort());
     const flapping = flapGreenWebUi(bed, log.on('slot.started'), stop.signal, { cycles: 0 });
     flapping.catch(() => undefined);
-    const users = watchUsers(bed);
+    const users = watchPublicWeb(bed);
     leftovers.push(() => users.stop());
     const failure = await runRelease(plan, bed.backend(plan), { events: log.events, secrets: {} }).then(
       () => assert.fail('a flapping slot passed the gate'),

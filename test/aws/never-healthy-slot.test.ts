@@ -1,39 +1,16 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { Agent } from 'node:https';
 import { RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
-import { httpsGet } from '../../components/health-gate/client-tls.js';
 import { runHealthGate } from '../../components/health-gate/run-health-gate.js';
 import { createDeployEvents } from '../../components/events/deploy-events.js';
 import { runRelease } from '../../components/release/pipeline.js';
 import { APP_SERVICES } from '../../components/release/plan.js';
 import { templateRegistration } from './ecs-stack.js';
-import { startAwsTestBed, type AwsTestBed } from './data-plane/test-bed.js';
+import { startAwsTestBed, watchPublicWeb, type AwsTestBed, type PublicAnswer } from './data-plane/test-bed.js';
 
 const events = () => createDeployEvents({ format: 'json', destination: new Writable({ write: (_chunk, _encoding, callback) => callback() }), jsonFile: '' });
 
-/** What users get from the public web listener, every 100 ms until stopped. */
-function watchPublic(bed: AwsTestBed): { stop(): Promise<Array<{ status: number; release: unknown } | { unreachable: string }>> } {
-  const seen: Array<{ status: number; release: unknown } | { unreachable: string }> = [];
-  const agent = new Agent({ keepAlive: true });
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const answer = await httpsGet(`https://127.0.0.1:${bed.dataPlane.listeners.web}/readyz`, { tls: { serverName: '127.0.0.1', ca: bed.dataPlane.certificate.cert }, timeoutMs: 5_000, agent });
-      seen.push('unreachable' in answer ? answer : { status: answer.status, release: (JSON.parse(answer.body) as { release?: unknown }).release });
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      agent.destroy();
-      return seen;
-    },
-  };
-}
 
 // The AWS backend on moto with the data plane stand-in (test/aws/data-plane/): tasks on Docker,
 // the load balancer's health checks, and its listeners as TLS proxies on 127.0.0.1.
@@ -51,7 +28,7 @@ describe('a slot whose tasks never become healthy, on the AWS data plane stand-i
     const outcome = await runRelease(plan, bed.backend(plan), { events: events(), secrets: {} });
     assert.deepEqual([outcome.liveSlot, outcome.liveRelease], ['blue', plan.image.releaseId]);
     const seen = await (async () => {
-      const watcher = watchPublic(bed);
+      const watcher = watchPublicWeb(bed);
       await new Promise((resolve) => setTimeout(resolve, 500));
       return watcher.stop();
     })();
@@ -71,8 +48,8 @@ describe('a slot whose tasks never become healthy, on the AWS data plane stand-i
       );
     }
     const backend = bed.backend(plan, bed.clients, { slots: { pollMs: 100, rolloutTimeoutMs: 20_000 } });
-    const watcher = watchPublic(bed);
-    const seen: Awaited<ReturnType<ReturnType<typeof watchPublic>['stop']>> = [];
+    const watcher = watchPublicWeb(bed);
+    const seen: PublicAnswer[] = [];
     try {
       // The slot's start waits, as ECS's deployment does, for its tasks to be healthy in their target groups.
       await assert.rejects(backend.slots.start(plan, 'green', {}), (error: Error) => {

@@ -22,6 +22,8 @@ import { REGION, REGISTRY, declareEcs, declareLoadBalancer, declareSnapshotBucke
 import { runEcsTasksOnDocker, type TaskRunner } from '../ecs-tasks-on-docker.js';
 import { startMoto, useFakeAwsCredentials, type Moto } from '../moto.js';
 import { startDataPlane, type DataPlane } from './data-plane.js';
+import { Agent as HttpsAgent } from 'node:https';
+import { httpsGet } from '../../../components/health-gate/client-tls.js';
 
 /** The image tag every test release runs (the config part of the release id differs). */
 export const TEST_TAG = '0.1.0-0123abc-20261202T100000Z-b00000001';
@@ -130,6 +132,31 @@ export async function startAwsTestBed(options: { database: string; drainTimeoutM
       secrets.destroy();
       await moto.stop();
       psql(`DROP DATABASE IF EXISTS ${options.database} WITH (FORCE)`);
+    },
+  };
+}
+
+/** What a user got from the public web listener: its /readyz status and release, or why nothing answered. */
+export type PublicAnswer = { status: number; release: unknown } | { unreachable: string };
+
+/** What users get from the bed's public web listener, every 100 ms until stopped. */
+export function watchPublicWeb(bed: AwsTestBed): { stop(): Promise<PublicAnswer[]> } {
+  const seen: PublicAnswer[] = [];
+  const agent = new HttpsAgent({ keepAlive: true });
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const answer = await httpsGet(`https://127.0.0.1:${bed.dataPlane.listeners.web}/readyz`, { tls: { serverName: '127.0.0.1', ca: bed.dataPlane.certificate.cert }, timeoutMs: 5_000, agent });
+      seen.push('unreachable' in answer ? answer : { status: answer.status, release: (JSON.parse(answer.body) as { release?: unknown }).release });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      agent.destroy();
+      return seen;
     },
   };
 }
