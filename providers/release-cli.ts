@@ -83,7 +83,7 @@ async function main(argv: string[]): Promise<void> {
       const rollbackTo = process.env[ROLLBACK_TO_ENV] || undefined;
       // Sinks of TK_NOTIFY; a failing one never fails the release, and flush() is bounded.
       const notifications = startNotifications(events, { stack: plan.stack, release: rollbackTo ?? plan.image.releaseId });
-      const outcome = await targetRuntime(plan)
+      const outcome = await (await targetRuntime(plan))
         .withBackend(plan, (backend) => runRelease(plan, backend, { events, ...(rollbackTo ? { rollback: { to: rollbackTo, pinned: true } } : {}) }), events)
         .finally(() => notifications.flush());
       if (outcome.migrationWarning) process.stderr.write(`\nwarning: ${outcome.migrationWarning}\n\n`);
@@ -93,7 +93,7 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'destroy': {
       const plan = planFromEnv();
-      await targetRuntime(plan).destroy(plan, releaseEvents(plan));
+      await (await targetRuntime(plan)).destroy(plan, releaseEvents(plan));
       return;
     }
     case 'status': {

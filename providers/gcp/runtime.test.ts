@@ -17,12 +17,12 @@ assert.ok(config.provider === 'gcp');
 const plan = planGcpRelease(config, planGcpInfrastructure(config), { tag: '0.1.0-0123abcd-20261123T101500Z', version: '0.1.0', commit: '0123abcd' });
 
 describe('the GCP target in the release process', () => {
-  it('the registry hands a gcp plan to the GCP runtime, which releases it (every port is built: no refusal left)', () => {
-    assert.equal(targetRuntime(plan), gcpRuntime);
+  it('the registry hands a gcp plan to the GCP runtime, which releases it (every port is built: no refusal left)', async () => {
+    assert.equal(await targetRuntime(plan), gcpRuntime);
   });
 
   it('refuses a gcp runtime call with a plan for another target', async () => {
     const dockerish = { ...plan, target: { kind: 'docker' } };
-    await assert.rejects(targetRuntime(plan).withBackend(dockerish, async () => undefined), /is for the docker target, not gcp/);
+    await assert.rejects((await targetRuntime(plan)).withBackend(dockerish, async () => undefined), /is for the docker target, not gcp/);
   });
 });
