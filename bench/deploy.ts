@@ -5,7 +5,8 @@
  * config-only release over SSH: an sshd on 127.0.0.1 in front of this machine's engine, reached
  * the way `pulumi up` reaches an ssh:// host; then (unless --no-engine) the same through `pulumi
  * up` and `tkctl rollback` through the real engine, where its plugins are installed
- * (bench/engine-lifecycle.ts), at --engine-rate requests/s, on the local engine and (unless
+ * (bench/engine-lifecycle.ts), at --engine-rate requests/s of --engine-load (probes: /readyz and
+ * gRPC health checks, the issue's load; app: pages and SyncRules), on the local engine and (unless
  * --no-ssh) on a stack whose docker.host is ssh://. Results go to results/deploy-bench.json (engine part:
  * results/deploy-bench-engine.json); nothing is asserted.
  */
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     'no-engine': { type: 'boolean', default: false },
     'engine-only': { type: 'boolean', default: false },
     'engine-rate': { type: 'string', default: '1300' },
+    'engine-load': { type: 'string', default: 'probes' },
   },
 });
 const swaps = Number(values.swaps);
@@ -42,8 +44,10 @@ if (!values['engine-only']) await benchReleaseProcess();
 if (!values['no-engine']) await benchEngine();
 
 async function benchEngine() {
-  const result = await benchThroughEngine({ rate: Number(values['engine-rate']), ssh: !values['no-ssh'], log: (line) => process.stdout.write(`${line}\n`) });
-  writeFileSync(join(out, 'deploy-bench-engine.json'), `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version }, ...result }, null, 2)}\n`);
+  const requests = values['engine-load'];
+  if (requests !== 'probes' && requests !== 'app') throw new Error(`--engine-load is probes (/readyz and gRPC health) or app (pages and SyncRules), not "${requests}"`);
+  const result = await benchThroughEngine({ rate: Number(values['engine-rate']), requests, ssh: !values['no-ssh'], log: (line) => process.stdout.write(`${line}\n`) });
+  writeFileSync(join(out, 'deploy-bench-engine.json'), `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version }, load: { requests, rate: Number(values['engine-rate']) }, ...result }, null, 2)}\n`);
   if ('skipped' in result) {
     process.stdout.write(`through the engine: skipped (${result.skipped})\n`);
     return;

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { EngineEvent, Stack } from '@pulumi/pulumi/automation/index.js';
 import { REPO_ROOT } from '../test/support/images.js';
-import type { LoadReport } from '../test/support/load.js';
+import type { LoadReport, LoadRequests } from '../test/support/load.js';
 import { startLoadInWorker } from './load-worker.js';
 import {
   checkEngineRequirements,
@@ -153,7 +153,7 @@ interface BenchStack {
 
 async function benchStack(
   bench: BenchStack,
-  options: { rate: number; codeChange: boolean; workDir: string; log: (line: string) => void },
+  options: { rate: number; requests: LoadRequests; codeChange: boolean; workDir: string; log: (line: string) => void },
 ): Promise<EngineRun> {
   const { stack } = bench;
   const eventsFile = join(bench.options.scratch, 'events.jsonl');
@@ -163,7 +163,7 @@ async function benchStack(
   const out = await engineOutputs(stack);
   const load = startLoadInWorker(
     { httpUrl: String(out.publicHttpUrl), grpcAddress: String(out.publicGrpcAddress), apiKey: liveApiKey(stack.name, String(out.liveSlot)) },
-    { ratePerSecond: options.rate, maxSeconds: 1800 },
+    { ratePerSecond: options.rate, maxSeconds: 1800, requests: options.requests },
   );
   let stopped: LoadReport | undefined;
   try {
@@ -194,7 +194,7 @@ async function benchStack(
  * missing) the same on a stack whose docker.host is ssh:// to this machine's engine behind an
  * sshd on 127.0.0.1, reached with the SSH client set up as a maintainer has it.
  */
-export async function benchThroughEngine(options: { rate: number; ssh: boolean; log: (line: string) => void }): Promise<EngineBench> {
+export async function benchThroughEngine(options: { rate: number; requests: LoadRequests; ssh: boolean; log: (line: string) => void }): Promise<EngineBench> {
   const requirements = checkEngineRequirements();
   if (requirements.missing.length > 0) return { skipped: `needs ${requirements.missing.join('; ')}` };
   const cli = requirements.cli!;

@@ -5,11 +5,11 @@
  * event loop; the bench's timers and the Automation API's events stay on time.
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { startLoad, type LoadReport, type LoadTarget } from '../test/support/load.js';
+import { startLoad, type LoadReport, type LoadRequests, type LoadTarget } from '../test/support/load.js';
 
 interface LoadJob {
   target: LoadTarget;
-  options: { ratePerSecond: number; maxSeconds: number };
+  options: { ratePerSecond: number; maxSeconds: number; requests: LoadRequests };
 }
 
 export interface WorkerLoad {
