@@ -51,6 +51,10 @@ export function engineStackEnv(options: EngineStackOptions): Record<string, stri
     PULUMI_BACKEND_URL: `file://${options.scratch}`,
     PULUMI_CONFIG_PASSPHRASE: 'engine-e2e',
     PULUMI_SKIP_UPDATE_CHECK: 'true',
+    // The project depends on @pulumi/aws and @pulumi/gcp, so every up makes sure their plugins are
+    // installed. A machine with network downloads them once; this one cannot, and each up spent
+    // about 2.5 s retrying the downloads. A Docker stack never starts either plugin.
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: 'true',
     TK_DEPLOY_EVENTS_FILE: join(options.scratch, 'events.jsonl'),
     ...options.env,
   };
