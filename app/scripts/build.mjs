@@ -1,10 +1,13 @@
 // Compiles the app to dist/ and embeds the build's identity (version, git commit, date) in
 // dist/build-info.json, which `trapperkeeper version`, /readyz and app_version_info report.
 // In a container build there is no .git: pass TK_BUILD_COMMIT (and optionally TK_BUILD_DATE).
+//
+// It emits without type-checking (scripts/emit.mjs); `npm run typecheck`, part of `npm test`,
+// checks the types.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { emitLikeTsc } from './emit.mjs';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -21,8 +24,12 @@ function gitCommit() {
 }
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
-const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: appDir, stdio: 'inherit' });
+try {
+  emitLikeTsc(appDir);
+} catch (error) {
+  process.stderr.write(`${error.message}\n`);
+  process.exit(1);
+}
 mkdirSync(new URL('../dist', import.meta.url), { recursive: true });
 const buildInfo = {
   version: pkg.version,
