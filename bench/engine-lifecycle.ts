@@ -65,6 +65,8 @@ export interface TkctlRollback {
   switchedMs: number | null;
   /** From tkctl's start until the rollback was recorded in the stack. */
   durationMs: number;
+  /** The traffic move, from the release process's events: when it started (after tkctl's start) and its phases. */
+  move: { startedAfterMs: number; phases: Record<string, number> } | null;
 }
 
 /** One stack's ups under load: a config-only release, a code change (local engine only) and a rollback. */
@@ -133,7 +135,8 @@ async function timedUp(stack: Stack, eventsFile: string): Promise<EngineUp> {
   };
 }
 
-async function tkctlRollback(workDir: string, stackName: string, env: Record<string, string>): Promise<TkctlRollback> {
+async function tkctlRollback(workDir: string, stackName: string, env: Record<string, string>, eventsFile: string): Promise<TkctlRollback> {
+  const seen = readEvents(eventsFile).length;
   const startedAt = Date.now();
   const started = performance.now();
   const run = spawnSync(process.execPath, [join(workDir, 'tkctl/bin.mjs'), 'rollback', '--json', '--stack', stackName], {
@@ -143,7 +146,12 @@ async function tkctlRollback(workDir: string, stackName: string, env: Record<str
   });
   if (run.status !== 0) throw new Error(`tkctl rollback --stack ${stackName} exited ${run.status}: ${run.stderr.slice(-3000)}`);
   const result = JSON.parse(run.stdout) as { switchedMs: number | null; durationMs: number };
-  return { seconds: (performance.now() - started) / 1000, window: { start: startedAt, end: Date.now() }, switchedMs: result.switchedMs, durationMs: result.durationMs };
+  // The first release of the rollback moves the traffic (tkctl runs the recorded release command); the second is pulumi up recording it.
+  const events = readEvents(eventsFile).slice(seen);
+  const moveStarted = events.find((e) => e.event === 'release.started');
+  const moveDone = events.find((e) => e.event === 'release.succeeded');
+  const move = moveStarted?.time && moveDone?.phases ? { startedAfterMs: Date.parse(moveStarted.time) - startedAt, phases: moveDone.phases } : null;
+  return { seconds: (performance.now() - started) / 1000, window: { start: startedAt, end: Date.now() }, switchedMs: result.switchedMs, durationMs: result.durationMs, move };
 }
 
 interface BenchStack {
@@ -181,7 +189,7 @@ async function benchStack(
     }
 
     options.log(`engine ${stack.name}: tkctl rollback`);
-    const rollback = await tkctlRollback(options.workDir, stack.name, env);
+    const rollback = await tkctlRollback(options.workDir, stack.name, env, eventsFile);
     stopped = await load.stop();
     return { firstUp, configOnly, codeChange, rollback, load: stopped };
   } finally {
