@@ -90,8 +90,8 @@ function assertLocal(url: string): void {
   if (host !== '127.0.0.1' && host !== 'localhost') throw new Error(`load only targets 127.0.0.1, not ${host}`);
 }
 
-/** Connections the load keeps open per endpoint kind (HTTP; gRPC multiplexes one). */
-const MAX_CONNECTIONS = 32;
+/** Connections the load keeps open for HTTP by default (gRPC multiplexes one). */
+const DEFAULT_CONNECTIONS = 32;
 
 function plainGet(url: string, agent: HttpAgent, timeoutMs: number): Promise<{ status: number; body: string }> {
   const signal = AbortSignal.timeout(timeoutMs);
@@ -122,7 +122,21 @@ export interface RunningLoad {
 }
 
 /** Starts `ratePerSecond` requests a second, alternating HTTP and gRPC, until stopped. */
-export function startLoad(target: LoadTarget, options: { ratePerSecond?: number; maxSeconds?: number; requests?: LoadRequests } = {}): RunningLoad {
+export function startLoad(
+  target: LoadTarget,
+  options: {
+    ratePerSecond?: number;
+    maxSeconds?: number;
+    requests?: LoadRequests;
+    /**
+     * HTTP connections kept open (@default 32). Each carries rate / connections requests a
+     * second, so it must be large enough for the rate at the latency of a busy moment: 650 HTTP
+     * requests a second on 32 connections queue in this process once answers take 50 ms, and
+     * then every queued request times out here, however well the system answers.
+     */
+    connections?: number;
+  } = {},
+): RunningLoad {
   assertLocal(target.httpUrl);
   assertLocal(target.grpcAddress);
   const rate = options.ratePerSecond ?? 120;
@@ -138,8 +152,9 @@ export function startLoad(target: LoadTarget, options: { ratePerSecond?: number;
   // pool grows with every slow moment until Docker's port proxy runs out of file descriptors:
   // it then stops accepting for good, and the port refuses every connection (seen at 1,300 req/s
   // on a 2-core machine whose dockerd has a 20,000-file limit).
-  const httpAgent = tls ? undefined : new HttpAgent({ keepAlive: true, maxSockets: MAX_CONNECTIONS });
-  const httpsAgent = tls ? new HttpsAgent({ keepAlive: true, maxSockets: MAX_CONNECTIONS }) : undefined;
+  const connections = options.connections ?? DEFAULT_CONNECTIONS;
+  const httpAgent = tls ? undefined : new HttpAgent({ keepAlive: true, maxSockets: connections });
+  const httpsAgent = tls ? new HttpsAgent({ keepAlive: true, maxSockets: connections }) : undefined;
   const get = async (path: string): Promise<{ status: number; body: string }> => {
     if (!tls) return plainGet(`${target.httpUrl}${path}`, httpAgent!, 10_000);
     const answer = await httpsGet(`${target.httpUrl}${path}`, { tls: { ca: tls.ca, serverName: tls.httpServerName }, timeoutMs: 10_000, agent: httpsAgent! });
