@@ -9,6 +9,11 @@ import type { ReleaseImage, StandbyMode } from '../../components/release/plan.js
 import type { DockerMonitoringRelease } from './monitoring/release-target.js';
 
 /** Who signs the public certificates: Let's Encrypt over ACME, or Caddy's own local CA. */
+/** Where app/Dockerfile puts the app: its node_modules (the gate's probe needs @grpc/grpc-js) and its command. */
+export const APP_IMAGE_DIR = '/opt/trapperkeeper';
+/** The image's entrypoint: `trapperkeeper` (a `docker exec` in a running app container starts it by hand). */
+export const APP_IMAGE_COMMAND = ['node', `${APP_IMAGE_DIR}/app/bin/trapperkeeper.js`] as const;
+
 export const TLS_ISSUERS = ['acme', 'internal'] as const;
 export type TlsIssuer = (typeof TLS_ISSUERS)[number];
 

@@ -4,13 +4,11 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { DockerEngine } from '../engine.js';
 import { DeployError } from '../../../components/errors.js';
-import type { ReleaseSpec } from '../spec.js';
+import { APP_IMAGE_DIR, type ReleaseSpec } from '../spec.js';
 import { SLOT_LABELS } from '../slots/names.js';
 import type { GrpcHealthAnswer, HttpAnswer } from '../../../components/health-gate/checks.js';
 import { encodeProbeRequest, parseProbeReply, type ProbeRequest, type ProbeResult } from './network-probe-protocol.js';
 
-/** The app image's working directory: its node_modules hold @grpc/grpc-js, which the probe needs. */
-export const APP_IMAGE_DIR = '/opt/trapperkeeper';
 
 /** `tk.role` of the probe container (the stack's other objects carry theirs). */
 export const PROBE_ROLE = 'health-probe';

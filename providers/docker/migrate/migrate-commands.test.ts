@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DeployError } from '../../../components/errors.js';
-import { migrateCommandForHumans, planMigrationRun, type MigrateSpec } from './migrate-commands.js';
+import { migrateCommandForHumans, planMigrationRun, planStatusInContainer, type MigrateSpec } from './migrate-commands.js';
 
 const spec: MigrateSpec = {
   prefix: 'tk-dev',
@@ -38,6 +38,18 @@ test('the database URL and its password are never on argv, only in the docker CL
     assert.equal(plan.env.TK_DATABASE_URL, databaseUrl);
   }
   assert.doesNotMatch(migrateCommandForHumans(spec, '--status'), /s3cr3t/);
+  const exec = planStatusInContainer(spec, 'tk-dev-blue-web-ui', databaseUrl);
+  for (const arg of exec.args) assert.ok(!arg.includes('s3cr3t') && !arg.includes('postgres://'), arg);
+  assert.equal(exec.env.TK_DATABASE_URL, databaseUrl);
+});
+
+test('the status check in a running container of the same image: the release environment, the image command, JSON', () => {
+  const plan = planStatusInContainer(spec, 'tk-dev-blue-web-ui', databaseUrl);
+  const container = plan.args.indexOf('tk-dev-blue-web-ui');
+  assert.equal(plan.args[0], 'exec');
+  assert.deepEqual(plan.args.slice(container - 2, container), ['-e', 'TK_DATABASE_URL']);
+  assert.deepEqual(plan.args.slice(container + 1), ['node', '/opt/trapperkeeper/app/bin/trapperkeeper.js', 'migrate', '--status', '--json']);
+  for (const [key, value] of Object.entries(spec.appEnv)) assert.ok(plan.args.includes(`${key}=${value}`), `${key} from the release's appEnv`);
 });
 
 test('a database URL in the plain app environment is refused', () => {

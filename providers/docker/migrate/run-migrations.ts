@@ -8,6 +8,7 @@ import {
   DEFAULT_MIGRATE_TIMEOUT_MS,
   migrateCommandForHumans,
   planMigrationRun,
+  planStatusInContainer,
   type MigrateMode,
   type MigrateMount,
   type MigrateSpec,
@@ -36,9 +37,18 @@ export interface MigrationRunResult {
   durationMs: number;
 }
 
-/** Which migrations the release image would apply: `migrate --status --json` in a one-off container. */
+/**
+ * Which migrations the release image would apply: `migrate --status --json` in a running
+ * container of the stack made from the same image when there is one (a config-only release),
+ * else in a one-off container.
+ */
 export async function pendingMigrations(engine: DockerEngine, spec: MigrateSpec, options: MigrateOptions = {}): Promise<PendingMigrations> {
-  const { result, secrets, plan } = await runOneOff(engine, spec, 'status', options, DEFAULT_MIGRATE_STATUS_TIMEOUT_MS);
+  const running = options.mounts?.length ? undefined : await runningContainerOf(engine, spec);
+  let run = running ? await runInContainer(engine, spec, running, options) : undefined;
+  // A container that stopped meanwhile (or any exec trouble) leaves the one-off to answer.
+  if (!run || run.result.exitCode !== 0 || !parseMigrationStatus(run.result.stdout)) run = await runOneOff(engine, spec, 'status', options, DEFAULT_MIGRATE_STATUS_TIMEOUT_MS);
+  const { result, secrets, plan } = run;
+  options.events?.logger.debug({ event: 'migrate.status-read', via: plan.name === running ? 'exec' : 'one-off', container: plan.name }, 'migration status read');
   const statuses = result.exitCode === 0 ? parseMigrationStatus(result.stdout) : undefined;
   if (!statuses) {
     throw new DeployError(
@@ -74,13 +84,21 @@ export async function runMigrations(engine: DockerEngine, spec: MigrateSpec, opt
   return { applied, durationMs };
 }
 
-async function runOneOff(
-  engine: DockerEngine,
-  spec: MigrateSpec,
-  mode: MigrateMode,
-  options: MigrateOptions,
-  defaultTimeoutMs: number,
-): Promise<{ result: DockerResult; secrets: string[]; plan: ReturnType<typeof planMigrationRun> }> {
+/** A running container of the stack (`<prefix>-…`) made from the release's image, if any. */
+async function runningContainerOf(engine: DockerEngine, spec: MigrateSpec): Promise<string | undefined> {
+  const listed = await engine.exec(['ps', '--filter', 'status=running', '--filter', `ancestor=${spec.image.ref}`, '--filter', `name=^${spec.prefix}-`, '--format', '{{.Names}}']);
+  if (listed.exitCode !== 0) return undefined;
+  return listed.stdout.split('\n').map((name) => name.trim()).find((name) => name.startsWith(`${spec.prefix}-`));
+}
+
+async function runInContainer(engine: DockerEngine, spec: MigrateSpec, container: string, options: MigrateOptions) {
+  const databaseUrl = requireDatabaseUrl(options);
+  const plan = planStatusInContainer(spec, container, databaseUrl);
+  const result = await engine.exec(plan.args, { env: plan.env, timeoutMs: options.timeoutMs ?? DEFAULT_MIGRATE_STATUS_TIMEOUT_MS });
+  return { result, secrets: secretForms(databaseUrl), plan };
+}
+
+function requireDatabaseUrl(options: MigrateOptions): string {
   const databaseUrl = (options.secrets ?? process.env)[DATABASE_URL_ENV];
   if (!databaseUrl) {
     throw new DeployError(
@@ -88,6 +106,17 @@ async function runOneOff(
       `export ${DATABASE_URL_ENV} (postgres://user:password@<database container>:5432/<db>) from the stack's secrets and run the release again`,
     );
   }
+  return databaseUrl;
+}
+
+async function runOneOff(
+  engine: DockerEngine,
+  spec: MigrateSpec,
+  mode: MigrateMode,
+  options: MigrateOptions,
+  defaultTimeoutMs: number,
+): Promise<{ result: DockerResult; secrets: string[]; plan: ReturnType<typeof planMigrationRun> }> {
+  const databaseUrl = requireDatabaseUrl(options);
   const plan = planMigrationRun(spec, mode, {
     databaseUrl,
     name: `${spec.prefix}-migrate-${randomBytes(4).toString('hex')}`,

@@ -94,6 +94,38 @@ describe('migrations in a one-off container against a real PostgreSQL', () => {
     assert.equal((await pg.psql("SELECT count(*) FROM pg_tables WHERE tablename = 'broken_probe';", 'tk_broken')).trim(), '0');
   });
 
+  test("with a running container of the release's image on the stack, the status is read there (docker exec), not in a one-off container", async () => {
+    const secrets = { TK_DATABASE_URL: databaseUrl(pg.database) };
+    // Stands for the live slot of a config-only release: same image, the stack's name prefix, no database URL of its own.
+    const live = `${spec.prefix}-blue-web-ui`;
+    await testEngine.run(['run', '-d', '--name', live, '--network', spec.network, '--entrypoint', 'node', spec.image.ref, '-e', 'setInterval(() => {}, 1 << 30)']);
+    try {
+      const reads: Record<string, unknown>[] = [];
+      const events = createDeployEvents({
+        format: 'json',
+        level: 'debug',
+        destination: new Writable({
+          write(chunk: Buffer, _encoding, done) {
+            const line = JSON.parse(chunk.toString('utf8')) as Record<string, unknown>;
+            if (line.event === 'migrate.status-read') reads.push(line);
+            done();
+          },
+        }),
+      });
+      const status = await pendingMigrations(testEngine, spec, { secrets, events });
+      assert.deepEqual(status.statuses.map((entry) => [entry.id, entry.status]), [['001_initial', 'applied']]);
+      assert.deepEqual(reads.map((read) => [read.via, read.container]), [['exec', live]]);
+
+      // Gone by the time of the check: the one-off container answers instead.
+      await testEngine.run(['rm', '-f', live]);
+      reads.length = 0;
+      assert.deepEqual((await pendingMigrations(testEngine, spec, { secrets, events })).pending, []);
+      assert.deepEqual(reads.map((read) => read.via), ['one-off']);
+    } finally {
+      await testEngine.exec(['rm', '-f', live]);
+    }
+  });
+
   test('a missing database URL is refused before any container runs', async () => {
     await assert.rejects(pendingMigrations(testEngine, spec, { secrets: {} }), /TK_DATABASE_URL is not set in the release's environment/);
   });
