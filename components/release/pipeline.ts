@@ -135,12 +135,17 @@ export async function runRelease(plan: ReleasePlan, backend: ReleaseBackend, con
     const release = promotion.plan.image.releaseId;
 
     if (!context.rollback) {
-      await clock.time('prune', async () => {
-        const started = performance.now();
-        const pruned = await backend.images.prune(promotion.plan);
-        events.emit('pruned', { kind, images: pruned.removed, durationMs: Math.round(performance.now() - started) });
-        await backend.database.applyRetention(promotion.plan, context.now?.() ?? new Date(), events);
-      });
+      // Old images and expired snapshots are independent: both go at once.
+      await clock.time('prune', () =>
+        Promise.all([
+          (async () => {
+            const started = performance.now();
+            const pruned = await backend.images.prune(promotion.plan);
+            events.emit('pruned', { kind, images: pruned.removed, durationMs: Math.round(performance.now() - started) });
+          })(),
+          backend.database.applyRetention(promotion.plan, context.now?.() ?? new Date(), events),
+        ]),
+      );
     }
 
     const snapshots = await (listedEarly ?? backend.database.listSnapshots());
