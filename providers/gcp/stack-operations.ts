@@ -22,6 +22,8 @@ import { cloudRunSlots } from './slots/cloud-run-slots.js';
 import { listSnapshots, type GcsSnapshot } from './snapshot/snapshot-store.js';
 import { gcpStackFromFile, type GcpStackRef } from './stack-file.js';
 import { SNAPSHOT_PREFIX } from './storage/release-bucket.js';
+import type { RevisionLogLine } from './logs/revision-logs.js';
+import type { CloudRunEndpoint } from './run/clients.js';
 
 /** The status of a GCP stack: the shared report plus the revision of each service that has the traffic. */
 export interface GcpStackStatusReport extends StackStatusReport {
@@ -43,7 +45,7 @@ export async function withGcpStackOperations<T>(stack: string, options: StackTar
 
 export async function openGcpStackOperations<T>(ref: GcpStackRef, options: GcpBackendOptions, work: (operations: StackOperations & { report(): Promise<GcpStackStatusReport> }) => Promise<T>): Promise<T> {
   try {
-    return await withGcpParts(ref.target, options, (parts) => work(gcpStackOperations(ref, parts)));
+    return await withGcpParts(ref.target, options, (parts) => work(gcpStackOperations(ref, parts, options.loggingEndpoint)));
   } catch (error) {
     throw gcpProblem(error, ref);
   }
@@ -55,7 +57,7 @@ interface GcpStackState {
   traffic: Record<AppService, SlotRevisions>;
 }
 
-export function gcpStackOperations(ref: GcpStackRef, parts: GcpBackendParts): StackOperations & { report(): Promise<GcpStackStatusReport> } {
+export function gcpStackOperations(ref: GcpStackRef, parts: GcpBackendParts, loggingEndpoint?: CloudRunEndpoint): StackOperations & { report(): Promise<GcpStackStatusReport> } {
   const stack: CloudRunStack = { target: ref.target, clients: parts.clients, progress: parts.progress ?? (() => undefined) };
   const lockSpec = { stack: ref.stack, bucket: parts.bucket };
   const slots = cloudRunSlots(stack);
@@ -168,7 +170,7 @@ export function gcpStackOperations(ref: GcpStackRef, parts: GcpBackendParts): St
       return { location: `gs://${ref.target.stateBucket}/${SNAPSHOT_PREFIX}`, snapshots: (await listSnapshots(parts.bucket, ref.database)).map(stackSnapshotOf), traces: [] };
     },
 
-    async logs(request) {
+    async logs(request, sink) {
       const services = logServices(request).map((service) => {
         if (service === 'postgres') {
           throw new DeployError(
@@ -177,22 +179,30 @@ export function gcpStackOperations(ref: GcpStackRef, parts: GcpBackendParts): St
           );
         }
         if (service === 'caddy') throw new DeployError('A GCP stack has no Caddy: Cloud Run routes to the revisions', `tkctl logs web-ui --stack ${ref.stack}`);
-        return ref.target.services[service];
+        return service;
       });
-      // Cloud Logging has no local test server here, so tkctl does not read it: the command that does.
-      throw new DeployError(
-        `tkctl logs does not read Cloud Logging yet; the logs of stack ${ref.stack}'s Cloud Run services (${services.join(', ')}) are there`,
-        gcloudLogsCommand(ref, services, request.tail, request.follow),
-      );
+      const state = await readState();
+      if (!state.routing.live) throw new DeployError(`Stack ${ref.stack} has no live slot (no revision of its services has all the traffic)`, `tkctl up --stack ${ref.stack}`);
+      const sources = services.map((service) => {
+        const revision = state.traffic[service].live?.revision;
+        if (!revision) throw new DeployError(`No revision of ${ref.target.services[service]} has the traffic`, `tkctl status --stack ${ref.stack}`);
+        return { project: ref.target.project, region: ref.target.region, service: ref.target.services[service], revision: revision.split('/').pop() ?? revision, app: service };
+      });
+      // Loaded only here: the logging client is the largest of the Google clients.
+      const { followRevisionLines, lastRevisionLines, loggingClient } = await import('./logs/revision-logs.js');
+      const client = loggingClient(loggingEndpoint);
+      try {
+        const prefix = sources.length > 1 ? (line: RevisionLogLine) => `${(line.source as (typeof sources)[number]).app} | ` : () => '';
+        const write = (line: RevisionLogLine) => (line.stream === 'stderr' ? sink.err(`${prefix(line)}${line.text}`) : sink.out(`${prefix(line)}${line.text}`));
+        const lines = (await Promise.all(sources.map((source) => lastRevisionLines(client, source, request.tail)))).flat().sort((a, b) => a.at - b.at);
+        const seen = new Set(lines.map((line) => line.id));
+        for (const line of lines) write(line);
+        if (request.follow) await followRevisionLines(client, sources, { since: Math.max(Date.now() - 60_000, ...lines.map((line) => line.at)), seen }, write);
+      } finally {
+        await client.close();
+      }
     },
   };
-}
-
-/** The gcloud command that reads (or, with `follow`, tails) the Cloud Run services' log entries. */
-export function gcloudLogsCommand(ref: GcpStackRef, services: string[], tail: number | 'all', follow: boolean): string {
-  const filter = `resource.type="cloud_run_revision" AND resource.labels.location="${ref.target.region}" AND (${services.map((s) => `resource.labels.service_name="${s}"`).join(' OR ')})`;
-  if (follow) return `gcloud beta logging tail '${filter}' --project ${ref.target.project} --format 'value(resource.labels.service_name, textPayload, jsonPayload)'`;
-  return `gcloud logging read '${filter}' --project ${ref.target.project} --freshness 1d${tail === 'all' ? '' : ` --limit ${tail}`} --format 'value(timestamp, resource.labels.service_name, textPayload, jsonPayload)'`;
 }
 
 function stackSnapshotOf(snapshot: GcsSnapshot): StackSnapshot {

@@ -12,7 +12,8 @@ prefixed with its service. The app's logs are pino JSON with secrets redacted.
   docker  docker logs of the containers (postgres and caddy too)
   aws     CloudWatch Logs: the live slot's streams in the log groups the task definitions name
           (postgres: RDS keeps its own logs; caddy: there is none, the load balancer routes)
-  gcp     Cloud Logging: refused with the gcloud logging read command for the stack's services
+  gcp     Cloud Logging: the live revisions' stdout and stderr (Cloud Run's request log left out)
+          (postgres: gcloud logging read of the Cloud SQL instance; caddy: there is none)
 
 Options:
   -s, --stack <name>  the stack (default: the selected one)

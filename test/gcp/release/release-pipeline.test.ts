@@ -17,6 +17,8 @@ import type { ReleaseBackend, RoutedRelease } from '../../../components/release/
 import { promote } from '../../../components/release/promote.js';
 import { gcpTargetOf } from '../../../providers/gcp/plan-target.js';
 import { withGcpBackend } from '../../../providers/gcp/runtime.js';
+import { startCloudLoggingEmulator } from '../../../providers/gcp/emulator/cloud-logging.js';
+import { loggingClient } from '../../../providers/gcp/logs/revision-logs.js';
 import { openGcpStackOperations } from '../../../providers/gcp/stack-operations.js';
 import { runTkctlInProcess, type TkctlResult } from '../../tkctl/harness.js';
 import { createGcpReleaseFixture, type GcpReleaseFixture } from '../support/gcp-release-fixture.js';
@@ -149,7 +151,8 @@ describe('GCP releases through the pipeline (Cloud Run emulator on Docker, fake-
           },
         }),
       );
-      const tkctl = (args: string[]) => runTkctlInProcess([...args, '--stack', c.stack], dir, undefined, { gcp: options });
+      const logging = await startCloudLoggingEmulator();
+      const tkctl = (args: string[]) => runTkctlInProcess([...args, '--stack', c.stack], dir, undefined, { gcp: { ...options, loggingEndpoint: { host: logging.host, port: logging.port } } });
       const ok = (result: TkctlResult) => {
         assert.equal(result.code, 0, `exit ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
         return result;
@@ -179,12 +182,40 @@ describe('GCP releases through the pipeline (Cloud Run emulator on Docker, fake-
       assert.deepEqual(listed.snapshots.map((s) => [s.name, s.verified, s.size]), [[backup.name, true, stored.length]]);
       assert.equal(JSON.parse(ok(await tkctl(['status', '--json'])).stdout).latestSnapshot, backup.name);
 
-      const logs = await tkctl(['logs', 'web-ui', '--tail', '20']);
-      assert.equal(logs.code, 1, logs.stderr);
-      assert.ok(logs.stderr.includes(`gcloud logging read 'resource.type="cloud_run_revision" AND resource.labels.location="${fixture.spec.region}" AND (resource.labels.service_name="${fixture.spec.services['web-ui'].name}")' --project ${fixture.spec.project}`), logs.stderr);
+      // logs: Cloud Logging's entries of the live revisions (stdout and stderr), put there as Cloud Run's agent does.
+      const revisionOf = (service: string, tag: string) => String(fixture.emulator.service(`projects/${fixture.spec.project}/locations/${fixture.spec.region}/services/${service}`).traffic.find((t) => t.tag === tag)?.revision ?? '').split('/').pop()!;
+      const writer = loggingClient({ host: logging.host, port: logging.port });
+      const now = Date.now();
+      const entry = (service: string, revision: string, stream: 'stdout' | 'stderr' | 'requests', payload: { textPayload: string } | { jsonPayload: object }, offsetMs: number) => ({
+        logName: `projects/${fixture.spec.project}/logs/run.googleapis.com%2F${stream}`,
+        resource: { type: 'cloud_run_revision', labels: { service_name: service, revision_name: revision, location: fixture.spec.region, configuration_name: service } },
+        timestamp: { seconds: Math.floor((now - 5000 + offsetMs) / 1000), nanos: ((now - 5000 + offsetMs) % 1000) * 1e6 },
+        ...payload,
+      });
+      const web = fixture.spec.services['web-ui'].name;
+      const grpc = fixture.spec.services['sensor-api'].name;
+      await writer.writeLogEntries({
+        entries: [
+          entry(web, revisionOf(web, 'green'), 'stdout', { textPayload: 'green web 1' }, 0),
+          entry(web, revisionOf(web, 'green'), 'stderr', { textPayload: 'green web 2 on stderr' }, 10),
+          entry(web, revisionOf(web, 'green'), 'stdout', { jsonPayload: { fields: { msg: { stringValue: 'green web 3' }, level: { numberValue: 30 } } } }, 20),
+          entry(grpc, revisionOf(grpc, 'green'), 'stdout', { textPayload: 'green grpc 1' }, 15),
+          entry(web, revisionOf(web, 'blue'), 'stdout', { textPayload: 'blue web, parked' }, 5),
+          entry(web, revisionOf(web, 'green'), 'requests', { textPayload: 'GET /readyz 200 (the request log)' }, 25),
+        ],
+      });
+      const webLogs = ok(await tkctl(['logs', 'web-ui', '--tail', '2']));
+      assert.deepEqual(webLogs.stdout.trim().split('\n'), ['{"msg":"green web 3","level":30}']);
+      assert.match(webLogs.stderr, /^green web 2 on stderr$/m);
+      assert.doesNotMatch(webLogs.stdout + webLogs.stderr, /green web 1|parked|request log/);
+      const both = ok(await tkctl(['logs']));
+      assert.deepEqual(both.stdout.trim().split('\n'), ['web-ui | green web 1', 'sensor-api | green grpc 1', 'web-ui | {"msg":"green web 3","level":30}']);
+      await writer.close();
+
       const restore = await tkctl(['restore', backup.name, '--confirm', c.stack]);
       assert.equal(restore.code, 1);
       assert.match(restore.stderr, /tkctl restore works on Docker stacks only.*provider gcp.*gcloud sql backups/s);
+      await logging.stop();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
