@@ -1,8 +1,7 @@
 import { DeployError } from '../components/errors.js';
 import type { DockerEngine } from '../providers/docker/engine.js';
 import { withDockerEngine } from '../providers/docker/runtime.js';
-import { stackDockerHost, type StackState } from '../providers/docker/stack-status.js';
-import { readStackState } from '../providers/docker/stack-status.js';
+import { readStackState, stackDockerHost, type StackState } from '../providers/docker/stack-status.js';
 import { stackProvider, withStackOperations } from '../providers/open-stack.js';
 import type { StackOperations } from '../providers/stack-operations.js';
 import type { TkctlIo } from './io.js';

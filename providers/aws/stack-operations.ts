@@ -5,7 +5,7 @@ import { DescribeLoadBalancersCommand, DescribeTargetGroupsCommand, DescribeTarg
 import { DeployError } from '../../components/errors.js';
 import { describeHolder } from '../../components/lock/lock-holder.js';
 import { APP_SERVICES, SLOTS, type AppService, type ReleasePlan, type Slot } from '../../components/release/plan.js';
-import type { ProxyRouting, SlotRecord } from '../../components/release/ports.js';
+import type { ProxyRouting, SlotRecord, SnapshotRecord } from '../../components/release/ports.js';
 import { newestVerified } from '../../components/release/rollback.js';
 import {
   appServiceOf,
@@ -76,8 +76,8 @@ export function awsStackOperations(clients: AwsClients, ref: AwsStackRef): Stack
     return { records, target, routing: await elbRouting(clients.elbv2, target).peek() };
   }
 
-  async function report(state: AwsStackState): Promise<StackStatusReport> {
-    const [lock, snapshots] = await Promise.all([readDynamoLock(lockTarget), listSnapshots(bucket)]);
+  async function report(state: AwsStackState, snapshots: SnapshotRecord[]): Promise<StackStatusReport> {
+    const lock = await readDynamoLock(lockTarget);
     return {
       live: state.routing.live,
       slots: Object.fromEntries(SLOTS.map((slot, index) => [slot, state.records[index]?.plan.image.releaseId ?? null])) as Record<Slot, string | null>,
@@ -98,12 +98,13 @@ export function awsStackOperations(clients: AwsClients, ref: AwsStackRef): Stack
     provider: 'aws',
 
     async report() {
-      return report(await readState());
+      const [state, snapshots] = await Promise.all([readState(), listSnapshots(bucket)]);
+      return report(state, snapshots);
     },
 
     async status() {
-      const state = await readState();
-      const [summary, snapshots, health] = await Promise.all([report(state), listSnapshots(bucket), serviceHealth(clients, state)]);
+      const [state, snapshots] = await Promise.all([readState(), listSnapshots(bucket)]);
+      const [summary, health] = await Promise.all([report(state, snapshots), serviceHealth(clients, state)]);
       return {
         report: summary,
         previous: previousRelease(
