@@ -15,8 +15,10 @@
  * TK_DEPLOY_EVENTS_FILE (default .trapperkeeper/events/<stack>.jsonl); stdout carries only the
  * summary line the stack outputs are read from.
  *
- * `--stack` commands read Pulumi.<stack>.yaml: a GCP stack (provider gcp) is read from Cloud Run
- * and its release-state bucket with Application Default Credentials (status adds the revision
+ * `--stack` commands find the stack's target in Pulumi.<stack>.yaml and act through its
+ * StackOperations (providers/stack-operations.ts): an AWS stack (provider aws) through the AWS
+ * SDK's default credentials and the file's aws.region; a GCP stack (provider gcp) through Cloud
+ * Run and its release-state bucket with Application Default Credentials (status adds the revision
  * serving each service); any other stack from its Docker host: --docker-host, else the file's
  * trapperkeeper:docker.host, else DOCKER_HOST, else the local engine.
  */
@@ -24,15 +26,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DeployError } from '../components/errors.js';
 import { createDeployEvents, DEPLOY_EVENTS_FILE_ENV } from '../components/events/deploy-events.js';
-import { describeHolder } from '../components/lock/lock-holder.js';
 import { startNotifications } from '../components/notifications/index.js';
-import { breakDeployLock, readDeployLock } from './docker/lock/index.js';
 import { RELEASE_PLAN_ENV, ROLLBACK_TO_ENV } from './release-command-line.js';
 import { runRelease } from '../components/release/pipeline.js';
 import { parseReleasePlan, type ReleasePlan } from '../components/release/plan.js';
-import { readStackState, stackDockerHost } from './docker/stack-status.js';
-import { gcpStackFromFile } from './gcp/stack-file.js';
-import { withDockerEngine } from './docker/runtime.js';
+import { withStackOperations } from './open-stack.js';
+import type { StackTargetOptions } from './stack-operations.js';
 import { targetRuntime } from './target-runtimes.js';
 
 const USAGE = `Usage: node --import tsx providers/release-cli.ts <command> (tkctl is the operator's CLI; this is the release process pulumi up runs)
@@ -41,7 +40,7 @@ const USAGE = `Usage: node --import tsx providers/release-cli.ts <command> (tkct
   status --stack S              live and parked releases, latest snapshot, lock (JSON)
   lock status|break --stack S   the deploy lock; break takes --reason
   --docker-host URL             the Docker host of status and lock (default: DOCKER_HOST, then Pulumi.<stack>.yaml)
-                                (a gcp stack in Pulumi.<stack>.yaml is read from Cloud Run and its bucket instead)`;
+                                (an aws or gcp stack in Pulumi.<stack>.yaml is read from its cloud's APIs instead)`;
 
 /** Where `deploy` and `destroy` append their events as JSON lines, unless TK_DEPLOY_EVENTS_FILE says. */
 const EVENTS_DIR = '.trapperkeeper/events';
@@ -51,6 +50,10 @@ function planFromEnv(): ReleasePlan {
   const fix = 'run this through `pulumi up`, which sets it from the stack config';
   if (!text) throw new DeployError(`${RELEASE_PLAN_ENV} is not set`, fix);
   return parseReleasePlan(text, { source: RELEASE_PLAN_ENV, fix });
+}
+
+function stackTarget(dockerHost: string | undefined): StackTargetOptions {
+  return dockerHost ? { dockerHost } : {};
 }
 
 function requireStack(stack: string | undefined): string {
@@ -98,38 +101,19 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'status': {
       const stack = requireStack(values.stack);
-      const gcp = gcpStackFromFile(stack);
-      if (gcp) {
-        const { readGcpStackStatus } = await import('./gcp/stack-status.js');
-        process.stdout.write(`${JSON.stringify(await readGcpStackStatus(gcp))}\n`);
-        return;
-      }
-      await withDockerEngine(stackDockerHost(stack, values['docker-host']), async (engine) => {
-        const { report } = await readStackState(engine, stack);
-        process.stdout.write(`${JSON.stringify(report)}\n`);
+      await withStackOperations(stack, stackTarget(values['docker-host']), async (operations) => {
+        process.stdout.write(`${JSON.stringify(await operations.report())}\n`);
       });
       return;
     }
     case 'lock': {
       const stack = requireStack(values.stack);
-      const gcp = gcpStackFromFile(stack);
-      if (gcp) {
-        const { breakGcpLock, gcpLockStatus } = await import('./gcp/stack-status.js');
+      await withStackOperations(stack, stackTarget(values['docker-host']), async (operations) => {
         if (subcommand === 'break') {
-          await breakGcpLock(gcp, { events: createDeployEvents(), by: process.env.USER ?? 'unknown', ...(values.reason ? { reason: values.reason } : {}) });
+          await operations.breakLock({ events: createDeployEvents(), by: process.env.USER ?? 'unknown', ...(values.reason ? { reason: values.reason } : {}) });
           return;
         }
-        process.stdout.write(`${await gcpLockStatus(gcp)}\n`);
-        return;
-      }
-      const spec = { stack, prefix: `tk-${stack}` };
-      await withDockerEngine(stackDockerHost(stack, values['docker-host']), async (engine) => {
-        if (subcommand === 'break') {
-          await breakDeployLock(engine, spec, { events: createDeployEvents(), by: process.env.USER ?? 'unknown', ...(values.reason ? { reason: values.reason } : {}) });
-          return;
-        }
-        const lock = await readDeployLock(engine, spec);
-        process.stdout.write(`${lock.state === 'held' ? describeHolder(lock.holder, new Date()) : lock.state}\n`);
+        process.stdout.write(`${await operations.lockStatus()}\n`);
       });
       return;
     }

@@ -6,7 +6,7 @@ import type { Slot } from '../components/release/plan.js';
 
 /**
  * What the release CLI's `status` prints for a stack, on every target (one JSON line; tkctl
- * status shows the Docker one too): the live slot and release, both slots' releases, the newest
+ * status shows it too, see stack-operations.ts): the live slot and release, both slots' releases, the newest
  * verified snapshot and the deploy lock (its holder, or `free`).
  */
 export interface StackStatusReport {

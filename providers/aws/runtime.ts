@@ -1,9 +1,7 @@
 import type { DeployEvents } from '../../components/events/deploy-events.js';
 import type { ReleasePlan } from '../../components/release/plan.js';
 import type { ReleaseBackend } from '../../components/release/ports.js';
-import { awsClients } from './clients.js';
 import { awsTargetOf } from './plan-target.js';
-import { awsReleaseBackend } from './release-backend.js';
 
 /** The AWS target as the release process uses it (see providers/targets.ts). */
 export const awsRuntime = {
@@ -13,6 +11,9 @@ export const awsRuntime = {
    */
   async withBackend<T>(plan: ReleasePlan, work: (backend: ReleaseBackend) => Promise<T>, events?: DeployEvents): Promise<T> {
     const target = awsTargetOf(plan);
+    // Loaded only for an AWS release: every release process (Docker's too) loads this module, and
+    // the AWS SDK's clients take a while to load.
+    const [{ awsClients }, { awsReleaseBackend }] = await Promise.all([import('./clients.js'), import('./release-backend.js')]);
     const clients = awsClients({ region: target.region, maxAttempts: 5 });
     try {
       const progress = events ? (fields: Record<string, unknown>, message: string) => events.logger.info(fields, message) : undefined;

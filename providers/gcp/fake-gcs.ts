@@ -19,8 +19,8 @@ export const FAKE_GCS_PROJECT = 'tk-test-project';
 
 export interface FakeGcs {
   apiEndpoint: string;
-  /** A new, empty bucket (a stack of its own). */
-  newBucket(): Promise<Bucket>;
+  /** A new, empty bucket (a stack of its own); `name` gives it the name a stack's program gives it. */
+  newBucket(name?: string): Promise<Bucket>;
   stop(): Promise<void>;
 }
 
@@ -73,8 +73,8 @@ export async function startFakeGcs(): Promise<FakeGcs> {
   }
   return {
     apiEndpoint,
-    async newBucket() {
-      const bucket = releaseBucket({ project: FAKE_GCS_PROJECT, bucket: `tk-test-${randomBytes(4).toString('hex')}`, apiEndpoint });
+    async newBucket(name?: string) {
+      const bucket = releaseBucket({ project: FAKE_GCS_PROJECT, bucket: name ?? `tk-test-${randomBytes(4).toString('hex')}`, apiEndpoint });
       await bucket.create();
       return bucket;
     },

@@ -10,6 +10,8 @@ export interface GcpBackendOptions {
   cloudRunEndpoint?: CloudRunEndpoint;
   artifactRegistryEndpoint?: CloudRunEndpoint;
   storageEndpoint?: string;
+  /** Tests only: the Cloud Logging server of emulator/cloud-logging.ts (tkctl logs). */
+  loggingEndpoint?: CloudRunEndpoint;
   progress?: (line: string) => void;
 }
 

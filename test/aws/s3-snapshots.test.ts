@@ -55,7 +55,7 @@ describe('snapshots in S3: checksummed on upload, read back in full, retention b
     await clients.s3.send(new CreateBucketCommand({ Bucket: BUCKET, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
   });
 
-  it('a snapshot read back in full with its recorded checksum is verified, tagged and listed as verified', async () => {
+  it('a snapshot read back in full with its recorded checksum is verified, tagged and listed as verified, with its size', async () => {
     const body = dump(6 * 1024 * 1024);
     const key = snapshotKey('test', new Date('2026-12-02T10:45:00.123Z'));
     assert.equal(key, 'snapshots/test-20261202T104500Z.dump');
@@ -63,7 +63,7 @@ describe('snapshots in S3: checksummed on upload, read back in full, retention b
     assert.equal(sha256, createHash('sha256').update(body).digest('hex'));
     const verified = await verifySnapshot(bucket, key);
     assert.deepEqual(verified, { name: key, takenAt: new Date('2026-12-02T10:45:00Z'), verified: true, sha256, bytes: body.length });
-    assert.deepEqual(await listSnapshots(bucket), [{ name: key, takenAt: new Date('2026-12-02T10:45:00Z'), verified: true }]);
+    assert.deepEqual(await listSnapshots(bucket), [{ name: key, takenAt: new Date('2026-12-02T10:45:00Z'), verified: true, size: body.length }]);
   });
 
   it('never overwrites a snapshot of the same name', async () => {
@@ -91,7 +91,7 @@ describe('snapshots in S3: checksummed on upload, read back in full, retention b
       const { body, metadata } = make();
       await clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, Metadata: metadata }));
       await assert.rejects(verifySnapshot(bucket, key), (error: Error) => error instanceof DeployError && message.test(error.message) && /nothing was migrated/.test(error.message));
-      assert.deepEqual(await listSnapshots(bucket), [{ name: key, takenAt: new Date('2026-12-02T11:00:00Z'), verified: false }]);
+      assert.deepEqual(await listSnapshots(bucket), [{ name: key, takenAt: new Date('2026-12-02T11:00:00Z'), verified: false, size: body.length }]);
     });
   }
 

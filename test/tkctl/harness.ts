@@ -3,6 +3,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { REPO_ROOT } from '../support/images.js';
+import type { TkctlIo } from '../../tkctl/io.js';
 
 /**
  * tkctl run as an operator runs it: the `tkctl` bin in a Pulumi project folder, against a real
@@ -87,8 +88,11 @@ export function createTkctlProject(cli: string, stackFiles: string[] = []): Tkct
   };
 }
 
-/** tkctl in this process (runTkctl) with its output captured: for tests that need no Pulumi CLI. */
-export async function runTkctlInProcess(args: string[], cwd: string, input?: string): Promise<TkctlResult> {
+/**
+ * tkctl in this process (runTkctl) with its output captured: for tests that need no Pulumi CLI.
+ * `targets` points a cloud stack's commands at emulators (TkctlIo.targets).
+ */
+export async function runTkctlInProcess(args: string[], cwd: string, input?: string, targets?: TkctlIo['targets']): Promise<TkctlResult> {
   const { Readable, Writable } = await import('node:stream');
   const { runTkctl } = await import('../../tkctl/main.js');
   let stdout = '';
@@ -105,6 +109,7 @@ export async function runTkctlInProcess(args: string[], cwd: string, input?: str
     stderr: sink((text) => (stderr += text)),
     cwd,
     stdin: Readable.from(input === undefined ? [] : [Buffer.from(input)]),
+    ...(targets ? { targets } : {}),
   });
   return { code, stdout, stderr };
 }

@@ -2,7 +2,7 @@ import { DeployError } from '../../components/errors.js';
 import { JSON_OPTION, parseCommandArgs } from '../args.js';
 import { runAppCommand } from '../app-command.js';
 import { guarded, line, writeJson, type TkctlIo } from '../io.js';
-import { chooseStack, liveSlotContainers, withStackHost } from '../stack-target.js';
+import { appCommandOnClouds, chooseStack, liveSlotContainers, withStackHost } from '../stack-target.js';
 
 /** Where the password comes from (as the app's own `users create-admin`): never argv. */
 export const ADMIN_PASSWORD_ENV = 'TK_ADMIN_PASSWORD';
@@ -35,7 +35,7 @@ export async function adminCommand(argv: string[], io: TkctlIo): Promise<number>
         what: `Creating administrator ${values.username}`,
         fix: `check the password rules and that the name is free (tkctl logs web-ui --stack ${stack})`,
       });
-    });
+    }, appCommandOnClouds('admin', 'users create-admin', stack));
     if (values.json) return void writeJson(io, { username: values.username, created: true });
     line(io.stdout, `created administrator ${values.username} in stack ${stack}`);
   });

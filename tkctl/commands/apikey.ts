@@ -3,7 +3,7 @@ import { DeployError } from '../../components/errors.js';
 import { JSON_OPTION, parseCommandArgs } from '../args.js';
 import { runAppCommand } from '../app-command.js';
 import { guarded, line, writeJson, type TkctlIo } from '../io.js';
-import { chooseStack, liveSlotContainers, withStackHost } from '../stack-target.js';
+import { appCommandOnClouds, chooseStack, liveSlotContainers, withStackHost } from '../stack-target.js';
 
 export const APIKEY_HELP = `Usage: tkctl apikey create --name <who> | list | revoke <id>   [--stack <name>] [--json]
 
@@ -64,7 +64,7 @@ export async function apikeyCommand(argv: string[], io: TkctlIo): Promise<number
       await runAppCommand(engine, container, ['api-keys', 'revoke', id!], { what: `Revoking API key ${id}`, fix: `tkctl apikey list --stack ${stack} shows the active keys` });
       if (values.json) return writeJson(io, { revoked: id });
       line(io.stdout, `revoked ${id}`);
-    });
+    }, appCommandOnClouds('apikey', 'api-keys', stack));
   });
 }
 

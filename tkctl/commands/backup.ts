@@ -1,19 +1,21 @@
-import { takeSnapshot } from '../../providers/docker/snapshot/index.js';
 import { JSON_OPTION, parseCommandArgs } from '../args.js';
-import { guarded, line, progress, writeJson, type TkctlIo } from '../io.js';
-import { liveCommit, stackEvents } from '../stack-events.js';
-import { chooseStack, requireReleasedSpec, withStackHost } from '../stack-target.js';
+import { guarded, line, writeJson, type TkctlIo } from '../io.js';
+import { stackEvents } from '../stack-events.js';
+import { chooseStack, withStackOperationsOf } from '../stack-target.js';
 
 export const BACKUP_HELP = `Usage: tkctl backup [--stack <name>] [--json]
 
-Takes a pg_dump -Fc snapshot of the stack's database now, the same way a release does before
-migrations: written to a partial file, read back in full with pg_restore, checksummed (sha256)
-and only then published in the snapshot folder. A failure leaves no snapshot and exits 1.
-Retention (snapshots.retentionDays) applies to it like to any other: tkctl snapshots prune.
+Takes a pg_dump -Fc snapshot of the stack's database now, by the step a release runs before
+migrations, and publishes it only once it was read back in full and its sha256 checked:
+  docker  pg_dump in the database container, read back with pg_restore, into the snapshot folder
+  aws     the one-off ECS task tk-<stack>-snapshot, uploaded to the stack's S3 bucket, read back
+  gcp     the Cloud Run job tk-<stack>-pg-dump, into the release-state bucket, read back
+A failure leaves no verified snapshot and exits 1. Retention (snapshots.retentionDays) applies to
+it like to any other (Docker: tkctl snapshots prune; the clouds: the bucket's lifecycle rule).
 
 Options:
   -s, --stack <name>  the stack (default: the selected one)
-      --json          print {"name", "size", "sha256", "takenAt", "container", "path"}
+      --json          print {"name", "size", "sha256", "takenAt", "location"} (Docker: also "container", "path")
   -h, --help          this text`;
 
 export async function backupCommand(argv: string[], io: TkctlIo): Promise<number> {
@@ -21,13 +23,9 @@ export async function backupCommand(argv: string[], io: TkctlIo): Promise<number
     const { values } = parseCommandArgs(argv, { name: 'backup', options: JSON_OPTION });
     if (values.help) return void line(io.stdout, BACKUP_HELP);
     const stack = await chooseStack(io, values.stack);
-    const snapshot = await withStackHost(io, stack, async (engine, state) => {
-      const spec = requireReleasedSpec(state, stack);
-      progress(io, `taking a snapshot of ${spec.database.name} in ${spec.database.container} (pg_dump, full read-back, checksum)`);
-      return { snapshot: await takeSnapshot(engine, spec, { commit: liveCommit(state), events: stackEvents(io, stack) }), container: spec.database.container };
-    });
-    const { name, size, sha256, takenAt, path } = snapshot.snapshot;
-    if (values.json) return void writeJson(io, { name, size, sha256: sha256 ?? null, takenAt: takenAt.toISOString(), container: snapshot.container, path });
-    line(io.stdout, `snapshot ${name} (${size} bytes, sha256 ${sha256}) verified in ${snapshot.container}:${path}`);
+    const backup = await withStackOperationsOf(io, stack, (operations) => operations.backup(stackEvents(io, stack)));
+    const { name, size, sha256, takenAt, location, fields } = backup;
+    if (values.json) return void writeJson(io, { name, size, sha256, takenAt: takenAt.toISOString(), location, ...fields });
+    line(io.stdout, `snapshot ${name} (${size ?? '?'} bytes, sha256 ${sha256 ?? 'unknown'}) verified in ${location}`);
   });
 }

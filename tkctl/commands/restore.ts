@@ -7,8 +7,9 @@ import type { StackState } from '../../providers/docker/stack-status.js';
 import { JSON_OPTION, parseCommandArgs } from '../args.js';
 import { confirmByTyping } from '../confirm.js';
 import { guarded, line, progress, writeJson, type TkctlIo } from '../io.js';
-import { liveCommit, stackEvents } from '../stack-events.js';
-import { chooseStack, requireReleasedSpec, withStackHost } from '../stack-target.js';
+import { stackEvents } from '../stack-events.js';
+import { liveCommitOf } from '../../providers/docker/stack-operations.js';
+import { chooseStack, requireReleasedSpec, withStackHost, type DockerOnly } from '../stack-target.js';
 
 export const RESTORE_HELP = `Usage: tkctl restore <snapshot> [--stack <name>] [--confirm <stack>] [--json]
 
@@ -29,6 +30,27 @@ Options:
       --json             print the outcome and the row counts
   -h, --help             this text`;
 
+/** Why restore refuses a cloud stack before doing anything, and the provider's own way. */
+const RESTORE_ON_CLOUDS = (stack: string, name: string): DockerOnly => ({
+  command: 'restore',
+  aws: {
+    why:
+      'a restore on AWS needs the app services stopped and the RDS database swapped, which tkctl does not do (yet); ' +
+      'the snapshot is in the S3 bucket, and RDS keeps its own automated backups (aws.database.backupRetentionDays)',
+    fix:
+      `restore RDS to a point in time (aws rds restore-db-instance-to-point-in-time --source-db-instance-identifier tk-${stack}-postgres --target-db-instance-identifier tk-${stack}-restored --restore-time <UTC time>), ` +
+      `or copy the snapshot out (aws s3 cp s3://<bucket>/${name} snapshot.dump) and pg_restore --clean --if-exists --no-owner it from a host that reaches the database`,
+  },
+  gcp: {
+    why:
+      'a restore on GCP needs the Cloud Run services stopped and the Cloud SQL database swapped, which tkctl does not do (yet); ' +
+      'the snapshot is in the release-state bucket, and Cloud SQL keeps its own backups and point-in-time recovery (gcp.database.backups)',
+    fix:
+      `restore a Cloud SQL backup (gcloud sql backups list --instance <gcp.database instance>, then gcloud sql backups restore <id> --restore-instance <instance>), ` +
+      `or import the snapshot from the bucket (gsutil cp gs://<release-state bucket>/snapshots/${name} snapshot.dump, then pg_restore --clean --if-exists --no-owner through the Cloud SQL Auth Proxy)`,
+  },
+});
+
 export async function restoreCommand(argv: string[], io: TkctlIo): Promise<number> {
   return guarded(io, async () => {
     const { values, positionals } = parseCommandArgs(argv, { name: 'restore', options: { ...JSON_OPTION, confirm: { type: 'string' } }, positionals: { min: 1, max: 1 } });
@@ -45,7 +67,7 @@ export async function restoreCommand(argv: string[], io: TkctlIo): Promise<numbe
         retry: `tkctl restore ${name} --stack ${stack}  # and type ${stack} when asked`,
       });
       return restoreOverLive(io, engine, state, spec, name);
-    });
+    }, RESTORE_ON_CLOUDS(stack, name));
     if (values.json) return void writeJson(io, outcome);
     line(io.stdout, `restored ${outcome.restored} into ${outcome.database}; row counts match the snapshot (${Object.keys(outcome.rowCounts.after).length} tables)`);
     line(io.stdout, `the database as it was is kept as ${outcome.previousDatabase}, and as snapshot ${outcome.safetySnapshot}`);
@@ -55,7 +77,7 @@ export async function restoreCommand(argv: string[], io: TkctlIo): Promise<numbe
 async function restoreOverLive(io: TkctlIo, engine: DockerEngine, state: StackState, spec: ReleaseSpec, name: string) {
   const events = stackEvents(io, spec.stack);
   progress(io, 'taking a safety snapshot of the database as it is now');
-  const safety = await takeSnapshot(engine, spec, { commit: liveCommit(state), events });
+  const safety = await takeSnapshot(engine, spec, { commit: liveCommitOf(state), events });
   const stamp = formatSnapshotTime(new Date()).toLowerCase();
   const restoredDb = `${spec.database.name}_restoring_${stamp}`.slice(0, 63);
   const previousDb = `${spec.database.name}_before_restore_${stamp}`.slice(0, 63);

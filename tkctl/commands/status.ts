@@ -1,19 +1,18 @@
-import type { DockerEngine } from '../../providers/docker/engine.js';
-import { listSnapshots } from '../../providers/docker/snapshot/index.js';
-import { slotContainers } from '../../providers/docker/slots/names.js';
-import type { StackState } from '../../providers/docker/stack-status.js';
 import { JSON_OPTION, parseCommandArgs } from '../args.js';
 import { lastDeployments, lastReleaseOutcomes } from '../deploy-history.js';
 import { guarded, line, writeJson, type TkctlIo } from '../io.js';
-import { chooseStack, withStackHost } from '../stack-target.js';
+import { chooseStack, withStackOperationsOf } from '../stack-target.js';
 
 export const STATUS_HELP = `Usage: tkctl status [--stack <name>] [--json]
 
 What serves and what could: the live slot and release, the previous (parked) release, the
-health of every container of the stack, its snapshots with sizes and ages, the deploy lock,
-and the last deployments (the release pipeline's log, .trapperkeeper/events/<stack>.jsonl, and
-tkctl's own history, .trapperkeeper/deployments/<stack>.jsonl). Reads the stack's Docker host
-only (its docker.host, DOCKER_HOST or the local engine); needs no Pulumi CLI with --stack.
+health of every part of the stack, its snapshots with sizes and ages, the deploy lock, and the
+last deployments (the release pipeline's log, .trapperkeeper/events/<stack>.jsonl, and tkctl's
+own history, .trapperkeeper/deployments/<stack>.jsonl). Reads the stack's target as its
+Pulumi.<stack>.yaml names it: a Docker host (its docker.host, DOCKER_HOST or the local engine;
+health of each container), AWS (ECS services and their load balancer targets, the DynamoDB lock,
+the S3 snapshots) or GCP (Cloud Run revisions, the lock and snapshots in the release-state
+bucket); needs no Pulumi CLI with --stack.
 
 Options:
   -s, --stack <name>  the stack (default: the selected one)
@@ -22,35 +21,27 @@ Options:
 
 const DEPLOYMENTS_SHOWN = 5;
 
-interface ContainerHealth {
-  container: string;
-  role: string;
-  state: string;
-  health: string | null;
-}
-
 export async function statusCommand(argv: string[], io: TkctlIo): Promise<number> {
   return guarded(io, async () => {
     const { values } = parseCommandArgs(argv, { name: 'status', options: JSON_OPTION });
     if (values.help) return void line(io.stdout, STATUS_HELP);
     const stack = await chooseStack(io, values.stack);
-    const status = await withStackHost(io, stack, async (engine, state) => {
-      const live = state.report.live;
-      const parked = state.records.find((record) => record && record.slot !== live?.slot);
-      const snapshots = state.spec ? await listSnapshots(engine, state.spec) : [];
+    const status = await withStackOperationsOf(io, stack, async (operations) => {
+      const target = await operations.status();
       const now = Date.now();
       return {
         stack,
-        live,
-        previous: parked ? { slot: parked.slot, releaseId: parked.plan.image.releaseId, running: parked.running } : null,
-        slots: state.report.slots,
-        lock: state.report.lock,
-        latestSnapshot: state.report.latestSnapshot,
-        snapshots: snapshots
+        provider: operations.provider,
+        live: target.report.live,
+        previous: target.previous,
+        slots: target.report.slots,
+        lock: target.report.lock,
+        latestSnapshot: target.report.latestSnapshot,
+        snapshots: target.snapshots
           .slice()
           .reverse()
           .map((snapshot) => ({ name: snapshot.name, size: snapshot.size, takenAt: snapshot.takenAt.toISOString(), ageSeconds: Math.round((now - snapshot.takenAt.getTime()) / 1000), verified: snapshot.verified })),
-        health: await containerHealth(engine, state),
+        health: target.health,
         releases: lastReleaseOutcomes(io.cwd, stack, DEPLOYMENTS_SHOWN),
         deployments: lastDeployments(io.cwd, stack, DEPLOYMENTS_SHOWN),
       };
@@ -58,14 +49,14 @@ export async function statusCommand(argv: string[], io: TkctlIo): Promise<number
     if (values.json) return void writeJson(io, status);
 
     const out = (text = '') => line(io.stdout, text);
-    out(`stack ${stack}`);
+    out(`stack ${stack} (${status.provider})`);
     out(`  live:      ${status.live ? `${status.live.releaseId} (${status.live.slot})` : 'nothing (no release has gone live)'}`);
     out(`  previous:  ${status.previous ? `${status.previous.releaseId} (${status.previous.slot}, ${status.previous.running ? 'running' : 'parked'})` : 'none'}`);
     out(`  lock:      ${status.lock}`);
     out('health');
-    for (const item of status.health) out(`  ${item.role.padEnd(18)} ${item.state}${item.health ? `, ${item.health}` : ''}  (${item.container})`);
+    for (const item of status.health) out(`  ${item.role.padEnd(18)} ${item.state}${item.health ? `, ${item.health}` : ''}  (${item.component})`);
     out(`snapshots (${status.snapshots.length})`);
-    for (const snapshot of status.snapshots) out(`  ${snapshot.name}  ${formatSize(snapshot.size)}  ${formatAge(snapshot.ageSeconds)} ago${snapshot.verified ? '' : '  UNVERIFIED'}`);
+    for (const snapshot of status.snapshots) out(`  ${snapshot.name}  ${snapshot.size === null ? '' : `${formatSize(snapshot.size)}  `}${formatAge(snapshot.ageSeconds)} ago${snapshot.verified ? '' : '  UNVERIFIED'}`);
     out('last releases');
     if (status.releases.length === 0) out('  none recorded here');
     for (const release of status.releases) {
@@ -76,29 +67,6 @@ export async function statusCommand(argv: string[], io: TkctlIo): Promise<number
       for (const run of status.deployments) out(`  ${run.startedAt}  ${run.command.padEnd(8)} ${run.result.padEnd(9)} by ${run.by}  ${(run.durationMs / 1000).toFixed(1)} s  ${run.release ?? ''}`);
     }
   });
-}
-
-/** Every container of the stack the release relies on: the live and parked slots', PostgreSQL and Caddy. */
-async function containerHealth(engine: DockerEngine, state: StackState): Promise<ContainerHealth[]> {
-  const spec = state.spec;
-  if (!spec) return [];
-  const targets: { container: string; role: string }[] = [
-    { container: spec.database.container, role: 'postgres' },
-    { container: spec.proxy.container, role: 'caddy' },
-  ];
-  for (const record of state.records) {
-    if (!record) continue;
-    const role = record.slot === state.report.live?.slot ? 'live' : 'parked';
-    for (const { service, name } of slotContainers(spec.prefix, record.slot)) targets.push({ container: name, role: `${service} (${role})` });
-  }
-  return Promise.all(
-    targets.map(async ({ container, role }) => {
-      const inspected = await engine.exec(['container', 'inspect', '--format', '{{json .State}}', container]);
-      if (inspected.exitCode !== 0) return { container, role, state: 'missing', health: null };
-      const parsed = JSON.parse(inspected.stdout) as { Status?: string; Health?: { Status?: string } };
-      return { container, role, state: parsed.Status ?? 'unknown', health: parsed.Health?.Status ?? null };
-    }),
-  );
 }
 
 export function formatSize(bytes: number): string {

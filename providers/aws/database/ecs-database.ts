@@ -130,7 +130,7 @@ export function ecsDatabase(clients: AwsClients, target: AwsTargetPlan, options:
       }
       const verified = await verifySnapshot(bucket, key, { recordedSha256: sent.sha256 });
       events.emit('snapshot.taken', { snapshot: key, bucket: bucket.bucket, database: plan.database.name, size: verified.bytes, sha256: verified.sha256, durationMs: Math.round(performance.now() - started) });
-      return { name: verified.name, takenAt: verified.takenAt, verified: verified.verified };
+      return { name: verified.name, takenAt: verified.takenAt, verified: verified.verified, size: verified.bytes, sha256: verified.sha256 };
     },
 
     async migrate(plan: ReleasePlan, _secrets, events: DeployEvents) {

@@ -118,13 +118,20 @@ export async function readDynamoLock(target: DynamoLockTarget): Promise<DynamoLo
  * Removes the lock whoever holds it: the operator's command for a holder known to be gone. Only
  * the item that was read is deleted; returns what it found.
  */
-export async function breakDynamoLock(target: DynamoLockTarget, events?: DeployEvents): Promise<DynamoLockStatus> {
+export async function breakDynamoLock(target: DynamoLockTarget, events?: DeployEvents, request: { by?: string; reason?: string } = {}): Promise<DynamoLockStatus> {
   const status = await readDynamoLock(target);
   if (status.state === 'free') return status;
   if (status.token === undefined) await target.client.send(new DeleteItemCommand({ TableName: target.table, Key: key(), ConditionExpression: 'attribute_not_exists(#t)', ExpressionAttributeNames: { '#t': 'token' } }));
   else await deleteIfToken(target, status.token);
   events?.logger.warn(
-    { event: 'lock.broken', lock: `${target.table}/${LOCK_KEY.value}`, automatic: false, ...(status.state === 'held' ? { holder: holderFields(status.holder) } : { problems: status.problems }) },
+    {
+      event: 'lock.broken',
+      lock: `${target.table}/${LOCK_KEY.value}`,
+      automatic: false,
+      ...(request.by ? { by: request.by } : {}),
+      ...(request.reason ? { reason: request.reason } : {}),
+      ...(status.state === 'held' ? { holder: holderFields(status.holder) } : { problems: status.problems }),
+    },
     'broke the deploy lock by request',
   );
   return status;
@@ -159,11 +166,14 @@ async function deleteIfToken(target: DynamoLockTarget, token: string): Promise<b
 }
 
 /**
- * How a person breaks the lock of a holder known to be gone. The release CLI's `lock break` speaks
- * to Docker stacks only so far, so this is the AWS CLI's delete of the one item.
+ * How a person breaks the lock of a holder known to be gone: the release CLI's `lock break`
+ * (which deletes only the item it read), or the AWS CLI's delete of the one item.
  */
-export function breakAwsLockCommand(target: Pick<DynamoLockTarget, 'region' | 'table'>): string {
-  return `aws dynamodb delete-item --region ${target.region} --table-name ${target.table} --key '{"${LOCK_KEY.name}":{"S":"${LOCK_KEY.value}"}}'`;
+export function breakAwsLockCommand(target: Pick<DynamoLockTarget, 'region' | 'table' | 'stack'>): string {
+  return (
+    `node --import tsx providers/release-cli.ts lock break --stack ${target.stack} --reason '<why>' ` +
+    `(or: aws dynamodb delete-item --region ${target.region} --table-name ${target.table} --key '{"${LOCK_KEY.name}":{"S":"${LOCK_KEY.value}"}}')`
+  );
 }
 
 function refusal(target: DynamoLockTarget, status: Exclude<DynamoLockStatus, { state: 'free' }>, waitedMs: number): AwsLockHeldError {

@@ -74,6 +74,8 @@ interface Resolved {
 export interface ElbRouting extends RoutingPort {
   /** The routing of one listener pair, for tests and `status`. */
   readListenerSlots(): Promise<Record<ListenerRole, Slot | null>>;
+  /** What serves, as `read` says, without repairing an interrupted switch: what an operator's `status` reads while a release may be switching. */
+  peek(): Promise<ProxyRouting>;
 }
 
 export function elbRouting(client: ElasticLoadBalancingV2Client, target: AwsTargetPlan): ElbRouting {
@@ -139,6 +141,11 @@ export function elbRouting(client: ElasticLoadBalancingV2Client, target: AwsTarg
   return {
     read,
     readListenerSlots: slotsNow,
+
+    async peek() {
+      const slots = await slotsNow();
+      return { live: await routed(slots.web), staging: await routed(slots.stagingWeb) };
+    },
 
     async stage(plan: ReleasePlan, slot: Slot, live: RoutedRelease | null) {
       const now = await read();

@@ -121,9 +121,9 @@ export async function verifySnapshot(target: SnapshotBucket, key: string, option
   return { name: key, takenAt, verified: true, sha256, bytes };
 }
 
-/** Every snapshot of the bucket, oldest first, verified or not. */
-export async function listSnapshots(target: SnapshotBucket): Promise<SnapshotRecord[]> {
-  const records: SnapshotRecord[] = [];
+/** Every snapshot of the bucket, oldest first, verified or not, with its size in bytes. */
+export async function listSnapshots(target: SnapshotBucket): Promise<Array<SnapshotRecord & { size: number }>> {
+  const records: Array<SnapshotRecord & { size: number }> = [];
   let token: string | undefined;
   do {
     const page = await target.client.send(new ListObjectsV2Command({ Bucket: target.bucket, Prefix: SNAPSHOT_PREFIX, ContinuationToken: token }));
@@ -131,7 +131,7 @@ export async function listSnapshots(target: SnapshotBucket): Promise<SnapshotRec
       if (!object.Key?.endsWith('.dump')) continue;
       const { TagSet: tags } = await target.client.send(new GetObjectTaggingCommand({ Bucket: target.bucket, Key: object.Key }));
       const verified = (tags ?? []).some((tag) => tag.Key === VERIFIED_TAG.Key && tag.Value === VERIFIED_TAG.Value);
-      records.push({ name: object.Key, takenAt: takenAtOfKey(object.Key) ?? object.LastModified ?? new Date(0), verified });
+      records.push({ name: object.Key, takenAt: takenAtOfKey(object.Key) ?? object.LastModified ?? new Date(0), verified, size: object.Size ?? 0 });
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);

@@ -45,7 +45,7 @@ export function cloudRunDatabase(stack: CloudRunStack, bucket: Bucket, database:
 
     async snapshot(plan, events) {
       const taken = await pgDumpSnapshots(stack, bucket).take(plan, events, RELEASE_SNAPSHOT);
-      return { name: taken.name, takenAt: taken.takenAt, verified: taken.verified };
+      return { name: taken.name, takenAt: taken.takenAt, verified: taken.verified, size: taken.size, ...(taken.sha256 ? { sha256: taken.sha256 } : {}) };
     },
 
     async migrate(plan, _secrets, events) {

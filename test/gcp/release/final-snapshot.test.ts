@@ -11,7 +11,7 @@ import { createDeployEvents } from '../../../components/events/deploy-events.js'
 import type { ReleasePlan } from '../../../components/release/plan.js';
 import { gcpTargetOf } from '../../../providers/gcp/plan-target.js';
 import { destroyGcpStack, type GcpBackendOptions } from '../../../providers/gcp/runtime.js';
-import { readGcpStackStatus } from '../../../providers/gcp/stack-status.js';
+import { openGcpStackOperations } from '../../../providers/gcp/stack-operations.js';
 import { listSnapshots } from '../../../providers/gcp/snapshot/snapshot-store.js';
 import { TEST_IMAGES } from '../../support/images.js';
 import { createGcpReleaseFixture, type GcpReleaseFixture } from '../support/gcp-release-fixture.js';
@@ -82,7 +82,7 @@ describe('pulumi destroy of a GCP stack: the final snapshot (Cloud Run emulator 
 
     // status of a stack that never released: nothing live, the final snapshot its newest.
     const ref = { stack: fixture.plan().stack, target: gcpTargetOf(fixture.plan()), database: fixture.database };
-    const status = await readGcpStackStatus(ref, options);
+    const status = await openGcpStackOperations(ref, options, (operations) => operations.report());
     assert.deepEqual({ ...status, revisions: undefined }, { live: null, slots: { blue: null, green: null }, latestSnapshot: dump, lock: 'free', revisions: undefined });
 
     const restored = `${fixture.database}_restored`;

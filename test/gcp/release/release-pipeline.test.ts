@@ -1,4 +1,9 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify as stringifyYaml } from 'yaml';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,7 +17,10 @@ import type { ReleaseBackend, RoutedRelease } from '../../../components/release/
 import { promote } from '../../../components/release/promote.js';
 import { gcpTargetOf } from '../../../providers/gcp/plan-target.js';
 import { withGcpBackend } from '../../../providers/gcp/runtime.js';
-import { breakGcpLock, gcpLockStatus, readGcpStackStatus } from '../../../providers/gcp/stack-status.js';
+import { startCloudLoggingEmulator } from '../../../providers/gcp/emulator/cloud-logging.js';
+import { loggingClient } from '../../../providers/gcp/logs/revision-logs.js';
+import { openGcpStackOperations } from '../../../providers/gcp/stack-operations.js';
+import { runTkctlInProcess, type TkctlResult } from '../../tkctl/harness.js';
 import { createGcpReleaseFixture, type GcpReleaseFixture } from '../support/gcp-release-fixture.js';
 
 function eventLog() {
@@ -108,24 +116,108 @@ describe('GCP releases through the pipeline (Cloud Run emulator on Docker, fake-
     }
     assert.ok(log.names().filter((n) => n === 'promoted').length === 4, log.names().join(', '));
 
-    // What `release-cli status --stack` and `lock status|break` report for this stack.
+    // What `release-cli status --stack` and `lock status|break` report for this stack (its StackOperations).
     const ref = { stack: c.stack, target: gcpTargetOf(c), database: fixture.database };
     const options = { cloudRunEndpoint: { host: fixture.emulator.host, port: fixture.emulator.port }, storageEndpoint: fixture.gcs.apiEndpoint };
-    const status = await readGcpStackStatus(ref, options);
     const serving = (service: string) => fixture.emulator.service(`projects/${fixture.spec.project}/locations/${fixture.spec.region}/services/${service}`).traffic.find((t) => (t.percent ?? 0) > 0)?.revision ?? null;
-    assert.deepEqual(status, {
-      live: { slot: 'green', releaseId: c.image.releaseId },
-      slots: { blue: a.image.releaseId, green: c.image.releaseId },
-      latestSnapshot: null,
-      lock: 'free',
-      revisions: { 'sensor-api': serving(fixture.spec.services['sensor-api'].name), 'web-ui': serving(fixture.spec.services['web-ui'].name) },
+    await openGcpStackOperations(ref, options, async (operations) => {
+      const status = await operations.report();
+      assert.deepEqual(status, {
+        live: { slot: 'green', releaseId: c.image.releaseId },
+        slots: { blue: a.image.releaseId, green: c.image.releaseId },
+        latestSnapshot: null,
+        lock: 'free',
+        revisions: { 'sensor-api': serving(fixture.spec.services['sensor-api'].name), 'web-ui': serving(fixture.spec.services['web-ui'].name) },
+      });
+      assert.match(String(status.revisions['web-ui']), /-green-/);
+      const held = await backend.lock.acquire(lockHolderForThisProcess(c.image), { waitMs: 0, events: log.events });
+      assert.match(await operations.lockStatus(), /^\S+@\S+ \(pid \d+\) releasing /, 'lock status names the holder');
+      assert.match((await operations.report()).lock, /pid \d+/);
+      await operations.breakLock({ events: log.events, by: 'test', reason: 'the holder is this test' });
+      assert.equal(await operations.lockStatus(), 'free');
+      await held.release();
     });
-    assert.match(String(status.revisions['web-ui']), /-green-/);
-    const held = await backend.lock.acquire(lockHolderForThisProcess(c.image), { waitMs: 0, events: log.events });
-    assert.match(await gcpLockStatus(ref, options), /^\S+@\S+ \(pid \d+\) releasing /, 'lock status names the holder');
-    assert.match((await readGcpStackStatus(ref, options)).lock, /pid \d+/);
-    await breakGcpLock(ref, { ...options, events: log.events, by: 'test', reason: 'the holder is this test' });
-    assert.equal(await gcpLockStatus(ref, options), 'free');
-    await held.release();
+
+    // tkctl on the stack, found from its Pulumi.<stack>.yaml as an operator has it.
+    const dir = mkdtempSync(join(tmpdir(), 'tk-gcp-tkctl-'));
+    try {
+      writeFileSync(
+        join(dir, `Pulumi.${c.stack}.yaml`),
+        stringifyYaml({
+          config: {
+            'trapperkeeper:provider': 'gcp',
+            'trapperkeeper:gcp': { project: fixture.spec.project, projectNumber: '123456789012', region: fixture.spec.region, artifactRepository: fixture.spec.artifactRepository },
+            'trapperkeeper:database': { name: fixture.database, user: 'trapperkeeper' },
+          },
+        }),
+      );
+      const logging = await startCloudLoggingEmulator();
+      const tkctl = (args: string[]) => runTkctlInProcess([...args, '--stack', c.stack], dir, undefined, { gcp: { ...options, loggingEndpoint: { host: logging.host, port: logging.port } } });
+      const ok = (result: TkctlResult) => {
+        assert.equal(result.code, 0, `exit ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
+        return result;
+      };
+      const status = JSON.parse(ok(await tkctl(['status', '--json'])).stdout) as {
+        provider: string;
+        live: unknown;
+        previous: unknown;
+        lock: string;
+        health: Array<{ component: string; role: string; state: string; health: string | null }>;
+      };
+      assert.equal(status.provider, 'gcp');
+      assert.deepEqual(status.live, { slot: 'green', releaseId: c.image.releaseId });
+      assert.deepEqual(status.previous, { slot: 'blue', releaseId: a.image.releaseId, running: true });
+      assert.equal(status.lock, 'free');
+      const health = Object.fromEntries(status.health.map((h) => [h.role, h]));
+      assert.equal(health['web-ui (live)']?.component, String(serving(fixture.spec.services['web-ui'].name)).split('/').pop());
+      assert.deepEqual([health['web-ui (live)']?.state, health['web-ui (live)']?.health], ['ready', '100% of traffic']);
+      assert.deepEqual([health['sensor-api (parked)']?.state, health['sensor-api (parked)']?.health], ['ready', '0% of traffic']);
+
+      const backup = JSON.parse(ok(await tkctl(['backup', '--json'])).stdout) as { name: string; size: number; sha256: string; location: string };
+      assert.equal(backup.location, `gs://${fixture.bucket.name}/snapshots/${backup.name}`);
+      const [stored] = await fixture.bucket.file(`snapshots/${backup.name}`).download();
+      assert.equal(createHash('sha256').update(stored).digest('hex'), backup.sha256, 'the backup is the object in the bucket');
+      assert.equal(stored.subarray(0, 5).toString(), 'PGDMP');
+      const listed = JSON.parse(ok(await tkctl(['snapshots', 'list', '--json'])).stdout) as { location: string; snapshots: Array<{ name: string; verified: boolean; size: number }> };
+      assert.deepEqual(listed.snapshots.map((s) => [s.name, s.verified, s.size]), [[backup.name, true, stored.length]]);
+      assert.equal(JSON.parse(ok(await tkctl(['status', '--json'])).stdout).latestSnapshot, backup.name);
+
+      // logs: Cloud Logging's entries of the live revisions (stdout and stderr), put there as Cloud Run's agent does.
+      const revisionOf = (service: string, tag: string) => String(fixture.emulator.service(`projects/${fixture.spec.project}/locations/${fixture.spec.region}/services/${service}`).traffic.find((t) => t.tag === tag)?.revision ?? '').split('/').pop()!;
+      const writer = loggingClient({ host: logging.host, port: logging.port });
+      const now = Date.now();
+      const entry = (service: string, revision: string, stream: 'stdout' | 'stderr' | 'requests', payload: { textPayload: string } | { jsonPayload: object }, offsetMs: number) => ({
+        logName: `projects/${fixture.spec.project}/logs/run.googleapis.com%2F${stream}`,
+        resource: { type: 'cloud_run_revision', labels: { service_name: service, revision_name: revision, location: fixture.spec.region, configuration_name: service } },
+        timestamp: { seconds: Math.floor((now - 5000 + offsetMs) / 1000), nanos: ((now - 5000 + offsetMs) % 1000) * 1e6 },
+        ...payload,
+      });
+      const web = fixture.spec.services['web-ui'].name;
+      const grpc = fixture.spec.services['sensor-api'].name;
+      await writer.writeLogEntries({
+        entries: [
+          entry(web, revisionOf(web, 'green'), 'stdout', { textPayload: 'green web 1' }, 0),
+          entry(web, revisionOf(web, 'green'), 'stderr', { textPayload: 'green web 2 on stderr' }, 10),
+          entry(web, revisionOf(web, 'green'), 'stdout', { jsonPayload: { fields: { msg: { stringValue: 'green web 3' }, level: { numberValue: 30 } } } }, 20),
+          entry(grpc, revisionOf(grpc, 'green'), 'stdout', { textPayload: 'green grpc 1' }, 15),
+          entry(web, revisionOf(web, 'blue'), 'stdout', { textPayload: 'blue web, parked' }, 5),
+          entry(web, revisionOf(web, 'green'), 'requests', { textPayload: 'GET /readyz 200 (the request log)' }, 25),
+        ],
+      });
+      const webLogs = ok(await tkctl(['logs', 'web-ui', '--tail', '2']));
+      assert.deepEqual(webLogs.stdout.trim().split('\n'), ['{"msg":"green web 3","level":30}']);
+      assert.match(webLogs.stderr, /^green web 2 on stderr$/m);
+      assert.doesNotMatch(webLogs.stdout + webLogs.stderr, /green web 1|parked|request log/);
+      const both = ok(await tkctl(['logs']));
+      assert.deepEqual(both.stdout.trim().split('\n'), ['web-ui | green web 1', 'sensor-api | green grpc 1', 'web-ui | {"msg":"green web 3","level":30}']);
+      await writer.close();
+
+      const restore = await tkctl(['restore', backup.name, '--confirm', c.stack]);
+      assert.equal(restore.code, 1);
+      assert.match(restore.stderr, /tkctl restore works on Docker stacks only.*provider gcp.*gcloud sql backups/s);
+      await logging.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

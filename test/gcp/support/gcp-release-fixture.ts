@@ -138,7 +138,8 @@ export async function createGcpReleaseFixture(): Promise<GcpReleaseFixture> {
     const registry = await startArtifactRegistryEmulator();
     cleanups.unshift(() => registry.stop());
     registry.push(ref);
-    const bucket = await gcs.newBucket();
+    // The name the program gives the stack's bucket, so the stack found from its file (tkctl, status) is this one.
+    const bucket = await gcs.newBucket(spec.stateBucket.name);
     const secrets = { TK_DATABASE_PASSWORD: 'unused-with-trust', TK_HMAC_SECRET: hmac };
     const emulator = await startCloudRunEmulator({
       runtime: { secrets: Object.fromEntries(spec.secrets.map((s) => [s.secretId, s.env === 'TK_HMAC_SECRET' ? hmac : secrets.TK_DATABASE_PASSWORD])), storageEndpoint: gcs.apiEndpoint },
