@@ -305,6 +305,11 @@ describe('GcpTarget (Pulumi mocks)', () => {
     for (const service of ['tk-own-sensor-api', 'tk-own-web-ui']) {
       assert.equal(byName(service).inputs.traffics, undefined);
       assert.deepEqual(byName(service).ignoreChanges, ['template', 'traffics', 'client', 'clientVersion']);
+      // A change to any other field would be an update too, resending the creation-time template
+      // (ignored paths keep their old inputs) without an update mask: only constants besides the
+      // name and location (whose change replaces the service).
+      assert.deepEqual(Object.keys(byName(service).inputs).sort(), ['deletionProtection', 'ingress', 'location', 'name', 'template']);
+      assert.deepEqual([byName(service).inputs.ingress, byName(service).inputs.deletionProtection], ['INGRESS_TRAFFIC_ALL', false]);
     }
     assert.deepEqual(byName('tk-own-postgres').ignoreChanges, []);
     // What the release builds the revisions from instead: the plan, and the refs only pulumi up knows.
