@@ -47,6 +47,8 @@ export interface GcpServiceSpec {
   portName: 'h2c' | 'http1';
   /** How Cloud Run checks a new instance before it gets requests. */
   startupProbe: { kind: 'grpc'; port: number } | { kind: 'http'; path: string; port: number };
+  /** How long one request may last: a sensor's gRPC stream stays open up to an hour. */
+  timeoutSeconds: number;
 }
 
 export interface GcpInfrastructureSpec {
@@ -107,6 +109,7 @@ export function planGcpInfrastructure(config: GcpInfrastructureInput): GcpInfras
       containerPort: APP_PORTS.sensorApiGrpc,
       portName: 'h2c',
       startupProbe: { kind: 'grpc', port: APP_PORTS.sensorApiGrpc },
+      timeoutSeconds: 3600,
     },
     'web-ui': {
       service: 'web-ui',
@@ -115,6 +118,7 @@ export function planGcpInfrastructure(config: GcpInfrastructureInput): GcpInfras
       containerPort: APP_PORTS.webUi,
       portName: 'http1',
       startupProbe: { kind: 'http', path: '/readyz', port: APP_PORTS.webUi },
+      timeoutSeconds: 300,
     },
   };
   const sensorUrl = new URL(cloudRunUrl(services['sensor-api'].name, gcp.projectNumber, gcp.region));
@@ -150,6 +154,16 @@ export function planGcpInfrastructure(config: GcpInfrastructureInput): GcpInfras
       publicGrpcAddress: `${sensorUrl.hostname}:443`,
     },
   };
+}
+
+/** The services' account as Google names it (known before it exists). */
+export function serviceAccountEmail(spec: Pick<GcpInfrastructureSpec, 'serviceAccountId' | 'project'>): string {
+  return `${spec.serviceAccountId}@${spec.project}.iam.gserviceaccount.com`;
+}
+
+/** The Cloud SQL instance's connection name, `<project>:<region>:<instance>` (known before it exists). */
+export function cloudSqlConnectionName(spec: Pick<GcpInfrastructureSpec, 'project' | 'region' | 'database'>): string {
+  return `${spec.project}:${spec.region}:${spec.database.instance}`;
 }
 
 /**

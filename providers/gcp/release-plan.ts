@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { RELEASE_PLAN_SCHEMA_VERSION, type ReleasePlan } from '../../components/release/plan.js';
+import { APP_SERVICES, RELEASE_PLAN_SCHEMA_VERSION, type AppService, type ReleasePlan } from '../../components/release/plan.js';
 import type { GcpStackConfig } from '../config.js';
 import { canonicalJson } from '../release-command.js';
-import type { GcpInfrastructureSpec } from './infrastructure-spec.js';
-import type { GcpPlanTargetInput } from './plan-target.js';
+import { cloudSqlConnectionName, serviceAccountEmail, type GcpInfrastructureSpec } from './infrastructure-spec.js';
+import type { GcpPlanTargetInput, GcpRevisionSpec } from './plan-target.js';
 
 /** Variables the release forwards by name; on Cloud Run they are Secret Manager references. */
 export const GCP_SECRET_ENV = ['TK_DATABASE_PASSWORD', 'TK_HMAC_SECRET'] as const;
@@ -50,5 +50,24 @@ export function gcpPlanTargetOfSpec(spec: GcpInfrastructureSpec): GcpPlanTargetI
     stateBucket: spec.stateBucket.name,
     services: { 'sensor-api': spec.services['sensor-api'].name, 'web-ui': spec.services['web-ui'].name },
     databaseInstance: spec.database.instance,
+    revision: gcpRevisionOfSpec(spec),
+  };
+}
+
+/** What every revision of the stack's services runs with, from the config: the plan carries it, so a config change reaches the next release's revisions. */
+function gcpRevisionOfSpec(spec: GcpInfrastructureSpec): GcpRevisionSpec {
+  const container = (service: AppService): GcpRevisionSpec['services'][AppService] => {
+    const { args, containerPort, portName, startupProbe, timeoutSeconds } = spec.services[service];
+    return { args: [...args], containerPort, portName, startupProbe: { ...startupProbe }, timeoutSeconds };
+  };
+  return {
+    serviceAccount: serviceAccountEmail(spec),
+    instances: { ...spec.instances },
+    database:
+      spec.database.connection === 'connector'
+        ? { connection: 'connector', instance: cloudSqlConnectionName(spec) }
+        : { connection: 'privateIp', network: spec.database.network ?? 'default' },
+    secrets: spec.secrets.map((secret) => ({ env: secret.env, secretId: secret.secretId })),
+    services: Object.fromEntries(APP_SERVICES.map((service) => [service, container(service)])) as GcpRevisionSpec['services'],
   };
 }

@@ -300,13 +300,30 @@ describe('GcpTarget (Pulumi mocks)', () => {
     }
   });
 
-  it('the release owns traffic and revisions: Pulumi ignores them on the services after creating them', async () => {
-    await declare('tk-own', gcpConfig('prod'));
+  it('the release owns template, revisions and traffic: Pulumi creates each service once and never sends either again (a maskless update would start an ungated revision)', async () => {
+    const target = await declare('tk-own', gcpConfig('prod'));
     for (const service of ['tk-own-sensor-api', 'tk-own-web-ui']) {
       assert.equal(byName(service).inputs.traffics, undefined);
-      assert.deepEqual(byName(service).ignoreChanges, ['traffics', 'template.revision', 'template.containers[0].image', 'client', 'clientVersion']);
+      assert.deepEqual(byName(service).ignoreChanges, ['template', 'traffics', 'client', 'clientVersion']);
+      // A change to any other field would be an update too, resending the creation-time template
+      // (ignored paths keep their old inputs) without an update mask: only constants besides the
+      // name and location (whose change replaces the service).
+      assert.deepEqual(Object.keys(byName(service).inputs).sort(), ['deletionProtection', 'ingress', 'location', 'name', 'template']);
+      assert.deepEqual([byName(service).inputs.ingress, byName(service).inputs.deletionProtection], ['INGRESS_TRAFFIC_ALL', false]);
     }
     assert.deepEqual(byName('tk-own-postgres').ignoreChanges, []);
+    // What the release builds the revisions from instead: the plan, and the refs only pulumi up knows.
+    const release = byName('tk-own-release');
+    const environment = release.inputs.environment as Inputs;
+    const refs = JSON.parse(String(environment.TK_GCP_REVISION_REFS)) as unknown;
+    assert.deepEqual(refs, {
+      databaseUrl: 'postgresql://trapperkeeper@localhost/trapperkeeper?host=%2Fcloudsql%2Ftk-prod-123456%3Aeurope-west1%3Atk-prod-postgres',
+      secretVersions: { TK_DATABASE_PASSWORD: '1', TK_HMAC_SECRET: '1' },
+    });
+    assert.deepEqual(release.inputs.triggers, [target.releasePlan.image.releaseId, environment.TK_GCP_REVISION_REFS], 'a new secret version or database address is a new release');
+    const other = await declare('tk-own2', gcpConfig('prod', { gcp: { instances: { min: 2, max: 7 } } }));
+    assert.deepEqual(gcpTargetOf(other.releasePlan).revision.instances, { min: 2, max: 7 }, 'scaling travels in the plan');
+    assert.notEqual(other.releasePlan.image.releaseId, target.releasePlan.image.releaseId, 'so a scaling change is a new release');
   });
 
   it('the bucket deletes superseded snapshots retentionDays after the release marked them (never the newest verified one, which has no custom time) and job outputs after a day, nothing else', async () => {
@@ -343,6 +360,19 @@ describe('GcpTarget (Pulumi mocks)', () => {
       databaseInstance: 'tk-prod-postgres',
       // Not in the plan: the parsed target's default (pg_dump of the declared Cloud SQL version).
       snapshotImage: 'postgres:16-bookworm',
+      revision: {
+        serviceAccount: 'tk-prod-run@tk-prod-123456.iam.gserviceaccount.com',
+        instances: { min: 1, max: 10 },
+        database: { connection: 'connector', instance: 'tk-prod-123456:europe-west1:tk-prod-postgres' },
+        secrets: [
+          { env: 'TK_HMAC_SECRET', secretId: 'tk-prod-hmac-secret' },
+          { env: 'TK_DATABASE_PASSWORD', secretId: 'tk-prod-database-password' },
+        ],
+        services: {
+          'sensor-api': { args: ['sensor-api'], containerPort: 50051, portName: 'h2c', startupProbe: { kind: 'grpc', port: 50051 }, timeoutSeconds: 3600 },
+          'web-ui': { args: ['web-ui'], containerPort: 8080, portName: 'http1', startupProbe: { kind: 'http', path: '/readyz', port: 8080 }, timeoutSeconds: 300 },
+        },
+      },
     });
     assert.match(plan.image.releaseId, /^0\.1\.0-0123abcd-20261123T101500Z\+cfg\.[0-9a-f]{8}$/);
     assert.deepEqual(plan.endpoints, { publicHttpUrl: 'https://tk-prod-web-ui-123456789012.europe-west1.run.app', publicGrpcAddress: 'tk-prod-sensor-api-123456789012.europe-west1.run.app:443' });

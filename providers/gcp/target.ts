@@ -11,8 +11,9 @@ import type { DeploymentTarget, ReleaseStatus, TargetEndpoints } from '../types.
 import type { GcpInfrastructureSpec, GcpSecretKey, GcpServiceSpec } from './infrastructure-spec.js';
 import { BACKUP_RETENTION_DAYS, BACKUP_START_TIME, CLOUD_SQL_MOUNT, POSTGRES_VERSION, databaseUrl, planGcpInfrastructure } from './infrastructure-spec.js';
 import { JOB_OUTPUT_ENV, STATE_MOUNT, STATE_VOLUME, type GcpJobKind, type GcpJobSpec } from './jobs/job-specs.js';
-import { DEFAULT_SNAPSHOT_IMAGE } from './plan-target.js';
+import { DEFAULT_SNAPSHOT_IMAGE, GCP_REVISION_REFS_ENV, type GcpRevisionRefs } from './plan-target.js';
 import { planGcpRelease, type GcpImage } from './release-plan.js';
+import { CLOUD_SQL_VOLUME, STARTUP_PROBE_TIMING } from './run/revision-template.js';
 import { JOB_OUTPUT_PREFIX, SNAPSHOT_PREFIX } from './storage/release-bucket.js';
 
 export interface GcpTargetArgs {
@@ -43,8 +44,9 @@ export const STATE_BUCKET_ROLE = 'roles/storage.objectUser';
  * release-state bucket (deploy lock, snapshots with a lifecycle rule), and one service account
  * with only what the services need.
  *
- * The release owns the services' traffic and revisions (providers/gcp/routing), so Pulumi
- * ignores those fields after creating the services.
+ * The release owns the services' template, revisions and traffic (slots/, routing/): Pulumi
+ * creates each service once and never sends its template or traffic again. The release builds
+ * every revision from its plan and the revision refs this program hands it (GCP_REVISION_REFS_ENV).
  *
  * @example
  * const target = new GcpTarget('tk', { config, imageTag });
@@ -155,7 +157,19 @@ export class GcpTarget extends pulumi.ComponentResource implements DeploymentTar
     this.image = { resource: this.appImage, ref: this.appImage.imageName };
 
     const rollbackTo = config.release.rollbackTo;
-    const environment = { [RELEASE_PLAN_ENV]: canonicalJson(this.releasePlan), ...(rollbackTo !== undefined ? { [ROLLBACK_TO_ENV]: rollbackTo } : {}) };
+    // What the release's revisions need that exists only now: the database URL (the private IP)
+    // and the secrets' versions. A new value is a new release (triggers), whose revisions pass the gate.
+    const revisionRefs = pulumi
+      .all([this.databaseUrl(spec), pulumi.all(spec.secrets.map((secret) => this.secrets[secret.key].version.version))])
+      .apply(([databaseUrl, versions]): string => {
+        const refs: GcpRevisionRefs = { databaseUrl, secretVersions: Object.fromEntries(spec.secrets.map((secret, i) => [secret.env, versions[i]!])) };
+        return canonicalJson(refs);
+      });
+    const environment = {
+      [RELEASE_PLAN_ENV]: canonicalJson(this.releasePlan),
+      [GCP_REVISION_REFS_ENV]: revisionRefs,
+      ...(rollbackTo !== undefined ? { [ROLLBACK_TO_ENV]: rollbackTo } : {}),
+    };
     const logging = command.types.enums.local.Logging.Stderr;
     const everything = [
       this.appImage,
@@ -168,7 +182,7 @@ export class GcpTarget extends pulumi.ComponentResource implements DeploymentTar
     ];
     this.release = new command.local.Command(
       `${name}-release`,
-      { create: releaseCli('deploy'), update: releaseCli('deploy'), environment, logging, triggers: [this.releasePlan.image.releaseId, ...(rollbackTo !== undefined ? [rollbackTo] : [])] },
+      { create: releaseCli('deploy'), update: releaseCli('deploy'), environment, logging, triggers: [this.releasePlan.image.releaseId, revisionRefs, ...(rollbackTo !== undefined ? [rollbackTo] : [])] },
       { parent: this, dependsOn: everything },
     );
     this.cleanup = new command.local.Command(`${name}-cleanup`, { delete: releaseCli('destroy'), environment, logging }, { parent: this, dependsOn: everything });
@@ -281,8 +295,7 @@ export class GcpTarget extends pulumi.ComponentResource implements DeploymentTar
         template: {
           serviceAccount: this.serviceAccount.email,
           scaling: { minInstanceCount: spec.instances.min, maxInstanceCount: spec.instances.max },
-          // A sensor's gRPC stream may stay open this long before Cloud Run ends the request.
-          timeout: service.portName === 'h2c' ? '3600s' : '300s',
+          timeout: `${service.timeoutSeconds}s`,
           containers: [
             {
               image: this.releasePlan.image.ref,
@@ -293,17 +306,23 @@ export class GcpTarget extends pulumi.ComponentResource implements DeploymentTar
                 { name: 'TK_DATABASE_URL', value: url },
                 ...secretEnv,
               ],
-              startupProbe: { ...probe, periodSeconds: 2, failureThreshold: 30 },
-              ...(connector ? { volumeMounts: [{ name: 'cloudsql', mountPath: CLOUD_SQL_MOUNT }] } : {}),
+              startupProbe: { ...probe, ...STARTUP_PROBE_TIMING },
+              ...(connector ? { volumeMounts: [{ name: CLOUD_SQL_VOLUME, mountPath: CLOUD_SQL_MOUNT }] } : {}),
             },
           ],
           ...(connector
-            ? { volumes: [{ name: 'cloudsql', cloudSqlInstance: { instances: [instance.connectionName] } }] }
+            ? { volumes: [{ name: CLOUD_SQL_VOLUME, cloudSqlInstance: { instances: [instance.connectionName] } }] }
             : { vpcAccess: { networkInterfaces: [{ network: spec.database.network ?? 'default' }], egress: 'PRIVATE_RANGES_ONLY' } }),
         },
       },
-      // The release creates revisions and moves traffic; Pulumi must not move it back.
-      child({ dependsOn: access, ignoreChanges: ['traffics', 'template.revision', 'template.containers[0].image', 'client', 'clientVersion'] }),
+      // The template above makes the service's first revision only. After that the release owns
+      // template and traffic: google_cloud_run_v2_service's update is a PATCH without updateMask
+      // (a full replace) that would resend this creation-time template (ignored paths keep their
+      // old inputs: the first release's image) and the traffic Pulumi last recorded, creating an
+      // ungated revision and possibly routing users to it. So both are ignored whole, and nothing
+      // else here changes after creation; config changes reach the next release's revisions
+      // through its plan (run/revision-template.ts).
+      child({ dependsOn: access, ignoreChanges: ['template', 'traffics', 'client', 'clientVersion'] }),
     );
     // Browsers and sensors reach both services from the internet; the app authenticates them.
     const publicInvoker = new gcp.cloudrunv2.ServiceIamMember(

@@ -1,7 +1,9 @@
 import { DeployError } from '../../../components/errors.js';
 import type { AppService, ReleasePlan, Slot } from '../../../components/release/plan.js';
 import type { DrainReport, SlotRecord, SlotsPort } from '../../../components/release/ports.js';
+import { revisionRefsFrom, type GcpRevisionRefs } from '../plan-target.js';
 import { pin, readSlots, revisionName } from '../routing/traffic-plan.js';
+import { revisionTemplate } from '../run/revision-template.js';
 import { waitForOperation } from '../run/operations.js';
 import {
   PLAN_ANNOTATION,
@@ -26,16 +28,19 @@ export const REVISION_READY_TIMEOUT_MS = 10 * 60_000;
 
 /**
  * Blue and green on Cloud Run: a slot is a revision of each service carrying the slot's traffic
- * tag (blue, green) at 0% until a switch. Starting a slot deploys a new revision from the
- * service's template (the one Pulumi declared: database URL, Secret Manager references, the Cloud
- * SQL volume) with the release's image, TK_RELEASE_ID and the plan as an annotation, waits until
- * Cloud Run reports it ready, then gives it the slot's tag. Traffic that followed LATEST is pinned
- * to its revision by name first, so creating a revision never moves a user.
+ * tag (blue, green) at 0% until a switch. Starting a slot deploys a new revision whose whole
+ * template the release builds from its plan (run/revision-template.ts: image, environment,
+ * scaling, probes, service account, Secret Manager references, the Cloud SQL volume or VPC
+ * access) with the plan as an annotation, waits until Cloud Run reports it ready, then gives it
+ * the slot's tag. `pulumi up` never changes the services' template (target.ts), so every
+ * revision is one a release created and gated. Traffic that followed LATEST is pinned to its
+ * revision by name first, so creating a revision never moves a user.
  *
  * Parking `running` keeps the tag (the revision stays reachable at its tag URL for an instant
  * rollback); `stopped` removes the tag, after which nothing routes to the revision and Cloud Run
- * scales it to zero once its in-flight requests finish; resuming tags it again. The secrets of a
- * fresh start are not used: the revisions read them from Secret Manager.
+ * scales it to zero once its in-flight requests finish; resuming tags it again. Secret values are
+ * not used: the revisions read them from Secret Manager, at the versions the revision refs
+ * (GCP_REVISION_REFS_ENV, from the release process's environment) pin.
  */
 export function cloudRunSlots(stack: CloudRunStack): SlotsPort {
   return {
@@ -47,8 +52,9 @@ export function cloudRunSlots(stack: CloudRunStack): SlotsPort {
       const record: SlotRecord = { slot, plan, startedAt: startedAtOf(webUi.revision), running: webUi.tagged && sensorApi?.tagged === true };
       return record;
     },
-    async start(plan, slot) {
-      await Promise.all(SERVICES.map((service) => startRevision(stack, service, plan, slot)));
+    async start(plan, slot, env) {
+      const refs = revisionRefsFrom(env);
+      await Promise.all(SERVICES.map((service) => startRevision(stack, service, plan, slot, refs)));
     },
     async resume(plan, slot) {
       await Promise.all(SERVICES.map((service) => resumeRevision(stack, service, plan, slot)));
@@ -87,34 +93,26 @@ async function slotRevision(stack: CloudRunStack, service: AppService, slot: Slo
   return newest ? { revision: newest, tagged: false } : undefined;
 }
 
-function upsertEnv(env: Array<{ name?: string | null }> | null | undefined, values: Record<string, string>): Array<Record<string, unknown>> {
-  const kept = (env ?? []).filter((variable) => !(variable.name && variable.name in values)) as Array<Record<string, unknown>>;
-  return [...kept, ...Object.entries(values).map(([name, value]) => ({ name, value }))];
-}
-
-async function startRevision(stack: CloudRunStack, service: AppService, plan: ReleasePlan, slot: Slot): Promise<void> {
+async function startRevision(stack: CloudRunStack, service: AppService, plan: ReleasePlan, slot: Slot, refs: GcpRevisionRefs): Promise<void> {
   const name = serviceName(stack, service);
   const routes = traffic(stack, service);
   const what = `a ${slot} revision of ${stack.target.services[service]}`;
   try {
     let current = await routes.read();
     if (current.traffic.some((t) => t.type !== 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION')) current = await routes.pinServing(current);
-    const [declared] = await stack.clients.services.getService({ name });
-    const template = declared.template ?? {};
-    const [container, ...sidecars] = template.containers ?? [];
-    if (!container) throw new DeployError(`The Cloud Run service ${name} has no container in its template`, 'run pulumi up again: it declares the services');
+    const [{ etag }] = await stack.clients.services.getService({ name });
     const startedAt = new Date();
     const revision = revisionNameFor(stack.target.services[service], slot, plan.image.releaseId, startedAt);
+    // Only the template changes (the mask), and all of it comes from the plan.
     const [operation] = await stack.clients.services.updateService({
       service: {
         name,
-        etag: declared.etag ?? '',
+        etag: etag ?? '',
         template: {
-          ...template,
+          ...revisionTemplate(plan, service, refs),
           revision,
-          labels: { ...(template.labels ?? {}), [SLOT_LABEL]: slot, [RELEASE_LABEL]: releaseLabel(plan.image.releaseId) },
-          annotations: { ...(template.annotations ?? {}), [PLAN_ANNOTATION]: JSON.stringify(plan), [STARTED_ANNOTATION]: startedAt.toISOString() },
-          containers: [{ ...container, image: plan.image.ref, env: upsertEnv(container.env, { ...plan.appEnv, TK_RELEASE_ID: plan.image.releaseId }) }, ...sidecars],
+          labels: { [SLOT_LABEL]: slot, [RELEASE_LABEL]: releaseLabel(plan.image.releaseId) },
+          annotations: { [PLAN_ANNOTATION]: JSON.stringify(plan), [STARTED_ANNOTATION]: startedAt.toISOString() },
         },
       },
       updateMask: { paths: ['template'] },

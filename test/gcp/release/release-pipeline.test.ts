@@ -12,7 +12,7 @@ import { createDeployEvents } from '../../../components/events/deploy-events.js'
 import { lockHolderForThisProcess } from '../../../components/lock/lock-holder.js';
 import { PhaseClock } from '../../../components/release/phases.js';
 import { runRelease } from '../../../components/release/pipeline.js';
-import type { ReleasePlan, Slot } from '../../../components/release/plan.js';
+import { APP_SERVICES, otherSlot, type ReleasePlan, type Slot } from '../../../components/release/plan.js';
 import type { ReleaseBackend, RoutedRelease } from '../../../components/release/ports.js';
 import { promote } from '../../../components/release/promote.js';
 import { gcpTargetOf } from '../../../providers/gcp/plan-target.js';
@@ -21,6 +21,7 @@ import { startCloudLoggingEmulator } from '../../../providers/gcp/emulator/cloud
 import { loggingClient } from '../../../providers/gcp/logs/revision-logs.js';
 import { openGcpStackOperations } from '../../../providers/gcp/stack-operations.js';
 import { runTkctlInProcess, type TkctlResult } from '../../tkctl/harness.js';
+import { SLOT_LABEL } from '../../../providers/gcp/run/stack.js';
 import { createGcpReleaseFixture, type GcpReleaseFixture } from '../support/gcp-release-fixture.js';
 
 function eventLog() {
@@ -218,6 +219,57 @@ describe('GCP releases through the pipeline (Cloud Run emulator on Docker, fake-
       await logging.stop();
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('a config-only release after a first one: the new revisions run the current image with the new config, users stay on the gated revision until the switch, and every revision but the service\'s first is one a release created', async () => {
+    const backend = fixture.backend();
+    const log = eventLog();
+    const routing = await backend.routing.read();
+    assert.ok(routing.live, 'an earlier release is live');
+    const before = fixture.plan('info');
+    // Same image, other config: another log level and another scaling (the services' template as pulumi up created it has none).
+    const plan = fixture.plan('error', { instances: { min: 1, max: 4 } });
+    assert.equal(plan.image.ref, before.image.ref);
+    const slot = otherSlot(routing.live.slot);
+    const serviceName = (service: (typeof APP_SERVICES)[number]) => `projects/${fixture.spec.project}/locations/${fixture.spec.region}/services/${fixture.spec.services[service].name}`;
+    const serving = (service: (typeof APP_SERVICES)[number]) => fixture.emulator.service(serviceName(service)).traffic.filter((t) => (t.percent ?? 0) > 0);
+    const servingBefore = Object.fromEntries(APP_SERVICES.map((service) => [service, serving(service)]));
+    let checkedAfterStart = false;
+    // The real backend, observed right after the slot started: before the gate and the switch.
+    const observed = {
+      ...backend,
+      slots: {
+        ...backend.slots,
+        async start(started: ReleasePlan, at: Slot, env: Record<string, string | undefined>) {
+          await backend.slots.start(started, at, env);
+          for (const service of APP_SERVICES) {
+            assert.deepEqual(serving(service), servingBefore[service], `${service}: users still reach the gated live revision only`);
+            const tagged = fixture.emulator.service(serviceName(service)).traffic.find((t) => t.tag === at);
+            assert.ok(tagged?.revision && (tagged.percent ?? 0) === 0, `${service}: the new revision is tagged ${at} at 0%`);
+            const template = fixture.emulator.revision(serviceName(service), tagged.revision).template as { containers: Array<{ image: string; env: Array<{ name: string; value?: string }> }>; scaling?: { minInstanceCount?: number; maxInstanceCount?: number } };
+            const container = template.containers[0]!;
+            assert.equal(container.image, plan.image.ref, `${service}: the release's image`);
+            const env = Object.fromEntries(container.env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
+            assert.equal(env.TK_LOG_LEVEL, 'error');
+            assert.equal(env.TK_RELEASE_ID, plan.image.releaseId);
+            assert.equal(template.scaling?.maxInstanceCount, 4, `${service}: the new scaling reached the revision`);
+          }
+          assert.equal(await publicRelease(plan), routing.live!.releaseId, 'users reach the live release at the service URL');
+          checkedAfterStart = true;
+        },
+      },
+    };
+    await promote(observed, { plan, slot, live: routing.live, staged: routing.staging, from: 'fresh', secrets: fixture.secrets }, { clock: new PhaseClock(), events: log.events, kind: 'release' });
+    assert.ok(checkedAfterStart);
+    assert.deepEqual((await backend.routing.read()).live, { slot, releaseId: plan.image.releaseId });
+    assert.equal(await publicRelease(plan), plan.image.releaseId, 'after the switch users reach the new release');
+    for (const service of APP_SERVICES) {
+      const [created, ...others] = fixture.emulator.service(serviceName(service)).revisions;
+      assert.ok(created, 'the revision the service was created with');
+      for (const revision of others) {
+        assert.ok(fixture.emulator.revision(serviceName(service), revision).template.labels?.[SLOT_LABEL], `${service}: revision ${revision} was created by a release`);
+      }
+      assert.ok(fixture.emulator.updates.filter((u) => u.service === serviceName(service)).every((u) => u.paths.length === 1 && ['template', 'traffic'].includes(u.paths[0]!)), 'every update named the one field it changed');
     }
   });
 });

@@ -19,7 +19,7 @@ import { startFakeGcs, type FakeGcs } from '../../../providers/gcp/fake-gcs.js';
 import { artifactRegistryClient } from '../../../providers/gcp/images/client.js';
 import { CLOUD_SQL_MOUNT, databaseUrl, planGcpInfrastructure, type GcpInfrastructureSpec } from '../../../providers/gcp/infrastructure-spec.js';
 import { JOB_OUTPUT_ENV, STATE_MOUNT, STATE_VOLUME, type GcpJobSpec } from '../../../providers/gcp/jobs/job-specs.js';
-import { DEFAULT_SNAPSHOT_IMAGE } from '../../../providers/gcp/plan-target.js';
+import { DEFAULT_SNAPSHOT_IMAGE, GCP_REVISION_REFS_ENV } from '../../../providers/gcp/plan-target.js';
 import { gcpReleaseBackend } from '../../../providers/gcp/release-backend.js';
 import { planGcpRelease } from '../../../providers/gcp/release-plan.js';
 import { cloudRunClients } from '../../../providers/gcp/run/clients.js';
@@ -36,8 +36,9 @@ export interface GcpReleaseFixture {
   gcs: FakeGcs;
   bucket: Bucket;
   spec: GcpInfrastructureSpec;
-  /** A release of the app image; `variant` changes its config (another release id). */
-  plan(variant?: string): ReleasePlan;
+  /** A release of the app image; `variant` (the log level) and `gcp` change its config (another release id). */
+  plan(variant?: string, gcp?: { instances?: { min: number; max: number } }): ReleasePlan;
+  /** The release process's environment: the secrets and the revision refs `pulumi up` passes (GCP_REVISION_REFS_ENV). */
   secrets: Record<string, string>;
   /** A backend with clients of its own, as a release process has. */
   backend(): ReleaseBackend;
@@ -110,10 +111,10 @@ export async function createGcpReleaseFixture(): Promise<GcpReleaseFixture> {
   const stack = `c${suffix}`;
   const database = `tk_gcp_${suffix}`;
   const hmac = `${randomBytes(16).toString('hex')}:${randomBytes(32).toString('base64')}`;
-  const config = (variant: string) => {
+  const config = (variant: string, gcp: Record<string, unknown> = {}) => {
     const parsed = parseStackConfig({
       stack,
-      config: pulumiConfig({ provider: 'gcp', gcp: { project: 'tk-test-project', projectNumber: '123456789012', region: 'europe-west1', artifactRepository: `tk-test-${suffix}` }, database: { name: database, user: 'trapperkeeper' }, app: { logLevel: variant } }),
+      config: pulumiConfig({ provider: 'gcp', gcp: { project: 'tk-test-project', projectNumber: '123456789012', region: 'europe-west1', artifactRepository: `tk-test-${suffix}`, ...gcp }, database: { name: database, user: 'trapperkeeper' }, app: { logLevel: variant } }),
       processEnv: { TK_POSTGRES_PASSWORD: 'unused-with-trust', TK_HMAC_SECRET: hmac },
       envFile: { path: `.env.${stack}`, values: {} },
     });
@@ -157,8 +158,9 @@ export async function createGcpReleaseFixture(): Promise<GcpReleaseFixture> {
     }
     const clients: Array<{ close(): Promise<unknown> }> = [];
     cleanups.unshift(async () => Promise.all(clients.map((c) => c.close())));
-    const plan = (variant = 'info'): ReleasePlan => {
-      const base = planGcpRelease(config(variant), spec, release);
+    const plan = (variant = 'info', gcp: { instances?: { min: number; max: number } } = {}): ReleasePlan => {
+      const configured = config(variant, gcp);
+      const base = planGcpRelease(configured, planGcpInfrastructure(configured), release);
       // Users reach the services' URLs on 127.0.0.1.
       return {
         ...base,
@@ -173,7 +175,11 @@ export async function createGcpReleaseFixture(): Promise<GcpReleaseFixture> {
       bucket,
       spec,
       plan,
-      secrets,
+      secrets: {
+        ...secrets,
+        // What GcpTarget passes: the database URL and the secrets' versions the revisions pin.
+        [GCP_REVISION_REFS_ENV]: JSON.stringify({ databaseUrl: databaseUrl(spec, { connectionName, privateIp: '' }), secretVersions: Object.fromEntries(spec.secrets.map((s) => [s.env, '1'])) }),
+      },
       database,
       sql: (statement) => psql(database, statement),
       backend() {
