@@ -91,7 +91,7 @@ describe('the placeholder revision a Cloud Run service is created with (before a
         client.makeUnaryRequest('/grpc.health.v1.Health/Check', (value: Buffer) => value, (value: Buffer) => value, Buffer.alloc(0), (failure, value) => (failure ? resolve(failure) : reject(new Error(`answered ${String(value)}`)))),
       );
       assert.equal(error.code, grpc.status.UNAVAILABLE);
-      assert.match(error.details, /^No release of tk-prod-sensor-api is live yet/);
+      assert.match(error.details, /^No release of tk-prod-sensor-api is live yet: this is the placeholder revision the service was created with\./);
     } finally {
       client.close();
     }

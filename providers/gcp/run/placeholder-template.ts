@@ -27,7 +27,8 @@ export function isPlaceholderRevision(revision: string): boolean {
  * The placeholder's server, run as `node -e <script> <h2c|http1> <service>` (node:http and
  * node:http2 only, so it needs nothing of the image but Node). Cloud Run sets PORT to the
  * container port. On h2c, a gRPC call gets a trailers-only UNAVAILABLE carrying the text (what
- * a sensor's client logs and retries on); any other request, on either protocol, a 503.
+ * a sensor's client logs and retries on; printable ASCII without `%`, so no percent-encoding);
+ * any other request, on either protocol, a 503.
  */
 export const PLACEHOLDER_SERVER = [
   "'use strict';",
@@ -39,7 +40,7 @@ export const PLACEHOLDER_SERVER = [
   'const server = protocol === "h2c"',
   '  ? http2.createServer().on("stream", (stream, headers) => {',
   "      stream.on('error', () => undefined);",
-  "      if (String(headers['content-type'] || '').startsWith('application/grpc')) return stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '14', 'grpc-message': encodeURIComponent(text) }, { endStream: true });",
+  "      if (String(headers['content-type'] || '').startsWith('application/grpc')) return stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '14', 'grpc-message': text }, { endStream: true });",
   "      stream.respond({ ':status': 503, ...plain });",
   "      stream.end(text + '\\n');",
   '    })',
