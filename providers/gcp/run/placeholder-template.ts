@@ -18,11 +18,6 @@ export function placeholderRevisionName(serviceName: string): string {
 }
 export const PLACEHOLDER_SUFFIX = 'placeholder';
 
-/** Whether a revision (short or full name) is the placeholder a service was created with. */
-export function isPlaceholderRevision(revision: string): boolean {
-  return revision.slice(revision.lastIndexOf('/') + 1).endsWith(`-${PLACEHOLDER_SUFFIX}`);
-}
-
 /**
  * The placeholder's server, run as `node -e <script> <h2c|http1> <service>` (node:http and
  * node:http2 only, so it needs nothing of the image but Node). Cloud Run sets PORT to the
