@@ -50,6 +50,8 @@ const PROTOS = ['google/cloud/run/v2/service.proto', 'google/cloud/run/v2/revisi
 const LATEST = 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST';
 const REVISION = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
 const READY_TIMEOUT_MS = 120_000;
+/** How long a TCP probe's connection must stay open to count (see probe()). */
+const TCP_PROBE_HOLD_MS = 300;
 
 interface Traffic {
   type?: string;
@@ -135,7 +137,11 @@ export interface CloudRunEmulator {
   /** `127.0.0.1`, for the client's apiEndpoint, and the port. */
   host: string;
   port: number;
-  /** Full name projects/<p>/locations/<r>/services/<s>; the service starts with one revision on LATEST (as Pulumi leaves it). */
+  /**
+   * Full name projects/<p>/locations/<r>/services/<s>, created as Pulumi creates it: `template`
+   * becomes its first revision, on LATEST with all the traffic, its container running (with
+   * `runtime`) and ready before this resolves; rejects when that revision never gets ready.
+   */
   addService(name: string, template?: WireTemplate): Promise<EmulatedService>;
   /** Full name projects/<p>/locations/<r>/jobs/<j>, as Pulumi creates it (the job's template: taskCount, template.containers ...). */
   addJob(name: string, template: Record<string, unknown>): void;
@@ -249,7 +255,10 @@ export async function startCloudRunEmulator(options: CloudRunEmulatorOptions = {
         }
         const forwarded = Object.fromEntries(Object.entries(headers).filter(([name]) => !name.startsWith(':') || [':method', ':path', ':scheme'].includes(name)));
         const upstream = session.request(forwarded);
-        upstream.on('response', (responseHeaders) => stream.respond(responseHeaders, { waitForTrailers: true }));
+        // A gRPC error without a message body is one HEADERS frame that ends the stream (trailers-only): passed on as such.
+        upstream.on('response', (responseHeaders, flags) =>
+          stream.respond(responseHeaders, (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0 ? { endStream: true } : { waitForTrailers: true }),
+        );
         let trailers: http2.IncomingHttpHeaders | undefined;
         upstream.on('trailers', (t) => (trailers = t));
         stream.on('wantTrailers', () => stream.sendTrailers(Object.fromEntries(Object.entries(trailers ?? {}).filter(([name]) => !name.startsWith(':')))));
@@ -374,17 +383,23 @@ export async function startCloudRunEmulator(options: CloudRunEmulatorOptions = {
         return false;
       }
     }
+    // TCP: the connection opens and stays open. Docker's port proxy accepts on 127.0.0.1 before
+    // anything listens in the container and closes the connection once it cannot reach it, so
+    // an accepted connection alone proves nothing here.
     const [host, portText] = address.split(':');
     return new Promise((resolve) => {
-      const socket = connect({ host: host!, port: Number(portText ?? port) }, () => {
+      let settled = false;
+      const settle = (ok: boolean) => {
+        if (settled) return;
+        settled = true;
         socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-      socket.setTimeout(2000, () => {
-        socket.destroy();
-        resolve(false);
-      });
+        resolve(ok);
+      };
+      const socket = connect({ host: host!, port: Number(portText ?? port) }, () => void setTimeout(() => settle(true), TCP_PROBE_HOLD_MS));
+      socket.once('error', () => settle(false));
+      socket.once('close', () => settle(false));
+      socket.once('end', () => settle(false));
+      socket.setTimeout(2000, () => settle(false));
     });
   }
 
@@ -703,9 +718,14 @@ export async function startCloudRunEmulator(options: CloudRunEmulatorOptions = {
       const service: EmulatedService = { name, etag: nextEtag(), revisions: [], latestReadyRevision: '', latestCreatedRevision: '', traffic: [{ type: LATEST, percent: 100 }], template, uri: '' };
       service.uri = await startFront(service);
       services.set(name, service);
-      // The revision Pulumi's create leaves: the template as declared, without a container run here.
-      const first = createRevision(service, { ...template, containers: (template.containers ?? []).map((c) => ({ ...c, image: '' })) });
-      first.state = 'ready';
+      // Pulumi's create: the declared template is the first revision, with all the traffic
+      // (LATEST), running like any revision; the create waits until it is ready and fails as
+      // Cloud Run's operation does when it never is.
+      const first = createRevision(service, template);
+      first.scaling = scaleUp(first);
+      pending.add(first.scaling);
+      await first.scaling;
+      if (first.state === 'failed') throw new Error(`Creating service ${name} failed: ${first.failure ?? 'its first revision is not ready'}`);
       service.latestReadyRevision = first.name;
       return service;
     },

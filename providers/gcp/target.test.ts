@@ -9,6 +9,7 @@ import type { GcpStackConfig } from '../config.js';
 import { parseStackConfig } from '../config.js';
 import { CANARY, CANARY_ENV, MOCK_RELEASE_SUMMARY, byName, byType, installPulumiMocks, isWrappedSecret, plainOccurrences, promiseOf, pulumiConfig, recorded, registered, resetRecorded, unwrapSecrets } from '../docker/testing.js';
 import { NAME_LIMITS } from './infrastructure-spec.js';
+import { PLACEHOLDER_SERVER } from './run/placeholder-template.js';
 import { gcpTargetOf } from './plan-target.js';
 import { GcpTarget } from './target.js';
 
@@ -23,7 +24,7 @@ const GCP_DEMO_GOLDEN = fileURLToPath(new URL('./fixtures/gcp-demo-graph.golden.
 const KEY_INPUTS: Record<string, string[]> = {
   'gcp:sql/databaseInstance:DatabaseInstance': ['databaseVersion', 'deletionProtection', 'settings.tier', 'settings.availabilityType', 'settings.deletionProtectionEnabled', 'settings.backupConfiguration.enabled', 'settings.ipConfiguration.sslMode'],
   'gcp:storage/bucket:Bucket': ['forceDestroy', 'publicAccessPrevention', 'uniformBucketLevelAccess'],
-  'gcp:cloudrunv2/service:Service': ['ingress', 'template.containers.0.image', 'template.containers.0.ports.name', 'template.scaling.minInstanceCount', 'template.scaling.maxInstanceCount'],
+  'gcp:cloudrunv2/service:Service': ['ingress', 'template.revision', 'template.containers.0.image', 'template.containers.0.commands', 'template.containers.0.ports.name', 'template.scaling.minInstanceCount', 'template.scaling.maxInstanceCount'],
   'gcp:cloudrunv2/job:Job': ['template.template.containers.0.image', 'template.template.maxRetries', 'template.template.timeout'],
   'gcp:cloudrunv2/serviceIamMember:ServiceIamMember': ['role', 'member'],
   'gcp:projects/iAMMember:IAMMember': ['role'],
@@ -92,6 +93,7 @@ async function declare(name: string, config: GcpStackConfig): Promise<GcpTarget>
 
 interface Container {
   image: string;
+  commands?: string[];
   args: string[];
   ports: { name: string; containerPort: number };
   envs: Array<{ name: string; value?: unknown; valueSource?: { secretKeyRef: { secret: string; version: string } } }>;
@@ -158,7 +160,7 @@ describe('GcpTarget (Pulumi mocks)', () => {
     }
   });
 
-  it('never puts a secret value anywhere but a secret input; the services read them through secretKeyRef', async () => {
+  it('never puts a secret value anywhere but a secret input; the jobs read them through secretKeyRef, the services\' placeholders not at all', async () => {
     const target = await declare('tk-sec', gcpConfig('prod'));
     for (const resource of recorded) {
       for (const canary of [CANARY.postgresPassword, CANARY.hmacSecret]) {
@@ -172,32 +174,28 @@ describe('GcpTarget (Pulumi mocks)', () => {
     assert.equal(unwrapSecrets(byName('tk-sec-db-user').inputs.password), CANARY.postgresPassword);
     assert.ok(isWrappedSecret(byName('tk-sec-db-user').inputs.password));
 
-    const secretNames = (service: string) =>
-      containerOf(service)
-        .envs.filter((env) => env.valueSource)
-        .map((env) => [env.name, env.valueSource!.secretKeyRef.secret, env.valueSource!.secretKeyRef.version]);
-    const expected = [
-      ['TK_HMAC_SECRET', 'tk-prod-hmac-secret', '1'],
-      ['TK_DATABASE_PASSWORD', 'tk-prod-database-password', '1'],
-    ];
-    assert.deepEqual(secretNames('tk-sec-sensor-api'), expected);
-    assert.deepEqual(secretNames('tk-sec-web-ui'), expected);
-    const plainNames = containerOf('tk-sec-web-ui').envs.filter((env) => !env.valueSource).map((env) => env.name);
-    assert.deepEqual(plainNames, ['TK_LOG_LEVEL', 'TK_RELEASE_ID', 'TK_DATABASE_URL']);
+    // The release's revisions read them through secretKeyRef at pinned versions (run/revision-template.test.ts).
+    for (const service of ['tk-sec-sensor-api', 'tk-sec-web-ui']) assert.equal(containerOf(service).envs, undefined, `${service} is created without any variable`);
     assert.equal(target.releasePlan.secretEnv.includes('TK_DATABASE_PASSWORD'), true);
   });
 
-  it('sensor-api speaks HTTP/2 cleartext (h2c) end to end on its gRPC port, probed by gRPC health; web-ui HTTP/1 on 8080 probed on /readyz', async () => {
-    await declare('tk-h2', gcpConfig('prod'));
-    const sensor = containerOf('tk-h2-sensor-api');
-    assert.deepEqual(sensor.ports, { name: 'h2c', containerPort: 50051 });
-    assert.deepEqual(sensor.args, ['sensor-api']);
-    assert.deepEqual(sensor.startupProbe, { grpc: { port: 50051 }, periodSeconds: 2, failureThreshold: 30 });
-    assert.equal((byName('tk-h2-sensor-api').inputs.template as Inputs).timeout, '3600s', 'a sensor stream may stay open an hour');
-    const web = containerOf('tk-h2-web-ui');
-    assert.deepEqual(web.ports, { name: 'http1', containerPort: 8080 });
-    assert.deepEqual(web.startupProbe, { httpGet: { path: '/readyz', port: 8080 }, periodSeconds: 2, failureThreshold: 30 });
-    assert.equal(sensor.image, `europe-west1-docker.pkg.dev/tk-prod-123456/trapperkeeper/trapperkeeper:${IMAGE.tag}`);
+  it('creates each service with a placeholder revision that starts without the database and answers 503: the release image\'s Node, its port (h2c for sensor-api), a TCP probe, no variable, no volume, one instance at most', async () => {
+    const target = await declare('tk-ph', gcpConfig('prod'));
+    for (const [service, port] of [['sensor-api', { name: 'h2c', containerPort: 50051 }], ['web-ui', { name: 'http1', containerPort: 8080 }]] as const) {
+      const template = byName(`tk-ph-${service}`).inputs.template as Inputs;
+      assert.equal(template.revision, `tk-prod-${service}-placeholder`, 'operators see it for what it is');
+      assert.deepEqual(template.scaling, { minInstanceCount: 0, maxInstanceCount: 1 });
+      assert.deepEqual([template.volumes, template.vpcAccess, template.timeout], [undefined, undefined, undefined], 'no Cloud SQL volume, no VPC egress');
+      assert.equal(template.serviceAccount, 'tk-prod-run@tk-prod-123456.iam.gserviceaccount.com');
+      const container = containerOf(`tk-ph-${service}`);
+      assert.equal(container.image, target.releasePlan.image.ref, 'the release image, already pushed');
+      assert.deepEqual(container.commands, ['node']);
+      assert.deepEqual(container.args, ['-e', PLACEHOLDER_SERVER, port.name, `tk-prod-${service}`], 'the placeholder server, not the app');
+      assert.deepEqual(container.ports, port);
+      assert.deepEqual(container.startupProbe, { tcpSocket: { port: port.containerPort }, periodSeconds: 2, failureThreshold: 30 });
+      assert.equal(container.envs, undefined, 'no TK_DATABASE_URL, no secret, no app setting');
+      assert.equal(container.volumeMounts, undefined);
+    }
   });
 
   it('keeps the database safe by default: deletion protection in Pulumi and Cloud SQL, backups with point-in-time recovery, kept on destroy', async () => {
@@ -227,30 +225,23 @@ describe('GcpTarget (Pulumi mocks)', () => {
     assert.match(String(byName('tk-eph-cleanup').inputs.delete), /release-cli\.ts destroy$/);
   });
 
-  it('connector: the services mount the instance\'s Cloud SQL socket and connect through it; no authorized network, TLS only', async () => {
+  it('connector: the release\'s revisions connect through the instance\'s Cloud SQL socket (the URL pulumi up hands the release); no authorized network, TLS only', async () => {
     await declare('tk-conn', gcpConfig('prod'));
-    const template = byName('tk-conn-sensor-api').inputs.template as Inputs;
-    assert.deepEqual(template.volumes, [{ name: 'cloudsql', cloudSqlInstance: { instances: ['tk-prod-123456:europe-west1:tk-prod-postgres'] } }]);
-    assert.equal(template.vpcAccess, undefined);
-    const sensor = containerOf('tk-conn-sensor-api');
-    assert.deepEqual(sensor.volumeMounts, [{ name: 'cloudsql', mountPath: '/cloudsql' }]);
-    const url = sensor.envs.find((env) => env.name === 'TK_DATABASE_URL')?.value;
-    assert.equal(url, 'postgresql://trapperkeeper@localhost/trapperkeeper?host=%2Fcloudsql%2Ftk-prod-123456%3Aeurope-west1%3Atk-prod-postgres');
-    assert.equal(new URL(String(url)).password, '', 'the password is not in the URL');
+    const refs = JSON.parse(String((byName('tk-conn-release').inputs.environment as Inputs).TK_GCP_REVISION_REFS)) as { databaseUrl: string };
+    assert.equal(refs.databaseUrl, 'postgresql://trapperkeeper@localhost/trapperkeeper?host=%2Fcloudsql%2Ftk-prod-123456%3Aeurope-west1%3Atk-prod-postgres');
+    assert.equal(new URL(refs.databaseUrl).password, '', 'the password is not in the URL');
     assert.deepEqual((byName('tk-conn-postgres').inputs.settings as Inputs).ipConfiguration, { ipv4Enabled: true, authorizedNetworks: [], sslMode: 'ENCRYPTED_ONLY' });
   });
 
-  it('privateIp: no public address on the instance, which sits in the VPC the services reach by Direct VPC egress', async () => {
+  it('privateIp: no public address on the instance, which sits in the VPC the release\'s revisions reach by Direct VPC egress', async () => {
     await declare('tk-vpc', gcpConfig('prod', { gcp: { connection: 'privateIp', network: 'tk-vpc' } }));
     assert.deepEqual((byName('tk-vpc-postgres').inputs.settings as Inputs).ipConfiguration, {
       ipv4Enabled: false,
       privateNetwork: 'projects/tk-prod-123456/global/networks/tk-vpc',
       sslMode: 'ENCRYPTED_ONLY',
     });
-    const template = byName('tk-vpc-web-ui').inputs.template as Inputs;
-    assert.deepEqual(template.vpcAccess, { networkInterfaces: [{ network: 'tk-vpc' }], egress: 'PRIVATE_RANGES_ONLY' });
-    assert.equal(template.volumes, undefined);
-    assert.equal(containerOf('tk-vpc-web-ui').envs.find((env) => env.name === 'TK_DATABASE_URL')?.value, 'postgresql://trapperkeeper@10.20.0.3:5432/trapperkeeper?sslmode=no-verify');
+    const refs = JSON.parse(String((byName('tk-vpc-release').inputs.environment as Inputs).TK_GCP_REVISION_REFS)) as { databaseUrl: string };
+    assert.equal(refs.databaseUrl, 'postgresql://trapperkeeper@10.20.0.3:5432/trapperkeeper?sslmode=no-verify');
   });
 
   it('least privilege: the services\' account is a Cloud SQL client and reads its two secrets, nothing more; only the two services are public', async () => {
@@ -274,11 +265,12 @@ describe('GcpTarget (Pulumi mocks)', () => {
     for (const service of ['tk-iam-sensor-api', 'tk-iam-web-ui']) {
       assert.equal((byName(service).inputs.template as Inputs).serviceAccount, 'tk-prod-run@tk-prod-123456.iam.gserviceaccount.com');
     }
-    // Each service starts only once it may read its secrets and reach the database.
-    for (const service of ['tk-iam-sensor-api', 'tk-iam-web-ui']) {
-      const deps = byName(service).dependencies.map((urn) => urn.split('::').pop());
-      assert.deepEqual(deps.filter((d) => d?.includes('accessor') || d?.includes('cloudsql')).sort(), ['tk-iam-run-cloudsql.client', 'tk-iam-secret-databasePassword-accessor', 'tk-iam-secret-hmac-accessor']);
-    }
+    // The release's revisions start only once they may read their secrets and reach the database;
+    // the services' placeholders need neither.
+    const accessNeeded = ['tk-iam-run-cloudsql.client', 'tk-iam-secret-databasePassword-accessor', 'tk-iam-secret-hmac-accessor'];
+    const needs = (name: string) => byName(name).dependencies.map((urn) => urn.split('::').pop()).filter((d) => d?.includes('accessor') || d?.includes('cloudsql')).sort();
+    assert.deepEqual(needs('tk-iam-release'), accessNeeded);
+    for (const service of ['tk-iam-sensor-api', 'tk-iam-web-ui']) assert.deepEqual(needs(service), []);
   });
 
   it('builds the app image and pushes it to the stack\'s Artifact Registry repository under the release tag, with an access token kept secret, before any service or release needs it', async () => {

@@ -13,7 +13,7 @@ import { BACKUP_RETENTION_DAYS, BACKUP_START_TIME, CLOUD_SQL_MOUNT, POSTGRES_VER
 import { JOB_OUTPUT_ENV, STATE_MOUNT, STATE_VOLUME, type GcpJobKind, type GcpJobSpec } from './jobs/job-specs.js';
 import { DEFAULT_SNAPSHOT_IMAGE, GCP_REVISION_REFS_ENV, type GcpRevisionRefs } from './plan-target.js';
 import { planGcpRelease, type GcpImage } from './release-plan.js';
-import { CLOUD_SQL_VOLUME, STARTUP_PROBE_TIMING } from './run/revision-template.js';
+import { placeholderTemplate } from './run/placeholder-template.js';
 import { JOB_OUTPUT_PREFIX, SNAPSHOT_PREFIX } from './storage/release-bucket.js';
 
 export interface GcpTargetArgs {
@@ -45,8 +45,10 @@ export const STATE_BUCKET_ROLE = 'roles/storage.objectUser';
  * with only what the services need.
  *
  * The release owns the services' template, revisions and traffic (slots/, routing/): Pulumi
- * creates each service once and never sends its template or traffic again. The release builds
- * every revision from its plan and the revision refs this program hands it (GCP_REVISION_REFS_ENV).
+ * creates each service once, with a placeholder revision that answers 503 until the first release
+ * passed its gate (run/placeholder-template.ts), and never sends its template or traffic again.
+ * The release builds every revision from its plan and the revision refs this program hands it
+ * (GCP_REVISION_REFS_ENV).
  *
  * @example
  * const target = new GcpTarget('tk', { config, imageTag });
@@ -143,9 +145,9 @@ export class GcpTarget extends pulumi.ComponentResource implements DeploymentTar
     // their output into this bucket (a Cloud Storage volume): object access here, nowhere else.
     this.stateBucketAccess = new gcp.storage.BucketIAMMember(`${name}-release-state-jobs`, { bucket: this.stateBucket.name, role: STATE_BUCKET_ROLE, member }, child());
 
-    // A service's first revision runs the image: it must be pushed first.
+    // What the release's revisions and jobs need: their secrets, Cloud SQL, the pushed image.
     const access = [...Object.values(this.secrets).map((s) => s.accessor), ...this.projectRoles, this.appImage];
-    this.services = Object.fromEntries(APP_SERVICES.map((service) => [service, this.createService(name, spec, spec.services[service], access, child)])) as GcpTarget['services'];
+    this.services = Object.fromEntries(APP_SERVICES.map((service) => [service, this.createService(name, spec, spec.services[service], child)])) as GcpTarget['services'];
     // The jobs run the image being released (migrate) and pg_dump of the declared PostgreSQL
     // version; they write into the bucket, so they wait for its access too.
     const jobAccess = [...access, this.stateBucketAccess];
@@ -172,7 +174,7 @@ export class GcpTarget extends pulumi.ComponentResource implements DeploymentTar
     };
     const logging = command.types.enums.local.Logging.Stderr;
     const everything = [
-      this.appImage,
+      ...access,
       this.stateBucket,
       this.stateBucketAccess,
       this.database.user,
@@ -272,19 +274,8 @@ export class GcpTarget extends pulumi.ComponentResource implements DeploymentTar
     name: string,
     spec: GcpInfrastructureSpec,
     service: GcpServiceSpec,
-    access: pulumi.Resource[],
     child: (extra?: pulumi.CustomResourceOptions) => pulumi.CustomResourceOptions,
   ): GcpTarget['services'][AppService] {
-    const instance = this.database.instance;
-    const connector = spec.database.connection === 'connector';
-    const url = this.databaseUrl(spec);
-    const plainEnv = { ...this.releasePlan.appEnv, TK_RELEASE_ID: this.releasePlan.image.releaseId };
-    const secretEnv = this.secretEnv(spec, (secret) => secret.services.includes(service.service));
-    const probe =
-      service.startupProbe.kind === 'grpc'
-        ? { grpc: { port: service.startupProbe.port } }
-        : { httpGet: { path: service.startupProbe.path, port: service.startupProbe.port } };
-
     const cloudRun = new gcp.cloudrunv2.Service(
       `${name}-${service.service}`,
       {
@@ -292,37 +283,19 @@ export class GcpTarget extends pulumi.ComponentResource implements DeploymentTar
         location: spec.region,
         ingress: 'INGRESS_TRAFFIC_ALL',
         deletionProtection: false,
-        template: {
-          serviceAccount: this.serviceAccount.email,
-          scaling: { minInstanceCount: spec.instances.min, maxInstanceCount: spec.instances.max },
-          timeout: `${service.timeoutSeconds}s`,
-          containers: [
-            {
-              image: this.releasePlan.image.ref,
-              args: service.args,
-              ports: { name: service.portName, containerPort: service.containerPort },
-              envs: [
-                ...Object.entries(plainEnv).map(([envName, value]) => ({ name: envName, value })),
-                { name: 'TK_DATABASE_URL', value: url },
-                ...secretEnv,
-              ],
-              startupProbe: { ...probe, ...STARTUP_PROBE_TIMING },
-              ...(connector ? { volumeMounts: [{ name: CLOUD_SQL_VOLUME, mountPath: CLOUD_SQL_MOUNT }] } : {}),
-            },
-          ],
-          ...(connector
-            ? { volumes: [{ name: CLOUD_SQL_VOLUME, cloudSqlInstance: { instances: [instance.connectionName] } }] }
-            : { vpcAccess: { networkInterfaces: [{ network: spec.database.network ?? 'default' }], egress: 'PRIVATE_RANGES_ONLY' } }),
-        },
+        // The first revision gets all the traffic the moment the service exists, before any
+        // release ran: a placeholder answering 503 (run/placeholder-template.ts), which needs
+        // neither the database nor a secret, so the create never waits on a schema not there yet.
+        template: { ...placeholderTemplate(service, this.releasePlan.image.ref), serviceAccount: this.serviceAccount.email },
       },
       // The template above makes the service's first revision only. After that the release owns
       // template and traffic: google_cloud_run_v2_service's update is a PATCH without updateMask
-      // (a full replace) that would resend this creation-time template (ignored paths keep their
-      // old inputs: the first release's image) and the traffic Pulumi last recorded, creating an
-      // ungated revision and possibly routing users to it. So both are ignored whole, and nothing
-      // else here changes after creation; config changes reach the next release's revisions
-      // through its plan (run/revision-template.ts).
-      child({ dependsOn: access, ignoreChanges: ['template', 'traffics', 'client', 'clientVersion'] }),
+      // (a full replace) that would resend this creation-time template and the traffic Pulumi
+      // last recorded, creating a revision no gate passed and possibly routing users back to the
+      // placeholder. So both are ignored whole, and nothing else here changes after creation;
+      // config changes reach the next release's revisions through its plan (run/revision-template.ts).
+      // The placeholder runs the image, so it is pushed first; the secrets and Cloud SQL wait for the release.
+      child({ dependsOn: [this.appImage], ignoreChanges: ['template', 'traffics', 'client', 'clientVersion'] }),
     );
     // Browsers and sensors reach both services from the internet; the app authenticates them.
     const publicInvoker = new gcp.cloudrunv2.ServiceIamMember(

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
 import { createDeployEvents } from '../../../components/events/deploy-events.js';
 import { lockHolderForThisProcess } from '../../../components/lock/lock-holder.js';
 import { PhaseClock } from '../../../components/release/phases.js';
@@ -22,6 +23,7 @@ import { loggingClient } from '../../../providers/gcp/logs/revision-logs.js';
 import { openGcpStackOperations } from '../../../providers/gcp/stack-operations.js';
 import { runTkctlInProcess, type TkctlResult } from '../../tkctl/harness.js';
 import { SLOT_LABEL } from '../../../providers/gcp/run/stack.js';
+import { placeholderRevisionName } from '../../../providers/gcp/run/placeholder-template.js';
 import { createGcpReleaseFixture, type GcpReleaseFixture } from '../support/gcp-release-fixture.js';
 
 function eventLog() {
@@ -33,6 +35,27 @@ function eventLog() {
     },
   });
   return { events: createDeployEvents({ format: 'json', destination, jsonFile: '' }), names: () => lines.map((line) => String((JSON.parse(line) as { event?: string }).event)) };
+}
+
+const PLACEHOLDER_TEXT = /^No release of tk-c[0-9a-f]+-(web-ui|sensor-api) is live yet: this is the placeholder revision/;
+
+/** What users get from the web UI's service URL while only the placeholder serves: 503 and its text. */
+async function assertPlaceholderAnswers(plan: ReleasePlan, why: string): Promise<void> {
+  const response = await fetch(`${plan.endpoints.publicHttpUrl}/readyz`, { signal: AbortSignal.timeout(5000) });
+  assert.equal(response.status, 503, why);
+  assert.match(await response.text(), PLACEHOLDER_TEXT, why);
+}
+
+/** A sensor's gRPC call to the sensor API's service address, as the sensors make it (h2c through the front). */
+async function sensorCall(plan: ReleasePlan): Promise<grpc.ServiceError | 'answered'> {
+  const client = new grpc.Client(plan.endpoints.publicGrpcAddress, grpc.credentials.createInsecure());
+  try {
+    return await new Promise((resolve) =>
+      client.makeUnaryRequest('/grpc.health.v1.Health/Check', (value: Buffer) => value, (value: Buffer) => value, Buffer.alloc(0), (error) => resolve(error ?? 'answered')),
+    );
+  } finally {
+    client.close();
+  }
 }
 
 async function publicRelease(plan: ReleasePlan): Promise<string> {
@@ -47,6 +70,39 @@ describe('GCP releases through the pipeline (Cloud Run emulator on Docker, fake-
   });
   after(async () => {
     await fixture?.tearDown();
+  });
+
+  it('before any release users reach the placeholder each service was created with (503, gRPC UNAVAILABLE), running without the database; nothing is live, no slot holds a release', async () => {
+    const plan = fixture.plan();
+    await assertPlaceholderAnswers(plan, 'the web UI answers 503 from the placeholder');
+    const call = await sensorCall(plan);
+    assert.ok(call !== 'answered', 'the sensor API has no release to answer');
+    assert.equal(call.code, grpc.status.UNAVAILABLE);
+    assert.match(call.details, PLACEHOLDER_TEXT);
+    for (const service of APP_SERVICES) {
+      const name = `projects/${fixture.spec.project}/locations/${fixture.spec.region}/services/${fixture.spec.services[service].name}`;
+      const created = fixture.emulator.service(name);
+      assert.deepEqual(created.revisions, [placeholderRevisionName(fixture.spec.services[service].name)]);
+      assert.deepEqual(created.traffic, [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 }], 'Cloud Run gives a new service\'s first revision all the traffic');
+      const placeholder = fixture.emulator.revision(name, created.revisions[0]!);
+      assert.equal(placeholder.state, 'ready');
+      assert.ok(placeholder.container, 'it runs, as Cloud Run runs it');
+      assert.deepEqual(placeholder.template.containers?.[0]?.env ?? [], [], 'no database URL, no secret');
+    }
+    // The release and the operator see no release: the placeholder is no slot.
+    const backend = fixture.backend();
+    assert.deepEqual(await backend.routing.read(), { live: null, staging: null });
+    assert.deepEqual([await backend.slots.describe('blue'), await backend.slots.describe('green')], [undefined, undefined]);
+    const ref = { stack: plan.stack, target: gcpTargetOf(plan), database: fixture.database };
+    await openGcpStackOperations(ref, { cloudRunEndpoint: { host: fixture.emulator.host, port: fixture.emulator.port }, storageEndpoint: fixture.gcs.apiEndpoint }, async (operations) => {
+      assert.deepEqual(await operations.report(), {
+        live: null,
+        slots: { blue: null, green: null },
+        latestSnapshot: null,
+        lock: 'free',
+        revisions: { 'sensor-api': placeholderRevisionName(fixture.spec.services['sensor-api'].name), 'web-ui': placeholderRevisionName(fixture.spec.services['web-ui'].name) },
+      });
+    });
   });
 
   it('a failed pg_dump snapshot aborts the release before any migration: nothing migrated, no revision started, the lock free again', async () => {
@@ -78,6 +134,7 @@ describe('GCP releases through the pipeline (Cloud Run emulator on Docker, fake-
         assert.deepEqual(await backend.database.listSnapshots(), []);
         assert.deepEqual(await backend.routing.read(), { live: null, staging: null });
         assert.equal(await backend.slots.describe('blue'), undefined, 'no revision was started');
+        await assertPlaceholderAnswers(plan, 'users still get the placeholder\'s 503, never an ungated release');
         const lock = await backend.lock.acquire(lockHolderForThisProcess(plan.image), { waitMs: 0, events: log.events });
         await lock.release();
       });
@@ -102,7 +159,41 @@ describe('GCP releases through the pipeline (Cloud Run emulator on Docker, fake-
       assert.deepEqual(live, { slot, releaseId: plan.image.releaseId });
       assert.equal(await publicRelease(plan), plan.image.releaseId, 'users reach the release at the service URL');
     };
-    await release(a, 'blue', 'fresh');
+    // The first release: users get the placeholder's 503 until its revisions passed the gate.
+    let checkedBeforeSwitch = false;
+    const gated: ReleaseBackend = {
+      ...backend,
+      routing: {
+        ...backend.routing,
+        async switchTo(plan, slot, expectedLive) {
+          assert.ok(log.names().includes('gate.passed') && !log.names().includes('promoted'), log.names().join(', '));
+          assert.equal(expectedLive, null, 'the placeholder is not a live release');
+          await assertPlaceholderAnswers(plan, 'after the gate, before the switch: still the placeholder');
+          checkedBeforeSwitch = true;
+          return backend.routing.switchTo(plan, slot, expectedLive);
+        },
+      },
+    };
+    await promote(gated, { plan: a, slot: 'blue', live: null, staged: null, from: 'fresh', secrets: fixture.secrets }, { clock, events: log.events, kind: 'release' });
+    assert.ok(checkedBeforeSwitch);
+    assert.deepEqual((await backend.routing.read()), { live: { slot: 'blue', releaseId: a.image.releaseId }, staging: null }, 'the placeholder is not staged as a rollback target');
+    assert.equal(await publicRelease(a), a.image.releaseId, 'users reach the first release once it passed the gate');
+    const call = await sensorCall(a);
+    assert.ok(call === 'answered' || call.code !== grpc.status.UNAVAILABLE, 'sensors reach the release, not the placeholder');
+    for (const service of APP_SERVICES) {
+      const name = `projects/${fixture.spec.project}/locations/${fixture.spec.region}/services/${fixture.spec.services[service].name}`;
+      const placeholder = placeholderRevisionName(fixture.spec.services[service].name);
+      assert.ok(!fixture.emulator.service(name).traffic.some((t) => t.revision === placeholder), `${service}: no traffic block names the placeholder any more`);
+    }
+    // Nothing to roll back to: the placeholder never is a rollback target.
+    const refused = await runRelease(a, backend, { events: log.events, secrets: fixture.secrets, rollback: {} }).then(
+      () => assert.fail('a rollback right after the first release went through'),
+      (error: unknown) => error as Error,
+    );
+    assert.match(refused.message, /Nothing is parked in the green slot to roll back to/);
+    assert.deepEqual((await backend.routing.read()).live, { slot: 'blue', releaseId: a.image.releaseId });
+    assert.equal(await publicRelease(a), a.image.releaseId, 'the refused rollback changed nothing users see');
+
     await release(b, 'green', 'fresh');
     assert.deepEqual((await backend.routing.read()).staging, { slot: 'blue', releaseId: a.image.releaseId }, 'the previous release stays staged: the rollback target');
     await release(a, 'blue', 'parked');

@@ -3,8 +3,9 @@
  * revisions and jobs run on the local Docker engine), fake-gcs-server as Cloud Storage, and a
  * fresh database in the PostgreSQL on 127.0.0.1:5432, reached the way Cloud Run reaches Cloud SQL
  * (the connector's unix socket). The services and the release's jobs are declared as GcpTarget
- * declares them (template, secret references, Cloud SQL volume, the bucket for the jobs' output);
- * the release backend gets the real Google clients.
+ * declares them: each service with its placeholder revision running and serving all the traffic
+ * (as Pulumi's create leaves it), the jobs with their secret references, Cloud SQL volume and the
+ * bucket for their output; the release backend gets the real Google clients.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -23,6 +24,7 @@ import { DEFAULT_SNAPSHOT_IMAGE, GCP_REVISION_REFS_ENV } from '../../../provider
 import { gcpReleaseBackend } from '../../../providers/gcp/release-backend.js';
 import { planGcpRelease } from '../../../providers/gcp/release-plan.js';
 import { cloudRunClients } from '../../../providers/gcp/run/clients.js';
+import { placeholderTemplate } from '../../../providers/gcp/run/placeholder-template.js';
 import { cloudRunServiceName } from '../../../providers/gcp/routing/cloud-run-traffic.js';
 import { APP_SERVICES } from '../../../components/release/plan.js';
 import { TEST_IMAGES, ensureAppImage, requireDocker } from '../../support/images.js';
@@ -52,26 +54,17 @@ function psql(database: string, statement: string): string {
   return execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', database, '-v', 'ON_ERROR_STOP=1', '-At', '-c', statement], { encoding: 'utf8' });
 }
 
-/** The template GcpTarget declares for a service, as the Admin API carries it. */
-function declaredTemplate(spec: GcpInfrastructureSpec, service: (typeof APP_SERVICES)[number], connectionName: string, image: string): WireTemplate {
-  const declared = spec.services[service];
+/**
+ * The template GcpTarget creates a service with (the placeholder, run/placeholder-template.ts), as
+ * the provider sends it to the Admin API: `commands` is the API's `command`, the one port a list.
+ */
+function declaredTemplate(spec: GcpInfrastructureSpec, service: (typeof APP_SERVICES)[number], image: string): WireTemplate {
+  const { revision, scaling, containers } = placeholderTemplate(spec.services[service], image);
   return {
+    revision,
+    scaling,
     serviceAccount: `${spec.serviceAccountId}@${spec.project}.iam.gserviceaccount.com`,
-    containers: [
-      {
-        image,
-        args: declared.args,
-        ports: [{ name: declared.portName, containerPort: declared.containerPort }],
-        env: [
-          { name: 'TK_LOG_LEVEL', value: 'info' },
-          { name: 'TK_DATABASE_URL', value: databaseUrl(spec, { connectionName, privateIp: '' }) },
-          ...spec.secrets.filter((s) => s.services.includes(service)).map((s) => ({ name: s.env, valueSource: { secretKeyRef: { secret: s.secretId, version: '1' } } })),
-        ],
-        startupProbe: declared.startupProbe.kind === 'grpc' ? { grpc: { port: declared.startupProbe.port } } : { httpGet: { path: declared.startupProbe.path, port: declared.startupProbe.port } },
-        volumeMounts: [{ name: 'cloudsql', mountPath: CLOUD_SQL_MOUNT }],
-      },
-    ],
-    volumes: [{ name: 'cloudsql', cloudSqlInstance: { instances: [connectionName] } }],
+    containers: containers.map(({ commands, ports, ...container }) => ({ ...container, command: commands, ports: [ports] })),
   };
 }
 
@@ -148,7 +141,7 @@ export async function createGcpReleaseFixture(): Promise<GcpReleaseFixture> {
     cleanups.unshift(() => emulator.stop());
     const fronts: Record<string, string> = {};
     for (const service of APP_SERVICES) {
-      const added = await emulator.addService(cloudRunServiceName(spec.project, spec.region, spec.services[service].name), declaredTemplate(spec, service, connectionName, ref));
+      const added = await emulator.addService(cloudRunServiceName(spec.project, spec.region, spec.services[service].name), declaredTemplate(spec, service, ref));
       fronts[service] = added.uri;
     }
     // pulumi up declares the jobs with the image it releases and pg_dump's default image; the
