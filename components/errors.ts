@@ -4,11 +4,15 @@
  * that escapes is a bug in the toolkit.
  */
 export class DeployError extends Error {
+  /** What failed and why, without the fix. */
+  readonly problem: string;
+
   constructor(
-    message: string,
+    problem: string,
     readonly fix?: string,
   ) {
-    super(fix ? `${message}\n  fix: ${fix}` : message);
+    super(fix ? `${problem}\n  fix: ${fix}` : problem);
     this.name = 'DeployError';
+    this.problem = problem;
   }
 }

@@ -26,11 +26,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DeployError } from '../components/errors.js';
 import { createDeployEvents, DEPLOY_EVENTS_FILE_ENV } from '../components/events/deploy-events.js';
-import { startNotifications } from '../components/notifications/index.js';
-import { RELEASE_PLAN_ENV, ROLLBACK_TO_ENV } from './release-command-line.js';
-import { runRelease } from '../components/release/pipeline.js';
-import { parseReleasePlan, type ReleasePlan } from '../components/release/plan.js';
 import { withStackOperations } from './open-stack.js';
+import { deployFromEnvironment, EVENTS_DIR, planFromEnvironment } from './release-deploy.js';
 import type { StackTargetOptions } from './stack-operations.js';
 import { targetRuntime } from './target-runtimes.js';
 
@@ -41,16 +38,6 @@ const USAGE = `Usage: node --import tsx providers/release-cli.ts <command> (tkct
   lock status|break --stack S   the deploy lock; break takes --reason
   --docker-host URL             the Docker host of status and lock (default: DOCKER_HOST, then Pulumi.<stack>.yaml)
                                 (an aws or gcp stack in Pulumi.<stack>.yaml is read from its cloud's APIs instead)`;
-
-/** Where `deploy` and `destroy` append their events as JSON lines, unless TK_DEPLOY_EVENTS_FILE says. */
-const EVENTS_DIR = '.trapperkeeper/events';
-
-function planFromEnv(): ReleasePlan {
-  const text = process.env[RELEASE_PLAN_ENV];
-  const fix = 'run this through `pulumi up`, which sets it from the stack config';
-  if (!text) throw new DeployError(`${RELEASE_PLAN_ENV} is not set`, fix);
-  return parseReleasePlan(text, { source: RELEASE_PLAN_ENV, fix });
-}
 
 function stackTarget(dockerHost: string | undefined): StackTargetOptions {
   return dockerHost ? { dockerHost } : {};
@@ -77,26 +64,19 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  const releaseEvents = (plan: ReleasePlan) => createDeployEvents({ jsonFile: process.env[DEPLOY_EVENTS_FILE_ENV] || join(EVENTS_DIR, `${plan.stack}.jsonl`) });
 
   switch (command) {
     case 'deploy': {
-      const plan = planFromEnv();
-      const events = releaseEvents(plan);
-      const rollbackTo = process.env[ROLLBACK_TO_ENV] || undefined;
-      // Sinks of TK_NOTIFY; a failing one never fails the release, and flush() is bounded.
-      const notifications = startNotifications(events, { stack: plan.stack, release: rollbackTo ?? plan.image.releaseId });
-      const outcome = await (await targetRuntime(plan))
-        .withBackend(plan, (backend) => runRelease(plan, backend, { events, ...(rollbackTo ? { rollback: { to: rollbackTo, pinned: true } } : {}) }), events)
-        .finally(() => notifications.flush());
+      const outcome = await deployFromEnvironment(process.env);
       if (outcome.migrationWarning) process.stderr.write(`\nwarning: ${outcome.migrationWarning}\n\n`);
       const { liveSlot, liveRelease, previousRelease, latestSnapshot: latest } = outcome;
       process.stdout.write(`${JSON.stringify({ liveSlot, liveRelease, previousRelease, latestSnapshot: latest })}\n`);
       return;
     }
     case 'destroy': {
-      const plan = planFromEnv();
-      await (await targetRuntime(plan)).destroy(plan, releaseEvents(plan));
+      const plan = planFromEnvironment(process.env);
+      const events = createDeployEvents({ jsonFile: process.env[DEPLOY_EVENTS_FILE_ENV] || join(EVENTS_DIR, `${plan.stack}.jsonl`) });
+      await (await targetRuntime(plan)).destroy(plan, events);
       return;
     }
     case 'status': {

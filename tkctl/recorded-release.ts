@@ -1,14 +1,14 @@
 /**
  * The release command as `pulumi up` last ran it, read back from the stack's state: the command
  * line and the environment the engine gave it (the release plan, the secrets, the notification
- * sinks). `tkctl rollback` runs that same command with TK_ROLLBACK_TO to move traffic within
- * seconds, then records the rollback through `pulumi up`, whose release finds the pinned release
- * already live and changes nothing but the stack outputs.
+ * sinks). `tkctl rollback` runs that release, in its own process, with TK_ROLLBACK_TO to move
+ * traffic within seconds, then records the rollback through `pulumi up`, whose release finds the
+ * pinned release already live and changes nothing but the stack outputs.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { DeployError } from '../components/errors.js';
 import { ROLLBACK_TO_ENV } from '../providers/release-command-line.js';
-import type { TkctlIo } from './io.js';
+import { line, type TkctlIo } from './io.js';
 import { pulumiError } from './pulumi-workspace.js';
 
 /** How `pulumi stack export --show-secrets` marks a secret value (its plaintext is JSON). */
@@ -62,18 +62,24 @@ export function recordedStackOf(exported: unknown): RecordedStack {
 }
 
 /** `pulumi stack export --show-secrets`, read without the Automation API (it takes a second to load). */
-export function readRecordedStack(cli: string, dir: string, stackName: string): RecordedStack {
-  const result = spawnSync(cli, ['stack', 'export', '--show-secrets', '--stack', stackName], {
-    cwd: dir,
-    encoding: 'utf8',
-    maxBuffer: 256 * 1024 * 1024,
-    env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: 'true' },
+export function readRecordedStack(cli: string, dir: string, stackName: string): Promise<RecordedStack> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cli, ['stack', 'export', '--show-secrets', '--stack', stackName], {
+      cwd: dir,
+      env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const stdout: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.on('error', (error) => reject(pulumiError(`Cannot start the Pulumi CLI (${cli})`, error, 'install the Pulumi CLI (https://www.pulumi.com/docs/install/) or put it on PATH')));
+    child.on('close', (code) => {
+      if (code === 0) return resolve(recordedStackOf(JSON.parse(Buffer.concat(stdout).toString('utf8'))));
+      if (/no stack named/i.test(stderr)) return reject(new DeployError(`Stack ${stackName} does not exist in this backend`, `tkctl init --stack ${stackName}`));
+      reject(pulumiError(`Cannot read the state of stack ${stackName}`, { stderr }, 'pulumi login (or set PULUMI_BACKEND_URL and PULUMI_CONFIG_PASSPHRASE)'));
+    });
   });
-  if (result.status !== 0) {
-    if (/no stack named/i.test(result.stderr)) throw new DeployError(`Stack ${stackName} does not exist in this backend`, `tkctl init --stack ${stackName}`);
-    throw pulumiError(`Cannot read the state of stack ${stackName}`, { stderr: result.stderr }, 'pulumi login (or set PULUMI_BACKEND_URL and PULUMI_CONFIG_PASSPHRASE)');
-  }
-  return recordedStackOf(JSON.parse(result.stdout));
 }
 
 export interface ReleaseSummary {
@@ -83,36 +89,29 @@ export interface ReleaseSummary {
 }
 
 /**
- * Runs the recorded release command with TK_ROLLBACK_TO in the project folder, its progress
- * streamed to stderr, and returns the summary it prints; a failure is a DeployError (what
- * served keeps serving: a release that fails never leaves traffic on a half-checked slot).
+ * The release with the recorded environment and TK_ROLLBACK_TO, run in this process (the code
+ * the recorded command runs: providers/release-deploy.ts), its progress on stderr; returns the
+ * stack outputs it leaves. A failure is a DeployError: what served keeps serving, since a
+ * release that fails never leaves traffic on a half-checked slot.
  */
-export function rollBackWithRecordedRelease(io: TkctlIo, release: RecordedRelease, to: string, stackName: string): Promise<ReleaseSummary> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', release.command], {
-      cwd: io.cwd,
-      env: { ...process.env, ...release.environment, [ROLLBACK_TO_ENV]: to },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => io.stderr.write(chunk));
-    child.on('error', (error) => reject(new DeployError(`Cannot start the release process (${release.command}): ${error.message}`, 'npm ci in the project folder, then tkctl rollback again')));
-    child.on('close', (code, signal) => {
-      const summaryLine = stdout.trim().split('\n').at(-1) ?? '';
-      if (code === 0) {
-        try {
-          return resolve(JSON.parse(summaryLine) as ReleaseSummary);
-        } catch {
-          return reject(new Error(`the release process printed no summary line: ${summaryLine.slice(0, 200)}`));
-        }
-      }
-      reject(
-        new DeployError(
-          `The rollback of stack ${stackName} to ${to} failed (release process ${signal ? `killed by ${signal}` : `exited ${code}`}); the release that served before still serves`,
-          `the lines above say which step failed; tkctl status --stack ${stackName}`,
-        ),
-      );
-    });
-  });
+export async function rollBackWithRecordedRelease(io: TkctlIo, release: RecordedRelease, to: string, stackName: string): Promise<ReleaseSummary> {
+  const { deployFromEnvironment } = await loadReleaseDeploy();
+  try {
+    const outcome = await deployFromEnvironment({ ...process.env, ...release.environment, [ROLLBACK_TO_ENV]: to }, { progress: io.stderr, dir: io.cwd });
+    if (outcome.migrationWarning) line(io.stderr, `warning: ${outcome.migrationWarning}`);
+    return { liveSlot: outcome.liveSlot, liveRelease: outcome.liveRelease, previousRelease: outcome.previousRelease };
+  } catch (error) {
+    if (!(error instanceof DeployError)) throw error;
+    throw new DeployError(
+      `The rollback of stack ${stackName} to ${to} failed (the release that served before still serves): ${error.problem}`,
+      error.fix ?? `the lines above say which step failed; tkctl status --stack ${stackName}`,
+    );
+  }
 }
+
+/** Started while the Pulumi CLI reads the state, so the release's modules are loaded by the time it is read. */
+export function loadReleaseDeploy(): Promise<typeof import('../providers/release-deploy.js')> {
+  releaseDeploy ??= import('../providers/release-deploy.js');
+  return releaseDeploy;
+}
+let releaseDeploy: Promise<typeof import('../providers/release-deploy.js')> | undefined;

@@ -5,14 +5,14 @@ import { findPulumiCli, openProject, pulumiError, selectedStackName, selectExist
 import { ciStatus } from '../ci-status.js';
 import { appendDeployment } from '../deploy-history.js';
 import { operator, recordedRun } from '../pulumi-run.js';
-import { readRecordedStack, rollBackWithRecordedRelease } from '../recorded-release.js';
+import { loadReleaseDeploy, readRecordedStack, rollBackWithRecordedRelease } from '../recorded-release.js';
 
 export const ROLLBACK_HELP = `Usage: tkctl rollback [--to <release>] [--stack <name>] [--json]
        tkctl rollback --clear [--stack <name>]
 
 Makes a kept release live again: --to <release>, or the previous release (the previousVersion
-stack output). Traffic moves first, in seconds: the release command \`pulumi up\` last ran
-(read from the stack's state) runs again with that release pinned, through the same gate,
+stack output). Traffic moves first, in seconds: the release \`pulumi up\` last ran (its
+environment read from the stack's state) runs again with that release pinned, through the same gate,
 switch and verification, without migrations. Then the rollback is recorded: release.rollbackTo
 is pinned and \`pulumi up\` runs, so the stack outputs always name what serves (README "What
 pulumi up does", item 3). If the database was migrated since that release, the output says
@@ -42,7 +42,8 @@ export async function rollbackCommand(argv: string[], io: TkctlIo): Promise<numb
     const cli = findPulumiCli();
     const stackName = values.stack ?? selectedStackName(cli, io.cwd);
     if (!stackName) throw new DeployError('No stack selected and no --stack given', 'pass --stack <name>, or pulumi stack select <name>');
-    const recorded = readRecordedStack(cli, io.cwd, stackName);
+    void loadReleaseDeploy().catch(() => undefined); // loads while the CLI reads the state; awaited (and any error met) below
+    const recorded = await readRecordedStack(cli, io.cwd, stackName);
     const to = values.to ?? previousRelease(recorded.outputs, stackName);
     let switchedMs: number | null = null;
     if (recorded.release) {
