@@ -87,6 +87,7 @@ export type LogService = (typeof LOG_SERVICES)[number];
 
 export interface LogRequest {
   service?: LogService;
+  /** Keep printing new lines until Ctrl-C: Docker attaches `docker logs -f`; AWS and GCP poll their log service (log-follow.ts). */
   follow: boolean;
   /** Lines per service, or every line there is. */
   tail: number | 'all';

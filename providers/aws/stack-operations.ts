@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DescribeLogStreamsCommand, FilterLogEventsCommand, type FilteredLogEvent } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, type Service } from '@aws-sdk/client-ecs';
 import { DescribeLoadBalancersCommand, DescribeTargetGroupsCommand, DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -19,6 +18,7 @@ import {
   type StackStatusReport,
   type StackTargetOptions,
 } from '../stack-operations.js';
+import { followLines, type FollowedLine } from '../log-follow.js';
 import { awsClients, type AwsClients } from './clients.js';
 import { ecsDatabase } from './database/ecs-database.js';
 import { breakDynamoLock, readDynamoLock, type DynamoLockStatus } from './lock/dynamodb-lock.js';
@@ -28,8 +28,6 @@ import { ecsSlots } from './slots/ecs-slots.js';
 import { listSnapshots } from './snapshot/s3-snapshots.js';
 import { awsStackFromFile, type AwsStackRef } from './stack-file.js';
 
-/** How often `logs --follow` asks CloudWatch Logs for new lines. */
-const FOLLOW_POLL_MS = 2_000;
 /** How far back `logs` looks for the last lines before it reads the whole group. */
 const LOG_WINDOWS_MS = [3_600_000, 86_400_000, 14 * 86_400_000] as const;
 /** FilterLogEvents takes at most 100 stream names. */
@@ -159,16 +157,11 @@ export function awsStackOperations(clients: AwsClients, ref: AwsStackRef): Stack
       if (!live) throw new DeployError(`Stack ${stack} has no live slot (its load balancer's listeners forward to no release)`, `tkctl up --stack ${stack}`);
       const sources = await Promise.all(services.map((service) => logSource(clients, state.target, live.slot, service)));
       const prefix = sources.length > 1 ? (service: AppService) => `${service} | ` : () => '';
-      const seen = new Set<string>();
+      const write = ({ source, event }: SourcedEvent) => sink.out(`${prefix(source.service)}${event.message ?? ''}`);
       const lines = (await Promise.all(sources.map((source) => lastEvents(clients, source, request.tail)))).flat().sort(byTime);
-      let since = 0;
-      for (const { source, event } of lines) {
-        seen.add(event.eventId ?? '');
-        since = Math.max(since, event.timestamp ?? 0);
-        sink.out(`${prefix(source.service)}${event.message ?? ''}`);
-      }
+      for (const line of lines) write(line);
       if (!request.follow) return;
-      await followEvents(clients, sources, { since, seen }, ({ source, event }) => sink.out(`${prefix(source.service)}${event.message ?? ''}`));
+      await followLines((since) => eventsOfAllSince(clients, sources, since), { since: 0, printed: lines }, write);
     },
   };
 }
@@ -238,12 +231,13 @@ async function logSource(clients: AwsClients, target: AwsTargetPlan, slot: Slot,
   return { service, group, streamPrefix: `${prefix}/${service}/` };
 }
 
-interface SourcedEvent {
+/** A CloudWatch Logs event of a source, with its id and time as a follow tracks them. */
+interface SourcedEvent extends FollowedLine {
   source: LogSource;
   event: FilteredLogEvent;
 }
 
-const byTime = (a: SourcedEvent, b: SourcedEvent) => (a.event.timestamp ?? 0) - (b.event.timestamp ?? 0) || (a.event.eventId ?? '').localeCompare(b.event.eventId ?? '');
+const byTime = (a: SourcedEvent, b: SourcedEvent) => a.at - b.at || a.id.localeCompare(b.id);
 
 /** The newest streams of a source (at most 100: what FilterLogEvents takes), by their last event. */
 async function streamsOf(clients: AwsClients, source: LogSource): Promise<string[]> {
@@ -263,7 +257,7 @@ async function eventsSince(clients: AwsClients, source: LogSource, streams: stri
   let token: string | undefined;
   do {
     const page = await clients.logs.send(new FilterLogEventsCommand({ logGroupName: source.group, logStreamNames: streams, ...(startTime !== undefined ? { startTime } : {}), nextToken: token }));
-    for (const event of page.events ?? []) found.push({ source, event });
+    for (const event of page.events ?? []) found.push({ source, event, id: event.eventId ?? '', at: event.timestamp ?? 0 });
     token = page.nextToken;
   } while (token);
   return found;
@@ -281,36 +275,9 @@ async function lastEvents(clients: AwsClients, source: LogSource, tail: number |
   return [];
 }
 
-/** New lines of every source until Ctrl-C (SIGINT or SIGTERM ends it cleanly). */
-async function followEvents(clients: AwsClients, sources: LogSource[], from: { since: number; seen: Set<string> }, write: (event: SourcedEvent) => void): Promise<void> {
-  let stopped = false;
-  const stop = () => {
-    stopped = true;
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  let since = from.since;
-  const seen = from.seen;
-  try {
-    while (!stopped) {
-      const fresh = (
-        await Promise.all(sources.map(async (source) => eventsSince(clients, source, await streamsOf(clients, source), since)))
-      )
-        .flat()
-        .filter((e) => !seen.has(e.event.eventId ?? ''))
-        .sort(byTime);
-      for (const e of fresh) {
-        seen.add(e.event.eventId ?? '');
-        since = Math.max(since, e.event.timestamp ?? 0);
-        write(e);
-      }
-      const end = Date.now() + FOLLOW_POLL_MS;
-      while (!stopped && Date.now() < end) await sleep(100);
-    }
-  } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-  }
+/** The events of every source at or after `since` (ms), oldest first: what `logs --follow` polls (providers/log-follow.ts). */
+async function eventsOfAllSince(clients: AwsClients, sources: LogSource[], since: number): Promise<SourcedEvent[]> {
+  return (await Promise.all(sources.map(async (source) => eventsSince(clients, source, await streamsOf(clients, source), since)))).flat().sort(byTime);
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   type StackStatusReport,
   type StackTargetOptions,
 } from '../stack-operations.js';
+import { followLines } from '../log-follow.js';
 import { breakGcsLock, readGcsLock, type GcsLockStatus } from './lock/gcs-lock.js';
 import type { GcpBackendParts } from './release-backend.js';
 import { cloudRunRouting } from './routing/cloud-run-routing.js';
@@ -189,15 +190,14 @@ export function gcpStackOperations(ref: GcpStackRef, parts: GcpBackendParts, log
         return { project: ref.target.project, region: ref.target.region, service: ref.target.services[service], revision: revision.split('/').pop() ?? revision, app: service };
       });
       // Loaded only here: the logging client is the largest of the Google clients.
-      const { followRevisionLines, lastRevisionLines, loggingClient } = await import('./logs/revision-logs.js');
+      const { lastRevisionLines, loggingClient, revisionLinesSince } = await import('./logs/revision-logs.js');
       const client = loggingClient(loggingEndpoint);
       try {
         const prefix = sources.length > 1 ? (line: RevisionLogLine) => `${(line.source as (typeof sources)[number]).app} | ` : () => '';
         const write = (line: RevisionLogLine) => (line.stream === 'stderr' ? sink.err(`${prefix(line)}${line.text}`) : sink.out(`${prefix(line)}${line.text}`));
         const lines = (await Promise.all(sources.map((source) => lastRevisionLines(client, source, request.tail)))).flat().sort((a, b) => a.at - b.at);
-        const seen = new Set(lines.map((line) => line.id));
         for (const line of lines) write(line);
-        if (request.follow) await followRevisionLines(client, sources, { since: Math.max(Date.now() - 60_000, ...lines.map((line) => line.at)), seen }, write);
+        if (request.follow) await followLines((since) => revisionLinesSince(client, sources, since), { since: Date.now() - 60_000, printed: lines }, write);
       } finally {
         await client.close();
       }

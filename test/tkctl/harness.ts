@@ -93,23 +93,46 @@ export function createTkctlProject(cli: string, stackFiles: string[] = []): Tkct
  * `targets` points a cloud stack's commands at emulators (TkctlIo.targets).
  */
 export async function runTkctlInProcess(args: string[], cwd: string, input?: string, targets?: TkctlIo['targets']): Promise<TkctlResult> {
-  const { Readable, Writable } = await import('node:stream');
-  const { runTkctl } = await import('../../tkctl/main.js');
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (text: string) => void) =>
-    new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        append(chunk.toString('utf8'));
-        callback();
-      },
+  const run = startTkctlInProcess(args, cwd, input, targets);
+  const code = await run.exited;
+  return { code, stdout: run.stdout, stderr: run.stderr };
+}
+
+/** A tkctl command running in this process: its output so far, and its exit code once it ends. */
+export interface TkctlInProcess {
+  readonly stdout: string;
+  readonly stderr: string;
+  exited: Promise<number>;
+}
+
+/** Starts tkctl in this process (as runTkctlInProcess) for a command that runs until stopped (`logs --follow`): its output can be read while it runs. */
+export function startTkctlInProcess(args: string[], cwd: string, input?: string, targets?: TkctlIo['targets']): TkctlInProcess {
+  const output = { stdout: '', stderr: '' };
+  const exited = (async () => {
+    const { Readable, Writable } = await import('node:stream');
+    const { runTkctl } = await import('../../tkctl/main.js');
+    const sink = (append: (text: string) => void) =>
+      new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          append(chunk.toString('utf8'));
+          callback();
+        },
+      });
+    return runTkctl(args, {
+      stdout: sink((text) => (output.stdout += text)),
+      stderr: sink((text) => (output.stderr += text)),
+      cwd,
+      stdin: Readable.from(input === undefined ? [] : [Buffer.from(input)]),
+      ...(targets ? { targets } : {}),
     });
-  const code = await runTkctl(args, {
-    stdout: sink((text) => (stdout += text)),
-    stderr: sink((text) => (stderr += text)),
-    cwd,
-    stdin: Readable.from(input === undefined ? [] : [Buffer.from(input)]),
-    ...(targets ? { targets } : {}),
-  });
-  return { code, stdout, stderr };
+  })();
+  return {
+    get stdout() {
+      return output.stdout;
+    },
+    get stderr() {
+      return output.stderr;
+    },
+    exited,
+  };
 }

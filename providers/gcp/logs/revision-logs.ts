@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { v2, type protos } from '@google-cloud/logging';
 import type { CloudRunEndpoint } from '../run/clients.js';
@@ -81,39 +80,14 @@ export async function lastRevisionLines(client: LoggingClient, source: RevisionL
   return lines.slice(0, tail).reverse();
 }
 
-/** New lines of every source, as they come, until SIGINT or SIGTERM (a clean end). */
-export async function followRevisionLines(client: LoggingClient, sources: RevisionLogSource[], from: { since: number; seen: Set<string> }, write: (line: RevisionLogLine) => void, pollMs = 2_000): Promise<void> {
-  let stopped = false;
-  const stop = () => {
-    stopped = true;
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  let since = from.since;
-  try {
-    while (!stopped) {
-      const after = new Date(since).toISOString();
-      const fresh = (
-        await Promise.all(
-          sources.map(async (source) => {
-            const [entries] = await client.listLogEntries({ resourceNames: [`projects/${source.project}`], filter: `${revisionLogFilter(source)} AND timestamp>="${after}"`, orderBy: 'timestamp asc', pageSize: 1000 });
-            return entries.map((entry: Entry) => lineOf(source, entry));
-          }),
-        )
-      )
-        .flat()
-        .filter((line) => !from.seen.has(line.id))
-        .sort((a, b) => a.at - b.at);
-      for (const line of fresh) {
-        from.seen.add(line.id);
-        since = Math.max(since, line.at);
-        write(line);
-      }
-      const end = Date.now() + pollMs;
-      while (!stopped && Date.now() < end) await sleep(100);
-    }
-  } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-  }
+/** The lines of every source written at or after `since` (ms), oldest first: what `logs --follow` polls (providers/log-follow.ts). */
+export async function revisionLinesSince(client: LoggingClient, sources: RevisionLogSource[], since: number): Promise<RevisionLogLine[]> {
+  const after = new Date(since).toISOString();
+  const lines = await Promise.all(
+    sources.map(async (source) => {
+      const [entries] = await client.listLogEntries({ resourceNames: [`projects/${source.project}`], filter: `${revisionLogFilter(source)} AND timestamp>="${after}"`, orderBy: 'timestamp asc', pageSize: 1000 });
+      return entries.map((entry: Entry) => lineOf(source, entry));
+    }),
+  );
+  return lines.flat().sort((a, b) => a.at - b.at);
 }
