@@ -199,10 +199,11 @@ describe('a maintainer node: tkctl node add, then up, status, backup, restore, r
       grpc.close();
     }
 
-    // It went over SSH: the provider's connections (docker system dial-stdio) and the release's tunnel (a forwarded socket).
+    // It went over SSH: the provider's connections (docker system dial-stdio) and the release's tunnel (a socket forwarded by the shared connection).
     const invocations = readFileSync(client!.log, 'utf8').trim().split('\n');
     assert.ok(invocations.some((args) => args.includes(`-p ${host!.port}`) && args.includes('docker system dial-stdio')), invocations.join('\n'));
-    assert.ok(invocations.some((args) => args.includes(`-p ${host!.port}`) && / -N\b/.test(` ${args}`) && args.includes('-L')), invocations.join('\n'));
+    assert.ok(invocations.some((args) => args.includes(`-p ${host!.port}`) && / -M\b/.test(` ${args}`) && /ControlPersist=/.test(args)), invocations.join('\n'));
+    assert.ok(invocations.some((args) => args.includes(`-p ${host!.port}`) && args.includes('-O forward') && args.includes('-L')), invocations.join('\n'));
     const state = JSON.parse(pulumi('stack', 'export')) as { deployment: { resources?: { type: string; inputs?: { host?: string } }[] } };
     const providers = (state.deployment.resources ?? []).filter((r) => r.type === 'pulumi:providers:docker');
     assert.ok(providers.length > 0 && providers.every((p) => p.inputs?.host === dockerHost), JSON.stringify(providers.map((p) => p.inputs?.host)));

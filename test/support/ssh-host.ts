@@ -88,7 +88,10 @@ export async function startSshHost(): Promise<SshHost> {
     ].join('\n'),
   );
   mkdirSync('/run/sshd', { recursive: true });
-  const child = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its own process group, with the processes it starts per connection: close() ends them all,
+  // the shared connections of providers/docker/ssh-tunnel.ts included (they would otherwise stay
+  // for their idle time, and with them this process, which reads their stderr).
+  const child = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let log = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     log = (log + chunk.toString('utf8')).slice(-4000);
@@ -102,8 +105,14 @@ export async function startSshHost(): Promise<SshHost> {
     clientKey: join(dir, 'client_key'),
     knownHostsLine: `[127.0.0.1]:${port} ${readFileSync(join(dir, 'host_key.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' ')}`,
     async close() {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve)));
+      const exited = new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve)));
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        // the group is gone already
+      }
+      await exited;
+      child.stderr!.destroy();
       rmSync(dir, { recursive: true, force: true });
     },
   };

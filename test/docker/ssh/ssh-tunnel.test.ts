@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DeployError } from '../../../components/errors.js';
 import { connectDockerEngine, DockerEngine } from '../../../providers/docker/engine.js';
@@ -9,6 +12,15 @@ import { sshdMissing, startSshHost, type SshHost } from '../../support/ssh-host.
 
 const missing = sshdMissing();
 if (missing && process.env.CI) throw new Error(`CI must run the SSH tests, but ${missing}`);
+
+/** The pids of the ssh processes started with a control socket in `controlDir`. */
+function sshProcessesOf(controlDir: string): number[] {
+  const ps = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).stdout;
+  return ps
+    .split('\n')
+    .filter((line) => /\bssh\b/.test(line) && line.includes(`ControlPath=${controlDir}/`) && / -M\b/.test(line))
+    .map((line) => Number(line.trim().split(/\s+/)[0]));
+}
 
 /** Milliseconds per call of `docker container ls` over `calls` calls. */
 async function perCallMs(engine: DockerEngine, calls: number): Promise<number> {
@@ -42,6 +54,49 @@ describe('a Docker host over SSH: one connection for every call', { skip: missin
       await tunnel.close();
     }
     assert.equal(existsSync(tunnel.host.slice('unix://'.length)), false, 'close removes the local socket');
+  });
+
+  it('shares one SSH connection between tunnels, one after the other and at once, and leaves no other behind', async () => {
+    const controlDir = mkdtempSync(join(tmpdir(), 'tk-ssh-test-'));
+    const open = () => openDockerTunnel(`ssh://${host.alias}`, { sshArgs: host.sshArgs, controlDir, idleSeconds: 3 });
+    const together = await Promise.all([open(), open(), open()]);
+    try {
+      const masters = new Set(together.map((tunnel) => tunnel.masterPid));
+      assert.equal(masters.size, 1, 'three tunnels opened at once share one connection');
+      for (const tunnel of together) assert.equal((await new DockerEngine({ host: tunnel.host }).run(['info', '--format', '{{.ID}}'])).trim().length > 0, true);
+      assert.deepEqual(sshProcessesOf(controlDir), [...masters], 'the connections that lost the race to share are gone');
+    } finally {
+      await Promise.all(together.map((tunnel) => tunnel.close()));
+    }
+    const later = await open();
+    try {
+      assert.equal(later.masterPid, together[0]!.masterPid, 'a later tunnel (a later release process) reuses the connection: no new login');
+      assert.equal((await new DockerEngine({ host: later.host }).run(['info', '--format', '{{.ID}}'])).trim().length > 0, true);
+      await new Promise((resolve) => setTimeout(resolve, 4_500));
+      assert.deepEqual(sshProcessesOf(controlDir), [later.masterPid], 'an open tunnel keeps its connection past the idle time');
+    } finally {
+      await later.close();
+    }
+    const deadline = Date.now() + 15_000;
+    while (sshProcessesOf(controlDir).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.deepEqual(sshProcessesOf(controlDir), [], 'the shared connection ends once unused for idleSeconds');
+  });
+
+  it('replaces a shared connection that was killed, whose control socket stayed behind', async () => {
+    const controlDir = mkdtempSync(join(tmpdir(), 'tk-ssh-test-'));
+    const open = () => openDockerTunnel(`ssh://${host.alias}`, { sshArgs: host.sshArgs, controlDir, idleSeconds: 2 });
+    const first = await open();
+    await first.close();
+    process.kill(first.masterPid, 'SIGKILL');
+    while (sshProcessesOf(controlDir).length > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(readdirSync(controlDir).length, 1, 'the killed master left its control socket');
+    const second = await open();
+    try {
+      assert.notEqual(second.masterPid, first.masterPid);
+      assert.equal((await new DockerEngine({ host: second.host }).run(['info', '--format', '{{.ID}}'])).trim().length > 0, true);
+    } finally {
+      await second.close();
+    }
   });
 
   it('says which host failed and how to check it when SSH cannot connect', async () => {
