@@ -2,7 +2,7 @@ import { DeployError } from '../errors.js';
 import type { DeployEvents } from '../events/deploy-events.js';
 import { lockHolderForThisProcess, type LockHolder } from '../lock/lock-holder.js';
 import { recordFailed, recordLive, scrapeSlots } from './monitoring.js';
-import { PhaseClock } from './phases.js';
+import { allSettledOrThrow, PhaseClock } from './phases.js';
 import { otherSlot, type ReleasePlan, type Slot } from './plan.js';
 import type { HeldLock, ReleaseBackend, RoutedRelease, SnapshotRecord } from './ports.js';
 import { promote, type Promotion } from './promote.js';
@@ -68,7 +68,11 @@ export async function runRelease(plan: ReleasePlan, backend: ReleaseBackend, con
   const seen: { live?: RoutedRelease | null; attempted?: ReleasePlan; scraping?: Promise<void> } = {};
   try {
     lock = await clock.time('lock', () => backend.lock.acquire(context.holder ?? lockHolderForThisProcess(plan.image), { waitMs: plan.lock.waitMs, events }));
-    const routing = await clock.time('read-live', () => backend.routing.read());
+    // What serves and what the plan's migrations need are independent reads: both at once.
+    const reading = clock.time('read-live', () => backend.routing.read());
+    const checking = context.rollback ? undefined : clock.time('check-migrations', () => backend.database.migrationStatus(plan, secrets));
+    await allSettledOrThrow([reading, ...(checking ? [checking] : [])]);
+    const routing = await reading;
     const live = routing.live;
     seen.live = live;
 
@@ -89,8 +93,7 @@ export async function runRelease(plan: ReleasePlan, backend: ReleaseBackend, con
         pinned: context.rollback.pinned ?? false,
       });
     } else {
-      const migrations = await clock.time('check-migrations', () => backend.database.migrationStatus(plan, secrets));
-      steps = planReleaseSteps({ kind: 'release', plan, live, migrations });
+      steps = planReleaseSteps({ kind: 'release', plan, live, migrations: await checking! });
     }
 
     if (steps.action === 'nothing') {
