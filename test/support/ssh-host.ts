@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -88,10 +88,7 @@ export async function startSshHost(): Promise<SshHost> {
     ].join('\n'),
   );
   mkdirSync('/run/sshd', { recursive: true });
-  // Its own process group, with the processes it starts per connection: close() ends them all,
-  // the shared connections of providers/docker/ssh-tunnel.ts included (they would otherwise stay
-  // for their idle time, and with them this process, which reads their stderr).
-  const child = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const child = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     log = (log + chunk.toString('utf8')).slice(-4000);
@@ -105,13 +102,12 @@ export async function startSshHost(): Promise<SshHost> {
     clientKey: join(dir, 'client_key'),
     knownHostsLine: `[127.0.0.1]:${port} ${readFileSync(join(dir, 'host_key.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' ')}`,
     async close() {
-      const exited = new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve)));
-      try {
-        process.kill(-child.pid!, 'SIGTERM');
-      } catch {
-        // the group is gone already
-      }
-      await exited;
+      // The per-connection processes first (each in its own session): the shared connections of
+      // providers/docker/ssh-tunnel.ts would otherwise keep theirs for their idle time, and
+      // with them the stderr pipe this process reads.
+      spawnSync('pkill', ['-TERM', '-P', String(child.pid)]);
+      child.kill('SIGTERM');
+      await new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve)));
       child.stderr!.destroy();
       rmSync(dir, { recursive: true, force: true });
     },
