@@ -22,12 +22,11 @@
  * serving each service); any other stack from its Docker host: --docker-host, else the file's
  * trapperkeeper:docker.host, else DOCKER_HOST, else the local engine.
  */
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DeployError } from '../components/errors.js';
-import { createDeployEvents, DEPLOY_EVENTS_FILE_ENV } from '../components/events/deploy-events.js';
+import { createDeployEvents } from '../components/events/deploy-events.js';
 import { withStackOperations } from './open-stack.js';
-import { deployFromEnvironment, EVENTS_DIR, planFromEnvironment } from './release-deploy.js';
+import { deployFromEnvironment, planFromEnvironment, releaseEvents } from './release-deploy.js';
 import type { StackTargetOptions } from './stack-operations.js';
 import { targetRuntime } from './target-runtimes.js';
 
@@ -75,8 +74,7 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'destroy': {
       const plan = planFromEnvironment(process.env);
-      const events = createDeployEvents({ jsonFile: process.env[DEPLOY_EVENTS_FILE_ENV] || join(EVENTS_DIR, `${plan.stack}.jsonl`) });
-      await (await targetRuntime(plan)).destroy(plan, events);
+      await (await targetRuntime(plan)).destroy(plan, releaseEvents(plan, process.env));
       return;
     }
     case 'status': {

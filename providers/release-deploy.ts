@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { DeployError } from '../components/errors.js';
-import { createDeployEvents, DEPLOY_EVENTS_FILE_ENV, DEPLOY_EVENTS_FORMAT_ENV } from '../components/events/deploy-events.js';
+import { createDeployEvents, DEPLOY_EVENTS_FILE_ENV, DEPLOY_EVENTS_FORMAT_ENV, type DeployEvents } from '../components/events/deploy-events.js';
 import { startNotifications } from '../components/notifications/index.js';
 import { runRelease, type ReleaseOutcome } from '../components/release/pipeline.js';
 import { parseReleasePlan, type ReleasePlan } from '../components/release/plan.js';
@@ -32,14 +32,19 @@ export interface DeployOptions {
   dir?: string;
 }
 
-/** Runs the release of TK_RELEASE_PLAN in `env` (its secrets, TK_ROLLBACK_TO and TK_NOTIFY from there too). */
-export async function deployFromEnvironment(env: ReleaseEnvironment, options: DeployOptions = {}): Promise<ReleaseOutcome> {
-  const plan = planFromEnvironment(env);
-  const events = createDeployEvents({
+/** The events of `deploy` and `destroy`: progress lines, and every event appended to TK_DEPLOY_EVENTS_FILE (default EVENTS_DIR/<stack>.jsonl). */
+export function releaseEvents(plan: ReleasePlan, env: ReleaseEnvironment, options: DeployOptions = {}): DeployEvents {
+  return createDeployEvents({
     jsonFile: env[DEPLOY_EVENTS_FILE_ENV] || join(options.dir ?? '.', EVENTS_DIR, `${plan.stack}.jsonl`),
     format: env[DEPLOY_EVENTS_FORMAT_ENV] === 'json' ? 'json' : 'human',
     ...(options.progress ? { destination: options.progress } : {}),
   });
+}
+
+/** Runs the release of TK_RELEASE_PLAN in `env` (its secrets, TK_ROLLBACK_TO and TK_NOTIFY from there too). */
+export async function deployFromEnvironment(env: ReleaseEnvironment, options: DeployOptions = {}): Promise<ReleaseOutcome> {
+  const plan = planFromEnvironment(env);
+  const events = releaseEvents(plan, env, options);
   const rollbackTo = env[ROLLBACK_TO_ENV] || undefined;
   // Sinks of TK_NOTIFY; a failing one never fails the release, and flush() is bounded.
   const notifications = startNotifications(events, { stack: plan.stack, release: rollbackTo ?? plan.image.releaseId }, env);

@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { DeployError } from '../components/errors.js';
+import type { ReleaseSummary } from '../components/release/pipeline.js';
 import { ROLLBACK_TO_ENV } from '../providers/release-command-line.js';
 import { line, type TkctlIo } from './io.js';
 import { pulumiError } from './pulumi-workspace.js';
@@ -82,12 +83,6 @@ export function readRecordedStack(cli: string, dir: string, stackName: string): 
   });
 }
 
-export interface ReleaseSummary {
-  liveSlot: string;
-  liveRelease: string;
-  previousRelease: string | null;
-}
-
 /**
  * The release with the recorded environment and TK_ROLLBACK_TO, run in this process (the code
  * the recorded command runs: providers/release-deploy.ts), its progress on stderr; returns the
@@ -99,7 +94,7 @@ export async function rollBackWithRecordedRelease(io: TkctlIo, release: Recorded
   try {
     const outcome = await deployFromEnvironment({ ...process.env, ...release.environment, [ROLLBACK_TO_ENV]: to }, { progress: io.stderr, dir: io.cwd });
     if (outcome.migrationWarning) line(io.stderr, `warning: ${outcome.migrationWarning}`);
-    return { liveSlot: outcome.liveSlot, liveRelease: outcome.liveRelease, previousRelease: outcome.previousRelease };
+    return outcome;
   } catch (error) {
     if (!(error instanceof DeployError)) throw error;
     throw new DeployError(
