@@ -44,6 +44,13 @@ describe('renderCaddyConfig', () => {
           terminal: true,
         },
         { match: [marker('live-green')], handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: 'tk-dev-green-web-ui:8080' }] }], terminal: true },
+        // blue once more: see the lookup-order test below.
+        {
+          match: [{ ...marker('live-blue'), ...health }],
+          handle: [strip, { handler: 'reverse_proxy', upstreams: [{ dial: 'tk-dev-blue-sensor-api:9090' }], transport: noKeepAlive }],
+          terminal: true,
+        },
+        { match: [marker('live-blue')], handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: 'tk-dev-blue-web-ui:8080' }] }], terminal: true },
         unavailable('no live release'),
       ],
     });
@@ -58,6 +65,7 @@ describe('renderCaddyConfig', () => {
       routes: [
         { match: [marker('live-blue')], handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: 'tk-dev-blue-sensor-api:50051' }], transport: h2c }], terminal: true },
         { match: [marker('live-green')], handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: 'tk-dev-green-sensor-api:50051' }], transport: h2c }], terminal: true },
+        { match: [marker('live-blue')], handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: 'tk-dev-blue-sensor-api:50051' }], transport: h2c }], terminal: true },
         unavailable('no live release'),
       ],
     });
@@ -65,9 +73,35 @@ describe('renderCaddyConfig', () => {
 
   it('moves every public route with the one live marker: no public upstream of the other slot', () => {
     for (const [slot, other] of [['blue', 'green'], ['green', 'blue']]) {
-      const dials = [...dialsWhile(servers['tk-public-http'], `live-${slot}`), ...dialsWhile(servers['tk-public-grpc'], `live-${slot}`)];
-      assert.deepEqual(dials, [`tk-dev-${slot}-sensor-api:9090`, `tk-dev-${slot}-web-ui:8080`, `tk-dev-${slot}-sensor-api:50051`]);
-      assert.ok(dials.every((dial) => !dial.includes(other!)));
+      const dials = new Set([...dialsWhile(servers['tk-public-http'], `live-${slot}`), ...dialsWhile(servers['tk-public-grpc'], `live-${slot}`)]);
+      assert.deepEqual([...dials], [`tk-dev-${slot}-sensor-api:9090`, `tk-dev-${slot}-web-ui:8080`, `tk-dev-${slot}-sensor-api:50051`]);
+      assert.ok([...dials].every((dial) => !dial.includes(other!)));
+    }
+  });
+
+  it('finds a slot at every moment of a switch: a marker renamed between two of its lookups is found by a later one', () => {
+    // Caddy takes the first route whose matchers match; a marker matcher stats its file when the
+    // route is tried. A switch renames `<role>-<from>` to `<role>-<to>` at one moment: routes tried
+    // before it see the old name, routes tried after it the new one.
+    const markerOf = (route: { match?: Record<string, unknown>[] }) =>
+      (route.match?.[0]?.file as { try_files: string[] } | undefined)?.try_files[0]?.slice(1);
+    const cases = [
+      ['tk-public-http', 'live'],
+      ['tk-public-grpc', 'live'],
+      ['tk-staging-http', 'staging'],
+      ['tk-staging-grpc', 'staging'],
+    ] as const;
+    for (const [server, role] of cases) {
+      // The lookups one request makes: one per route with a marker (for the web UI's path on HTTP,
+      // each slot's pair of routes stats the same file, so one lookup per slot).
+      const lookups = (servers[server]?.routes ?? []).map(markerOf).filter((name): name is string => name !== undefined);
+      const distinct = lookups.filter((name, i) => name !== lookups[i - 1]);
+      for (const [from, to] of [['blue', 'green'], ['green', 'blue']]) {
+        for (let renamedBefore = 0; renamedBefore <= distinct.length; renamedBefore += 1) {
+          const found = distinct.findIndex((name, i) => name === `${role}-${i < renamedBefore ? from : to}`);
+          assert.ok(found >= 0, `${server}: a rename ${from} -> ${to} before lookup ${renamedBefore} of ${distinct.join(', ')} finds no slot`);
+        }
+      }
     }
   });
 

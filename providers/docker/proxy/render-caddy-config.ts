@@ -26,6 +26,16 @@ function whileMarker(marker: RoutingMarker, extra: CaddyMatcherSet = {}): CaddyM
   return [{ file: { root: ROUTING_DIR, try_files: [`/${marker}`] }, ...extra }];
 }
 
+/**
+ * The order in which a listener looks for the slots' markers: each slot, then the first one
+ * again. A switch renames one marker (live-blue to live-green, or back), but Caddy stats the
+ * markers one after the other: a request that looked for live-blue just before a rename to
+ * live-blue and for live-green just after it would find neither and get a 503. Looking for
+ * the first slot once more closes that gap in both directions: whichever way the rename goes,
+ * a request that missed the old name finds the new one by its last look.
+ */
+export const MARKER_LOOKUP_ORDER: readonly Slot[] = [...SLOTS, SLOTS[0]];
+
 function upstream(prefix: string, slot: Slot, service: AppService, port: number): string {
   return `${slotContainerName(prefix, slot, service)}:${port}`;
 }
@@ -69,7 +79,7 @@ function publicHttpRoutes(prefix: string): CaddyRoute[] {
   // Only the sensor API's health endpoints are public (release verification); its metrics are not.
   const sensorApiHealth = ['readyz', 'healthz'].map((path) => `${TK_PATHS.sensorApi}/${path}`);
   return [
-    ...SLOTS.flatMap((slot): CaddyRoute[] => [
+    ...MARKER_LOOKUP_ORDER.flatMap((slot): CaddyRoute[] => [
       {
         match: whileMarker(`live-${slot}`, { path: sensorApiHealth }),
         handle: [stripPrefix(TK_PATHS.sensorApi), reverseProxy(upstream(prefix, slot, 'sensor-api', APP_PORTS.sensorApiHttp), 'http1-no-keepalive')],
@@ -83,7 +93,7 @@ function publicHttpRoutes(prefix: string): CaddyRoute[] {
 
 function grpcRoutes(prefix: string, role: 'live' | 'staging'): CaddyRoute[] {
   return [
-    ...SLOTS.map((slot): CaddyRoute => ({
+    ...MARKER_LOOKUP_ORDER.map((slot): CaddyRoute => ({
       match: whileMarker(`${role}-${slot}`),
       handle: [reverseProxy(upstream(prefix, slot, 'sensor-api', APP_PORTS.sensorApiGrpc), 'h2c')],
       terminal: true,
@@ -94,7 +104,7 @@ function grpcRoutes(prefix: string, role: 'live' | 'staging'): CaddyRoute[] {
 
 function stagingHttpRoutes(prefix: string): CaddyRoute[] {
   return [
-    ...SLOTS.flatMap((slot): CaddyRoute[] => [
+    ...MARKER_LOOKUP_ORDER.flatMap((slot): CaddyRoute[] => [
       {
         match: whileMarker(`staging-${slot}`, { path: [`${TK_PATHS.webUi}/*`] }),
         handle: [stripPrefix(TK_PATHS.webUi), reverseProxy(upstream(prefix, slot, 'web-ui', APP_PORTS.webUi))],
@@ -111,8 +121,8 @@ function stagingHttpRoutes(prefix: string): CaddyRoute[] {
 }
 
 /**
- * Caddy's whole JSON config, generated from typed data: for each listener, one route per slot,
- * taken while that slot's routing marker exists, and a 503 when none does. Public listeners
+ * Caddy's whole JSON config, generated from typed data: for each listener, one route per slot
+ * (MARKER_LOOKUP_ORDER), taken while that slot's routing marker exists, and a 503 when none does. Public listeners
  * (HTTP with the sensor API's health under /__tk/sensor-api/, and gRPC over h2c) follow the
  * `live-<slot>` marker together; the staging listeners follow `staging-<slot>` through the same
  * upstream addresses. The admin API stays on the container's loopback. The config depends on
