@@ -106,6 +106,23 @@ describe('runRelease on the in-memory target (ordering and failure paths)', () =
     assert.deepEqual(await gateRounds('stopped'), { rounds: exampleReleasePlan(R1).gate.successes, warm: false });
   });
 
+  it('the events keep how the verification went: its rounds, their probe times and what a failing round answered', async () => {
+    const backend = new MemoryBackend();
+    await deployed(backend, exampleReleasePlan(R1));
+    backend.publicHealth = (round, plan) =>
+      round <= 2 ? { ok: false, detail: `HTTP 200 release ${R1} (expected ${plan.image.releaseId})` } : { ok: true, detail: `HTTP 200 release ${plan.image.releaseId}` };
+    const log = recordedEvents();
+    await runRelease(exampleReleasePlan(R2), backend, context(log.events));
+    const promoted = log.records().find((r) => r.event === 'promoted')!;
+    const successes = exampleReleasePlan(R2).gate.successes;
+    const verification = promoted.verification as { count: number; roundsMs: number[]; lastFailures: Record<string, { round: number; detail: string }> };
+    assert.equal(verification.count, 2 + successes);
+    assert.equal(verification.roundsMs.length, 2 + successes);
+    assert.deepEqual(verification.lastFailures, { 'public health': { round: 2, detail: `HTTP 200 release ${R1} (expected ${R2})` } });
+    const passed = log.records().find((r) => r.event === 'gate.passed')!;
+    assert.deepEqual(passed.lastFailures, {}, 'a gate that passed at once saw no failure');
+  });
+
   it('a pinned rollback to the live release changes nothing', async () => {
     const backend = new MemoryBackend();
     await deployed(backend, exampleReleasePlan(R1), exampleReleasePlan(R2));

@@ -82,10 +82,14 @@ export async function gateSlot(
 export async function verifyPublic(backend: ReleaseBackend, plan: ReleasePlan, overrides: Partial<GateThresholds> = {}): Promise<VerificationResult> {
   const started = performance.now();
   try {
-    await withCheckSet(backend.gate.public(plan), (checks) =>
+    const report = await withCheckSet(backend.gate.public(plan), (checks) =>
       runHealthGate(checks, { ...verificationThresholds(plan.gate, overrides), subject: `The public endpoint (${plan.endpoints.publicHttpUrl})`, fix: '' }),
     );
-    return { verified: true, durationMs: Math.round(performance.now() - started) };
+    return {
+      verified: true,
+      durationMs: Math.round(performance.now() - started),
+      rounds: { count: report.state.rounds, roundsMs: report.roundDurationsMs, lastFailures: report.state.lastFailures },
+    };
   } catch (error) {
     if (!(error instanceof DeployError)) throw error;
     return { verified: false, durationMs: Math.round(performance.now() - started), failure: error.message };
@@ -155,11 +159,21 @@ export async function promote(backend: ReleaseBackend, promotion: Promotion, run
     await standDown(backend, promotion);
     throw error;
   }
-  events.emit('gate.passed', { kind, slot, release, warm: promotion.warm === true, durationMs: clock.phases['health-gate'], rounds: gate.state.rounds, roundsMs: gate.roundDurationsMs });
+  events.emit('gate.passed', {
+    kind,
+    slot,
+    release,
+    warm: promotion.warm === true,
+    durationMs: clock.phases['health-gate'],
+    rounds: gate.state.rounds,
+    roundsMs: gate.roundDurationsMs,
+    lastFailures: gate.state.lastFailures,
+  });
 
   const switched = await clock.time('switch', () => backend.routing.switchTo(plan, slot, live));
+  let verification: VerificationResult;
   try {
-    await clock.time('verify', () => verifyOrRestore(backend, plan, switched));
+    verification = await clock.time('verify', () => verifyOrRestore(backend, plan, switched));
   } catch (error) {
     await standDown(backend, promotion);
     throw error;
@@ -170,6 +184,7 @@ export async function promote(backend: ReleaseBackend, promotion: Promotion, run
     release,
     previous: switched.previous.live?.releaseId ?? null,
     durationMs: (clock.phases.switch ?? 0) + (clock.phases.verify ?? 0),
+    ...(verification.verified && verification.rounds ? { verification: verification.rounds } : {}),
   });
 
   const old = switched.previous.live?.slot;

@@ -1,7 +1,14 @@
 import type { ProxyRouting, RoutedRelease } from '../release/ports.js';
 
+import type { GateState } from '../health-gate/gate-state.js';
+
 export type VerificationResult =
-  | { verified: true; durationMs: number }
+  | {
+      verified: true;
+      durationMs: number;
+      /** How it went: rounds polled, each round's probe time, and the last failing answer of each check (a slow verification's why). */
+      rounds?: { count: number; roundsMs: number[]; lastFailures: GateState['lastFailures'] };
+    }
   | {
       verified: false;
       durationMs: number;
