@@ -8,7 +8,7 @@
  * (bench/engine-lifecycle.ts), at --engine-rate requests/s of --engine-load (probes: /readyz and
  * gRPC health checks, the issue's load; app: pages and SyncRules), on the local engine and (unless
  * --no-ssh) on a stack whose docker.host is ssh://. Results go to results/deploy-bench.json (engine part:
- * results/deploy-bench-engine.json); nothing is asserted.
+ * results/deploy-bench-engine.json, and each stack's release events in results/deploy-bench-events-*.jsonl); nothing is asserted.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -46,7 +46,7 @@ if (!values['no-engine']) await benchEngine();
 async function benchEngine() {
   const requests = values['engine-load'];
   if (requests !== 'probes' && requests !== 'app') throw new Error(`--engine-load is probes (/readyz and gRPC health) or app (pages and SyncRules), not "${requests}"`);
-  const result = await benchThroughEngine({ rate: Number(values['engine-rate']), requests, ssh: !values['no-ssh'], log: (line) => process.stdout.write(`${line}\n`) });
+  const result = await benchThroughEngine({ rate: Number(values['engine-rate']), requests, ssh: !values['no-ssh'], out, log: (line) => process.stdout.write(`${line}\n`) });
   writeFileSync(join(out, 'deploy-bench-engine.json'), `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version }, load: { requests, rate: Number(values['engine-rate']) }, ...result }, null, 2)}\n`);
   if ('skipped' in result) {
     process.stdout.write(`through the engine: skipped (${result.skipped})\n`);
@@ -85,7 +85,7 @@ async function benchEngine() {
       line('config-only release', run.configOnly),
       ...(run.codeChange ? [line('code change, warm build cache', run.codeChange)] : []),
       rollbackLine(run),
-      `    requests: ${requests} at ${run.load.rate.toFixed(0)} req/s; failed ${failed}: ${steps.map((step, i) => `${['config-only', ...(run.codeChange ? ['code change'] : []), 'rollback'][i]} ${during(step.window)}`).join(', ')}, between the steps ${failed - inSteps}; probe-side timeouts (this process starved, not counted) ${probe}`,
+      `    requests: ${requests} sent at ${run.load.rate.toFixed(0)} req/s, ${run.load.notSent} not sent while half a second of requests awaited answers; failed ${failed}: ${steps.map((step, i) => `${['config-only', ...(run.codeChange ? ['code change'] : []), 'rollback'][i]} ${during(step.window)}`).join(', ')}, between the steps ${failed - inSteps}; probe-side timeouts (this process starved, not counted) ${probe}`,
       ...(failed > 0 ? [`    first failures: ${[...run.load.http.errors.slice(0, 3), ...run.load.grpc.errors.slice(0, 3)].join(' | ')}`] : []),
     ];
   };

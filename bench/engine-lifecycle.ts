@@ -7,7 +7,7 @@
  * engine's plugins are missing.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { EngineEvent, Stack } from '@pulumi/pulumi/automation/index.js';
@@ -172,8 +172,16 @@ async function benchStack(
   const load = startLoadInWorker(
     { httpUrl: String(out.publicHttpUrl), grpcAddress: String(out.publicGrpcAddress), apiKey: liveApiKey(stack.name, String(out.liveSlot)) },
     // A connection per 5 requests a second, as many clients would hold: 32 at 1,300 req/s made
-    // this process queue requests (and time them out) whenever answers slowed past 50 ms.
-    { ratePerSecond: options.rate, maxSeconds: 1800, requests: options.requests, connections: Math.max(32, Math.ceil(options.rate / 5)) },
+    // this process queue requests (and time them out) whenever answers slowed past 50 ms. At most
+    // half a second of requests waits for answers: unbounded, the load timed out most of its own
+    // requests during a release, and the stack behind it saw a fifth of the rate.
+    {
+      ratePerSecond: options.rate,
+      maxSeconds: 1800,
+      requests: options.requests,
+      connections: Math.max(32, Math.ceil(options.rate / 5)),
+      maxInFlight: Math.max(50, Math.ceil(options.rate / 2)),
+    },
   );
   let stopped: LoadReport | undefined;
   try {
@@ -204,7 +212,14 @@ async function benchStack(
  * missing) the same on a stack whose docker.host is ssh:// to this machine's engine behind an
  * sshd on 127.0.0.1, reached with the SSH client set up as a maintainer has it.
  */
-export async function benchThroughEngine(options: { rate: number; requests: LoadRequests; ssh: boolean; log: (line: string) => void }): Promise<EngineBench> {
+export async function benchThroughEngine(options: {
+  rate: number;
+  requests: LoadRequests;
+  ssh: boolean;
+  /** Where the releases' events files are copied (the results folder). */
+  out: string;
+  log: (line: string) => void;
+}): Promise<EngineBench> {
   const requirements = checkEngineRequirements();
   if (requirements.missing.length > 0) return { skipped: `needs ${requirements.missing.join('; ')}` };
   const cli = requirements.cli!;
@@ -241,6 +256,12 @@ export async function benchThroughEngine(options: { rate: number; requests: Load
     }
     return { local, ssh };
   } finally {
+    // The events of every release and rollback, for reading a slow phase back later.
+    mkdirSync(options.out, { recursive: true });
+    for (const { options: opened } of stacks) {
+      const events = join(opened.scratch, 'events.jsonl');
+      if (existsSync(events)) copyFileSync(events, join(options.out, `deploy-bench-events-${opened.stackName.replace(/-\d+$/, '')}.jsonl`));
+    }
     for (const { stack } of stacks.reverse()) await removeEngineStack(stack, workDir);
     sshClient?.close();
     await sshHost?.close();

@@ -9,7 +9,7 @@ import { startLoad, type LoadReport, type LoadRequests, type LoadTarget } from '
 
 interface LoadJob {
   target: LoadTarget;
-  options: { ratePerSecond: number; maxSeconds: number; requests: LoadRequests; connections: number };
+  options: { ratePerSecond: number; maxSeconds: number; requests: LoadRequests; connections: number; maxInFlight?: number };
 }
 
 export interface WorkerLoad {

@@ -47,6 +47,8 @@ export interface LoadReport {
   /** When the load started (epoch ms), and the system's failures (not the probe's) by the second their request was sent in, from then. */
   startedAt: number;
   failuresBySecond: number[];
+  /** Requests not sent because `maxInFlight` were still waiting for their answers (0 without a limit). */
+  notSent: number;
 }
 
 function counts(): LoadCounts {
@@ -135,6 +137,14 @@ export function startLoad(
      * then every queued request times out here, however well the system answers.
      */
     connections?: number;
+    /**
+     * Requests waiting for an answer at most; one due beyond it is not sent (counted in
+     * `notSent`). Unbounded, a load that outpaces the answers piles up requests in this process
+     * until it spends its CPU timing them out: at 1,300 req/s on 2 cores, during a release, it
+     * timed out 95% of its own requests and the system behind it saw a fraction of the load.
+     * @default unbounded
+     */
+    maxInFlight?: number;
   } = {},
 ): RunningLoad {
   assertLocal(target.httpUrl);
@@ -167,6 +177,9 @@ export function startLoad(
   const failuresBySecond: number[] = [];
   const stalls = new StallMonitor();
   let sent = 0;
+  let due = 0;
+  let notSent = 0;
+  const maxInFlight = options.maxInFlight ?? Number.POSITIVE_INFINITY;
 
   const failure = (target: LoadCounts, requestStarted: number, error: unknown, message: string) => {
     if (isTimeout(error) && stalls.longestStall(requestStarted, performance.now()) >= PROBE_STALL_MS) {
@@ -219,11 +232,16 @@ export function startLoad(
       clearInterval(timer);
       return;
     }
-    const due = Math.floor((elapsed / 1000) * rate);
-    while (sent < due) {
+    const dueNow = Math.floor((elapsed / 1000) * rate);
+    while (due < dueNow) {
+      due += 1;
+      if (pending.size >= maxInFlight) {
+        notSent += 1;
+        continue;
+      }
       sent += 1;
-      if (sent % 2 === 0) track(grpcOnce());
-      else track(httpOnce(requests === 'probes' || sent % 10 === 1 ? '/readyz' : '/login'));
+      if (due % 2 === 0) track(grpcOnce());
+      else track(httpOnce(requests === 'probes' || due % 10 === 1 ? '/readyz' : '/login'));
     }
   }, 10);
 
@@ -236,7 +254,7 @@ export function startLoad(
       httpAgent?.destroy();
       httpsAgent?.destroy();
       const seconds = (Date.now() - started) / 1000;
-      return { http, grpc, seconds, rate: sent / seconds, releasesSeen, startedAt: started, failuresBySecond: Array.from(failuresBySecond, (n) => n ?? 0) };
+      return { http, grpc, seconds, rate: sent / seconds, releasesSeen, startedAt: started, failuresBySecond: Array.from(failuresBySecond, (n) => n ?? 0), notSent };
     },
   };
 }
