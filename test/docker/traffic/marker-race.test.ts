@@ -99,8 +99,10 @@ describe('routing markers renamed under traffic (real Caddy)', () => {
     agent.destroy();
     const moves = Number(await flips);
     const total = [...answers.values()].reduce((sum, n) => sum + n, 0);
-    assert.ok(moves >= seconds * 20, `the marker moved only ${moves} times`);
-    assert.ok(total >= 5000, `only ${total} requests were answered, too few to meet a move`);
+    // Enough of both for the race to show: before the fix, about 1 request in 270 met a move at
+    // 40 moves a second (41 of 11,157 on an idle machine); a busy CI machine manages fewer of each.
+    assert.ok(moves >= seconds * 10, `the marker moved only ${moves} times`);
+    assert.ok(total >= 2000, `only ${total} requests were answered, too few to meet a move`);
     assert.deepEqual(Object.fromEntries(answers), { '200 slot': total }, `${total} requests during ${moves} moves`);
   });
 });
