@@ -30,7 +30,7 @@ import { deployFromEnvironment, planFromEnvironment, releaseEvents } from './rel
 import type { StackTargetOptions } from './stack-operations.js';
 import { targetRuntime } from './target-runtimes.js';
 
-const USAGE = `Usage: node --import tsx providers/release-cli.ts <command> (tkctl is the operator's CLI; this is the release process pulumi up runs)
+const USAGE = `Usage: node launcher/release-cli.mjs <command> (tkctl is the operator's CLI; this is the release process pulumi up runs)
   deploy                        run the release of TK_RELEASE_PLAN (set by pulumi up)
   destroy                       before pulumi destroy: the target's part (an ephemeral stack's final snapshot first)
   status --stack S              live and parked releases, latest snapshot, lock (JSON)

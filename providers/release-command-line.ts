@@ -1,12 +1,12 @@
 /**
  * How the release CLI (providers/release-cli.ts) is started, from the project folder: by
- * `pulumi up` (the release command) and by a person (status, lock break). Node with tsx's loader,
- * both runtime dependencies, so an install without dev dependencies still deploys, and no `npx`
- * start-up on every release.
+ * `pulumi up` (the release command) and by a person (status, lock break). Node and the compile
+ * cache (launcher/compile-cache.mjs, esbuild), both runtime dependencies, so an install without
+ * dev dependencies still deploys, and no `npx` or loader-hook start-up on every release.
  */
-export const RELEASE_CLI = 'node --import tsx providers/release-cli.ts';
+export const RELEASE_CLI = 'node launcher/release-cli.mjs';
 
-/** The release CLI with a command and its arguments: `node --import tsx providers/release-cli.ts status --stack dev`. */
+/** The release CLI with a command and its arguments: `node launcher/release-cli.mjs status --stack dev`. */
 export function releaseCli(...args: string[]): string {
   return [RELEASE_CLI, ...args].join(' ');
 }

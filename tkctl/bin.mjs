@@ -1,13 +1,7 @@
 #!/usr/bin/env node
-// The `tkctl` bin: runs tkctl/main.ts under tsx in a child Node, in the caller's folder (the
-// Pulumi project). tsx is resolved from here, so it works from any working directory.
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+// The `tkctl` bin: tkctl/main.ts, compiled by the toolkit's compile cache (no loader hook, no
+// second Node process), run in the caller's folder (the Pulumi project).
+import { importTypeScript } from '../launcher/compile-cache.mjs';
 
-const tsx = import.meta.resolve('tsx');
-const main = fileURLToPath(new URL('./main.ts', import.meta.url));
-const child = spawn(process.execPath, ['--import', tsx, main, ...process.argv.slice(2)], { stdio: 'inherit' });
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
-child.on('exit', (code, signal) => {
-  process.exitCode = code ?? (signal === "SIGINT" ? 130 : 143);
-});
+const { runTkctl } = await importTypeScript('tkctl/main.ts');
+process.exitCode = await runTkctl(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), stdin: process.stdin });

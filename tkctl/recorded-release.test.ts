@@ -13,13 +13,13 @@ const exported = {
       {
         urn: 'urn:pulumi:dev::trapperkeeper::trapperkeeper:docker:Target$command:local:Command::tk-cleanup',
         type: 'command:local:Command',
-        inputs: { delete: 'node --import tsx providers/release-cli.ts destroy', environment: { TK_RELEASE_PLAN: '{}' } },
+        inputs: { delete: 'node launcher/release-cli.mjs destroy', environment: { TK_RELEASE_PLAN: '{}' } },
       },
       {
         urn: 'urn:pulumi:dev::trapperkeeper::trapperkeeper:docker:Target$command:local:Command::tk-release',
         type: 'command:local:Command',
         inputs: {
-          create: 'node --import tsx providers/release-cli.ts deploy',
+          create: 'node launcher/release-cli.mjs deploy',
           environment: { TK_RELEASE_PLAN: '{"stack":"dev"}', TK_DATABASE_URL: secret('postgres://tk:pw@db/tk'), TK_HMAC_SECRET: secret('k1:c2VjcmV0') },
           triggers: ['r2', secret('digest')],
         },
@@ -33,7 +33,7 @@ describe('the release command recorded in a stack\'s state', () => {
     const recorded = recordedStackOf(exported);
     assert.deepEqual(recorded.outputs, { liveVersion: 'r2', previousVersion: 'r1', releasePlan: { stack: 'dev' } });
     assert.deepEqual(recorded.release, {
-      command: 'node --import tsx providers/release-cli.ts deploy',
+      command: 'node launcher/release-cli.mjs deploy',
       environment: { TK_RELEASE_PLAN: '{"stack":"dev"}', TK_DATABASE_URL: 'postgres://tk:pw@db/tk', TK_HMAC_SECRET: 'k1:c2VjcmV0' },
     });
   });

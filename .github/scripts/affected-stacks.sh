@@ -3,7 +3,7 @@
 #   affected-stacks.sh <base-ref>
 # The long-lived stacks are the committed Pulumi.<stack>.yaml files except dev (a workstation's
 # stack) and pr-* (the ephemeral ones). A change to Pulumi.<stack>.yaml affects that stack; a
-# change to anything that is deployed (the program, providers/, components/, app/, migrations/,
+# change to anything that is deployed (the program, launcher/, providers/, components/, app/, migrations/,
 # images/, package files, Pulumi.yaml) affects every one; docs, tests, benchmarks and CI files
 # affect none. Compared with the merge base of <base-ref> and HEAD, like `git diff <base>...HEAD`.
 set -euo pipefail

@@ -116,7 +116,7 @@ export function recordingRules(timing: AlertTiming = PRODUCTION_ALERT_TIMING): R
 }
 
 const FILESYSTEMS_IGNORED = 'tmpfs|ramfs|overlay|squashfs|nsfs|iso9660|fuse.*';
-const STATUS_COMMAND = (v: AnnotationValues) => `node --import tsx components/release/cli.ts status --stack ${v.external('stack')}`;
+const STATUS_COMMAND = (v: AnnotationValues) => `tkctl status --stack ${v.external('stack')}`;
 
 /** The alerts, from the thresholds (stack config) and the timing. */
 export function alertDefinitions(

@@ -217,8 +217,8 @@ describe('DockerTarget (Pulumi mocks)', () => {
     const target = await declare('tk-rel', dockerConfig('dev', DEV));
     const release = byName('tk-rel-release');
     const inputs = release.inputs;
-    assert.equal(inputs.create, 'node --import tsx providers/release-cli.ts deploy');
-    assert.equal(inputs.update, 'node --import tsx providers/release-cli.ts deploy');
+    assert.equal(inputs.create, 'node launcher/release-cli.mjs deploy');
+    assert.equal(inputs.update, 'node launcher/release-cli.mjs deploy');
     assert.equal(inputs.delete, undefined, 'a replaced release must not run destroy');
 
     const environment = inputs.environment as Inputs;
@@ -253,7 +253,7 @@ describe('DockerTarget (Pulumi mocks)', () => {
     const target = await declare('tk-down', dockerConfig('dev', DEV));
     const cleanup = byName('tk-down-cleanup');
     assert.equal(cleanup.inputs.create, undefined);
-    assert.equal(cleanup.inputs.delete, 'node --import tsx providers/release-cli.ts destroy');
+    assert.equal(cleanup.inputs.delete, 'node launcher/release-cli.mjs destroy');
     const environment = cleanup.inputs.environment as Inputs;
     assert.equal(environment.TK_RELEASE_PLAN, canonicalJson(target.releasePlan));
     assert.ok(isWrappedSecret(environment.TK_DATABASE_URL) && isWrappedSecret(environment.TK_HMAC_SECRET));

@@ -222,7 +222,7 @@ describe('GcpTarget (Pulumi mocks)', () => {
     // pulumi destroy deletes dependents first: the cleanup (the final snapshot) runs while the data is there.
     const cleanupDeps = byName('tk-eph-cleanup').dependencies.map((urn) => urn.split('::').pop());
     for (const data of ['tk-eph-database', 'tk-eph-db-user', 'tk-eph-release-state', 'tk-eph-release-state-jobs']) assert.ok(cleanupDeps.includes(data), `the cleanup runs before ${data} is deleted`);
-    assert.match(String(byName('tk-eph-cleanup').inputs.delete), /release-cli\.ts destroy$/);
+    assert.match(String(byName('tk-eph-cleanup').inputs.delete), /^node launcher\/release-cli\.mjs destroy$/);
   });
 
   it('connector: the release\'s revisions connect through the instance\'s Cloud SQL socket (the URL pulumi up hands the release); no authorized network, TLS only', async () => {

@@ -52,7 +52,7 @@ describe('the AWS deploy lock: a DynamoDB item written conditionally (moto)', { 
     await assert.rejects(acquireDynamoLock(target, holder({ user: 'bob', pid: 5151 }), { waitMs: 0, machine: HERE, isAlive: alive }), (error: Error) => {
       assert.match(error.message, /Another release holds the deploy lock: alice@release-runner \(pid 4242\) releasing 1\.0\.0 \[1\.0\.0-aaaaaaa/);
       assert.match(error.message, /since 2026-12-02T10:00:00\.000Z/);
-      assert.ok(error.message.includes(`fix: wait for that release to finish (or set release.lockWaitMs), or, if you know it is gone, break the lock: node --import tsx providers/release-cli.ts lock break --stack test --reason '<why>' (or: aws dynamodb delete-item --region eu-west-1 --table-name ${TABLE} --key '{"lock":{"S":"deploy"}}')`), error.message);
+      assert.ok(error.message.includes(`fix: wait for that release to finish (or set release.lockWaitMs), or, if you know it is gone, break the lock: node launcher/release-cli.mjs lock break --stack test --reason '<why>' (or: aws dynamodb delete-item --region eu-west-1 --table-name ${TABLE} --key '{"lock":{"S":"deploy"}}')`), error.message);
       return true;
     });
     await held.release();

@@ -105,7 +105,7 @@ describe('pulumi preview / up / rollback / destroy through the engine, under loa
     assert.equal(after.liveVersion, before.previousVersion);
     assert.equal(after.previousVersion, before.liveVersion);
     const status = JSON.parse(
-      execFileSync(process.execPath, ['--import', 'tsx', 'providers/release-cli.ts', 'status', '--stack', stackName], { cwd: REPO_ROOT, encoding: 'utf8' }),
+      execFileSync(process.execPath, ['launcher/release-cli.mjs', 'status', '--stack', stackName], { cwd: REPO_ROOT, encoding: 'utf8' }),
     ) as { live: { slot: string; releaseId: string } | null; slots: Record<string, string | null> };
     assert.equal(status.live?.slot, after.liveSlot);
     assert.equal(status.slots[String(after.liveSlot)], after.liveVersion);

@@ -3,6 +3,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { REPO_ROOT } from '../support/images.js';
+import { writeProgramStandIn } from '../support/program-stand-in.js';
 import type { TkctlIo } from '../../tkctl/io.js';
 
 /**
@@ -45,7 +46,7 @@ export function createTkctlProject(cli: string, stackFiles: string[] = []): Tkct
   for (const file of ['Pulumi.yaml', ...stackFiles]) copyFileSync(join(REPO_ROOT, file), join(dir, file));
   // The CLI checks that the program's entry exists even when it does not run it (destroying an
   // empty stack); these projects never run the program, so an empty one stands in.
-  writeFileSync(join(dir, 'index.ts'), '');
+  writeProgramStandIn(dir);
   // `tkctl` on PATH, as `npm link` or `npx tkctl` would give it, so printed fixes run verbatim.
   const bin = join(scratch, 'bin');
   mkdirSync(bin);

@@ -74,7 +74,7 @@ describe('tkctl on a running stack (Docker, PostgreSQL, Caddy)', { timeout: 900_
   it('status agrees with the release CLI\'s status (one code path)', async () => {
     const { execFileSync } = await import('node:child_process');
     const { REPO_ROOT } = await import('../support/images.js');
-    const released = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', 'providers/release-cli.ts', 'status', '--stack', fixture.stack], { cwd: REPO_ROOT, encoding: 'utf8' })) as Record<string, unknown>;
+    const released = JSON.parse(execFileSync(process.execPath, ['launcher/release-cli.mjs', 'status', '--stack', fixture.stack], { cwd: REPO_ROOT, encoding: 'utf8' })) as Record<string, unknown>;
     const ours = json<Record<string, unknown>>(await tkctl(['status', '--json']));
     for (const key of ['live', 'slots', 'latestSnapshot', 'lock']) assert.deepEqual(ours[key], released[key], key);
   });

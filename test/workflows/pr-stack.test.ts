@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseStackConfig } from '../../providers/config.js';
+import { writeProgramStandIn } from '../support/program-stand-in.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const PR_STACK = join(REPO, '.github/scripts/pr-stack.sh');
@@ -43,7 +44,7 @@ describe('pr-stack.sh with a real Pulumi CLI', { skip: missing }, () => {
     mkdirSync(join(scratch, 'state'), { recursive: true });
     mkdirSync(project);
     copyFileSync(join(REPO, 'Pulumi.yaml'), join(project, 'Pulumi.yaml'));
-    writeFileSync(join(project, 'index.ts'), '');
+    writeProgramStandIn(project);
     env = {
       PATH: `${dirname(cli!)}:${process.env.PATH}`,
       HOME: scratch,

@@ -11,7 +11,6 @@ import { describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { parseStackConfig } from '../../providers/config.js';
 import { CANARY_ENV } from '../../providers/docker/testing.js';
-// @ts-expect-error: a plain .mjs script (run by the workflow with node), without type declarations
 import { MARKER } from '../../.github/scripts/pr-comment.mjs';
 
 const REPO = resolve(import.meta.dirname, '../..');

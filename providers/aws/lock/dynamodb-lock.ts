@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConditionalCheckFailedException, DeleteItemCommand, GetItemCommand, PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeployError } from '../../../components/errors.js';
+import { releaseCli } from '../../release-command-line.js';
 import type { DeployEvents } from '../../../components/events/deploy-events.js';
 import {
   currentMachine,
@@ -171,7 +172,7 @@ async function deleteIfToken(target: DynamoLockTarget, token: string): Promise<b
  */
 export function breakAwsLockCommand(target: Pick<DynamoLockTarget, 'region' | 'table' | 'stack'>): string {
   return (
-    `node --import tsx providers/release-cli.ts lock break --stack ${target.stack} --reason '<why>' ` +
+    `${releaseCli('lock', 'break', '--stack', target.stack)} --reason '<why>' ` +
     `(or: aws dynamodb delete-item --region ${target.region} --table-name ${target.table} --key '{"${LOCK_KEY.name}":{"S":"${LOCK_KEY.value}"}}')`
   );
 }

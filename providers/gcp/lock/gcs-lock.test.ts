@@ -72,7 +72,7 @@ describe('the GCS deploy lock (real @google-cloud/storage against fake-gcs-serve
     );
     assert.ok(refused instanceof GcsLockHeldError);
     assert.match(refused.message, /alice@runner-a \(pid 4242\) releasing 1\.0\.4242 \[1\.0\.4242-0123abcd-20261202T100000Z\] since 2026-12-02T10:00:00\.000Z/);
-    assert.match(refused.message, /release-cli\.ts lock break --stack dev/);
+    assert.match(refused.message, /node launcher\/release-cli\.mjs lock break --stack dev/);
     await first.release();
     await first.release();
     assert.equal((await readGcsLock({ stack: 'dev', bucket })).state, 'free');

@@ -159,9 +159,8 @@ describe('blue-green releases on a real Docker engine, under load', { timeout: 9
     const spec = fixture.specFor(v2);
     const cwd = mkdtempSync(join(tmpdir(), 'tk-destroy-'));
     try {
-      // An absolute loader: the working directory is a temp folder where `tsx` does not resolve.
-      const tsx = import.meta.resolve('tsx');
-      await promisify(execFile)(process.execPath, ['--import', tsx, join(REPO_ROOT, 'providers/release-cli.ts'), 'destroy'], {
+      // Started from a temp folder: the launcher finds the toolkit (and its node_modules) from its own path.
+      await promisify(execFile)(process.execPath, [join(REPO_ROOT, 'launcher/release-cli.mjs'), 'destroy'], {
         cwd,
         env: { ...process.env, ...fixture.secrets, TK_RELEASE_PLAN: JSON.stringify(planOfDockerSpec(spec)) },
       });

@@ -77,7 +77,7 @@ describe('deploy lock on a real Docker engine', () => {
       refused.message,
       new RegExp(`^Another release holds the deploy lock: alice@\\S+ \\(pid ${process.pid}\\) releasing 1\\.4\\.0 \\[1\\.4\\.0-abc1234-20261123T101500Z\\] since \\S+Z \\(\\d+s ago\\)`),
     );
-    assert.match(refused.message, /fix: .*node --import tsx providers\/release-cli\.ts lock break --stack lock-test/);
+    assert.match(refused.message, /fix: .*node launcher\/release-cli\.mjs lock break --stack lock-test/);
     const status = await readDeployLock(testEngine, spec);
     assert.equal(status.state, 'held');
     assert.equal(status.state === 'held' && status.holder.version, '1.4.0');

@@ -57,7 +57,7 @@ describe('the release CLI with notifications (real process, real Docker, real re
     return new Promise((resolve) => {
       execFile(
         process.execPath,
-        ['--import', 'tsx', 'providers/release-cli.ts', 'deploy'],
+        ['launcher/release-cli.mjs', 'deploy'],
         {
           cwd: REPO_ROOT,
           env: { PATH: process.env.PATH, HOME: process.env.HOME, ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}), [RELEASE_PLAN_ENV]: JSON.stringify(plan), TK_DEPLOY_EVENTS_FILE: eventsFile, ...env },
