@@ -63,7 +63,7 @@ async function benchEngine() {
     );
   };
   const rollbackLine = (run: EngineRun) =>
-    `    tkctl rollback: traffic verified on the previous release ${t(run.rollback.switchedMs === null ? null : run.rollback.switchedMs / 1000)} s, recorded ${t(run.rollback.durationMs / 1000)} s, command ${t(run.rollback.seconds)} s` +
+    `    tkctl rollback: traffic verified on the previous release ${t(run.rollback.switchedMs === null ? null : run.rollback.switchedMs / 1000)} s, recorded ${t(run.rollback.durationMs / 1000)} s, command ${t(run.rollback.seconds)} s (the checkout's first tkctl, which compiles it, ran before: ${t(run.rollback.firstTkctlSeconds)} s)` +
     (run.rollback.move
       ? `\n      traffic move: release process started ${t(run.rollback.move.startedAfterMs / 1000)} s after tkctl; ${Object.entries(run.rollback.move.phases).map(([phase, ms]) => `${phase} ${ms} ms`).join(', ')}`
       : '');

@@ -67,6 +67,11 @@ export interface TkctlRollback {
   durationMs: number;
   /** The traffic move, from the release process's events: when it started (after tkctl's start) and its phases. */
   move: { startedAfterMs: number; phases: Record<string, number> } | null;
+  /**
+   * `tkctl --help` run once before, in the fresh checkout: the compile cache compiles tkctl there
+   * (as an operator's first tkctl command after a pull does), so the rollback is timed warm.
+   */
+  firstTkctlSeconds: number;
 }
 
 /** One stack's ups under load: a config-only release, a code change (local engine only) and a rollback. */
@@ -136,6 +141,10 @@ async function timedUp(stack: Stack, eventsFile: string): Promise<EngineUp> {
 }
 
 async function tkctlRollback(workDir: string, stackName: string, env: Record<string, string>, eventsFile: string): Promise<TkctlRollback> {
+  const warmUpStarted = performance.now();
+  const warmUp = spawnSync(process.execPath, [join(workDir, 'tkctl/bin.mjs'), '--help'], { cwd: workDir, env: { ...process.env, ...env }, encoding: 'utf8' });
+  if (warmUp.status !== 0) throw new Error(`tkctl --help exited ${warmUp.status}: ${warmUp.stderr.slice(-3000)}`);
+  const firstTkctlSeconds = (performance.now() - warmUpStarted) / 1000;
   const seen = readEvents(eventsFile).length;
   const startedAt = Date.now();
   const started = performance.now();
@@ -151,7 +160,7 @@ async function tkctlRollback(workDir: string, stackName: string, env: Record<str
   const moveStarted = events.find((e) => e.event === 'release.started');
   const moveDone = events.find((e) => e.event === 'release.succeeded');
   const move = moveStarted?.time && moveDone?.phases ? { startedAfterMs: Date.parse(moveStarted.time) - startedAt, phases: moveDone.phases } : null;
-  return { seconds: (performance.now() - started) / 1000, window: { start: startedAt, end: Date.now() }, switchedMs: result.switchedMs, durationMs: result.durationMs, move };
+  return { seconds: (performance.now() - started) / 1000, window: { start: startedAt, end: Date.now() }, switchedMs: result.switchedMs, durationMs: result.durationMs, move, firstTkctlSeconds };
 }
 
 interface BenchStack {

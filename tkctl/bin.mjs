@@ -3,5 +3,11 @@
 // second Node process), run in the caller's folder (the Pulumi project).
 import { importTypeScript } from '../launcher/compile-cache.mjs';
 
-const { runTkctl } = await importTypeScript('tkctl/main.ts');
-process.exitCode = await runTkctl(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), stdin: process.stdin });
+let tkctl;
+try {
+  tkctl = await importTypeScript('tkctl/main.ts');
+} catch (error) {
+  process.stderr.write(`error: ${error.message}\n`);
+  process.exit(1);
+}
+process.exitCode = await tkctl.runTkctl(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), stdin: process.stdin });
