@@ -22,6 +22,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 /** The project folder: Pulumi.yaml, package.json, node_modules. */
 export const TOOLKIT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+const PACKAGES_DIR = join(TOOLKIT_ROOT, 'node_modules', '/');
 /** Bumped whenever the build options below change what a cached build contains. */
 const CACHE_FORMAT = 1;
 /** Published builds no entry points to any more are removed once this old (a process may still load chunks from one). */
@@ -122,7 +123,7 @@ async function build(entryPath, entryDir) {
     setup(builder) {
       builder.onLoad({ filter: /.*/ }, (args) => {
         const loader = LOADERS[extname(args.path)];
-        if (!loader || args.path.includes('/node_modules/')) return undefined;
+        if (!loader || args.path.startsWith(PACKAGES_DIR)) return undefined;
         const bytes = readFileSync(args.path);
         sources[args.path] = digest(bytes);
         if (loader === 'json') return { contents: bytes, loader };
@@ -163,7 +164,7 @@ async function build(entryPath, entryDir) {
 
   for (const input of Object.keys(result.metafile.inputs)) {
     const path = resolve(TOOLKIT_ROOT, input);
-    if (!path.includes('/node_modules/') && !(path in sources)) {
+    if (!path.startsWith(PACKAGES_DIR) && !(path in sources)) {
       rmSync(staging, { recursive: true, force: true });
       throw new Error(`${relative(TOOLKIT_ROOT, entryPath)} imports ${input}, a kind of file the compile cache does not track (launcher/compile-cache.mjs LOADERS)`);
     }

@@ -21,6 +21,13 @@ function packagesLoadedBy(script: string, args: string[]): { loaded: string[]; s
   return { loaded, stdout: result.stdout };
 }
 
+/** The packages of `loaded` that only a development install has: an install with `npm ci --omit=dev` (a deploy runner) lacks them. */
+function devOnly(loaded: string[]): string[] {
+  const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { devDependencies?: Record<string, string> };
+  const packageName = (specifier: string) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+  return [...new Set(loaded.map(packageName))].filter((name) => name in (manifest.devDependencies ?? {}));
+}
+
 describe('the release process (providers/release-cli.ts)', () => {
   it('starts without loading a Pulumi SDK: pulumi up starts it for every release and rollback, and the SDKs take seconds to load', () => {
     const { loaded } = packagesLoadedBy('providers/release-cli.ts', ['--help']);
@@ -32,6 +39,7 @@ describe('the release process (providers/release-cli.ts)', () => {
     const { loaded, stdout } = packagesLoadedBy('launcher/release-cli.mjs', ['--help']);
     assert.match(stdout, /^Usage: node launcher\/release-cli\.mjs <command>/);
     assert.deepEqual(loaded.filter((name) => name === 'tsx' || name.startsWith('tsx/')), []);
+    assert.deepEqual(devOnly(loaded), [], 'what pulumi up runs is a runtime dependency');
   });
 
   it("loads no cloud's SDK until a plan for that cloud asks for it: the AWS clients alone took over a second of every Docker release", () => {
@@ -61,6 +69,7 @@ describe('the Pulumi program (index.ts) of a Docker stack', () => {
     assert.equal(stdout, 'program');
     assert.ok(loaded.includes('@pulumi/pulumi'), `loaded: ${loaded.join(', ')}`);
     assert.deepEqual(loaded.filter((name) => name === 'tsx' || name.startsWith('tsx/')), []);
+    assert.deepEqual(devOnly(loaded), [], 'what pulumi up runs is a runtime dependency');
     assert.equal((JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { main?: string }).main, 'launcher/program.mjs');
     assert.doesNotMatch(readFileSync(join(REPO_ROOT, 'Pulumi.yaml'), 'utf8'), /^main:/m, 'Pulumi runs a main file in its own folder: the project folder is the program');
   });

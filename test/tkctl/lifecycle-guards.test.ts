@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -152,13 +152,15 @@ describe('tkctl destroy, up and rollback guards through the real Pulumi CLI', { 
   });
 
   it('up --ref gates on the ref\'s commit, not HEAD\'s, and refuses a ref that names nothing', async () => {
-    writeFileSync(join(project.dir, 'index.ts'), "export const deployedFrom = 'v-old';\n");
+    // A toy program where package.json's main says the program is (what Pulumi runs), so the output names the commit deployed.
+    mkdirSync(join(project.dir, 'launcher'), { recursive: true });
+    writeFileSync(join(project.dir, 'launcher/program.mjs'), "export const deployedFrom = 'v-old';\n");
     git('add', '-A');
     git('commit', '-qm', 'the old release');
     git('tag', 'v-old');
     const old = git('rev-parse', 'HEAD');
     git('notes', '--ref=ci', 'add', '-f', '-m', 'failure', old);
-    writeFileSync(join(project.dir, 'index.ts'), "export const deployedFrom = 'head';\n");
+    writeFileSync(join(project.dir, 'launcher/program.mjs'), "export const deployedFrom = 'head';\n");
     git('commit', '-qam', 'the new release');
     git('notes', '--ref=ci', 'add', '-f', '-m', 'success', 'HEAD');
 
