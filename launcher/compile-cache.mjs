@@ -14,7 +14,7 @@
 // never changed once published. An entry is reused only while each of its sources still hashes
 // the same, so an edited file is always compiled before it runs.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -25,7 +25,10 @@ export const TOOLKIT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PACKAGES_DIR = join(TOOLKIT_ROOT, 'node_modules', '/');
 /** Bumped whenever the build options below change what a cached build contains. */
 const CACHE_FORMAT = 1;
-/** Published builds no entry points to any more are removed once this old (a process may still load chunks from one). */
+/**
+ * A build that is no longer its entry's current one is removed once nothing has started from it
+ * for this long: a process that started from it may still load its lazy chunks.
+ */
 const STALE_BUILD_MS = 24 * 60 * 60 * 1000;
 const IMPORT_META = /\bimport\.meta\.(url|dirname|filename)\b/g;
 /** @type {Record<string, import('esbuild').Loader>} */
@@ -53,7 +56,10 @@ export async function compileTypeScript(entry, options = {}) {
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const entryDir = join(cacheDir, digest(entryPath).slice(0, 16));
   const cached = readIndex(entryDir);
-  if (cached && sourcesUnchanged(cached.sources)) return { file: join(entryDir, cached.build, cached.output), built: false };
+  if (cached && sourcesUnchanged(cached.sources)) {
+    markStarted(join(entryDir, cached.build));
+    return { file: join(entryDir, cached.build, cached.output), built: false };
+  }
   return { file: await build(entryPath, entryDir), built: true };
 }
 
@@ -206,6 +212,19 @@ function removeGoneEntries(cacheDir) {
     } catch {
       // Not an entry's folder, or one being built right now.
     }
+  }
+}
+
+/**
+ * A build's folder's time is when a process last started from it (see STALE_BUILD_MS).
+ * @param {string} buildDir
+ */
+function markStarted(buildDir) {
+  const now = new Date();
+  try {
+    utimesSync(buildDir, now, now);
+  } catch {
+    // A read-only cache: its builds are never removed by age either.
   }
 }
 

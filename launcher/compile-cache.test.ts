@@ -103,6 +103,23 @@ describe('the compile cache (launcher/compile-cache.mjs)', () => {
     assert.equal(existsSync(kept.file), true, 'an old build of an entry that exists stays');
   });
 
+  it('keeps an old build that a process started from today, even once an edit made a newer one current', async () => {
+    const project = scratchProject({ 'entry.ts': "export const version = 'first';\n" });
+    const entry = join(project.dir, 'entry.ts');
+    const first = await compileTypeScript(entry, { cacheDir: project.cacheDir });
+    const buildDir = dirname(first.file);
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 60 * 60 * 1000);
+    utimesSync(buildDir, twoDaysAgo, twoDaysAgo);
+    assert.equal((await compileTypeScript(entry, { cacheDir: project.cacheDir })).built, false, 'a long-running process starts from the old build today');
+    project.write('entry.ts', "export const version = 'second';\n");
+    assert.equal((await compileTypeScript(entry, { cacheDir: project.cacheDir })).built, true);
+    assert.equal(existsSync(first.file), true, 'its chunks stay loadable');
+    utimesSync(buildDir, twoDaysAgo, twoDaysAgo);
+    project.write('entry.ts', "export const version = 'third';\n");
+    await compileTypeScript(entry, { cacheDir: project.cacheDir });
+    assert.equal(existsSync(buildDir), false, 'a build nothing started from for a day is removed');
+  });
+
   it('lets processes that start at the same moment share one cache: each runs the code, none sees a half-written build', async () => {
     const project = scratchProject({
       'entry.ts': "import { part } from './part.js';\nprocess.stdout.write(`ran ${part}\\n`);\n",
